@@ -1,0 +1,447 @@
+"""The race kernel: steps every racer of a race through a chunk of updates.
+
+One compiled function serves every optimizer x objective pair (integer dispatch), so
+start-up compiles a handful of kernels once and reads them from the disk cache after.
+It runs with the GIL released (``nogil``): a Python thread calls it chunk by chunk
+while the GUI thread reads the buffers it fills.
+
+Per racer ``r`` and step ``t`` the buffers hold the point ``x_t``, the loss ``f(x_t)``,
+the gradient norm ``|∇f(x_t)|`` (noise-free; for the perceptron, of the mini-batch of
+step t) and the learning rate of update ``t`` (the one that leads from x_t to x_{t+1}).
+Row 0 is the start. ``count[r]`` rows are valid.
+
+A racer whose loss or gradient stops being finite is marked diverged at that step;
+its rows stop at the last finite point and the other racers go on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.jit import jit, jit_inline
+from engine.landscapes import landscape_f, landscape_fg, landscape_hess
+from engine.optimizers import NAG, NEWTON, RANDOM_SEARCH, opt_update
+from engine.schedules import SP_UNIT, schedule_lr
+
+# objective kinds
+LANDSCAPE = 0
+PERCEPTRON = 1
+
+# cfg slots (int64)
+CFG_KIND = 0
+CFG_LID = 1
+CFG_BATCH = 2
+CFG_NROWS = 3
+CFG_SEED = 4
+CFG_SIZE = 5
+
+# racer status
+RUNNING = 0
+DIVERGED = 1
+
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+# ---------------------------------------------------------------- random numbers
+@jit_inline
+def _rotl(x: np.uint64, k: np.uint64) -> np.uint64:
+    return (x << k) | (x >> (np.uint64(64) - k))
+
+
+@jit_inline
+def rng_next(s: np.ndarray, o: int) -> np.uint64:
+    """xoroshiro128+ on the two words s[o], s[o+1] (state passed in explicitly)."""
+    s0 = s[o]
+    s1 = s[o + 1]
+    result = s0 + s1
+    s1 ^= s0
+    s[o] = _rotl(s0, np.uint64(24)) ^ s1 ^ (s1 << np.uint64(16))
+    s[o + 1] = _rotl(s1, np.uint64(37))
+    return result
+
+
+@jit_inline
+def rng_uniform(s: np.ndarray, o: int) -> float:
+    """Uniform double in [0, 1)."""
+    return float(rng_next(s, o) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit_inline
+def rng_normal(s: np.ndarray, o: int) -> float:
+    """Standard normal (Box-Muller, one value per call)."""
+    u1 = 1.0 - rng_uniform(s, o)
+    u2 = rng_uniform(s, o)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def splitmix64(seed: int) -> list[int]:
+    """Two 64-bit words from ``seed`` (seeding the xoroshiro state), pure Python."""
+    out = []
+    z = seed & 0xFFFFFFFFFFFFFFFF
+    for _ in range(2):
+        z = (z + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        v = z
+        v = ((v ^ (v >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        v = ((v ^ (v >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        out.append(v ^ (v >> 31))
+    return out
+
+
+@jit
+def _splitmix_word(z: np.uint64) -> np.uint64:
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    v = z
+    v = (v ^ (v >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    v = (v ^ (v >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return v ^ (v >> np.uint64(31))
+
+
+@jit
+def epoch_permutation(seed: int, epoch: int, perm: np.ndarray) -> None:
+    """Fill ``perm`` with the shuffle of epoch ``epoch``: a pure function of (seed, epoch).
+
+    Every racer regenerates the same order, so all racers see the same mini-batches.
+    """
+    n = perm.shape[0]
+    s = np.empty(2, dtype=np.uint64)
+    base = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(epoch)
+    s[0] = _splitmix_word(base)
+    s[1] = _splitmix_word(s[0])
+    if s[0] == 0 and s[1] == 0:
+        s[1] = np.uint64(1)
+    for i in range(n):
+        perm[i] = i
+    for i in range(n - 1, 0, -1):
+        j = int(rng_next(s, 0) % np.uint64(i + 1))
+        tmp = perm[i]
+        perm[i] = perm[j]
+        perm[j] = tmp
+
+
+# ---------------------------------------------------------------- objectives
+@jit_inline
+def perceptron_fg(
+    data: np.ndarray, perm: np.ndarray, lo: int, hi: int, x: np.ndarray, g: np.ndarray
+) -> float:
+    """Mean binary cross-entropy of a = σ(w1·x1 + w2·x2 + b) over rows perm[lo:hi].
+
+    ``x = (w1, w2, b)``; writes the gradient mean((a − y)·(x1, x2, 1)) into ``g``.
+    The loss uses the stable form ℓ = softplus(z) − y·z = −y·log a − (1 − y)·log(1 − a).
+    """
+    w1 = x[0]
+    w2 = x[1]
+    b = x[2]
+    s = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    g2 = 0.0
+    for k in range(lo, hi):
+        j = perm[k]
+        x1 = data[j, 0]
+        x2 = data[j, 1]
+        y = data[j, 2]
+        z = w1 * x1 + w2 * x2 + b
+        e = math.exp(-abs(z))
+        inv = 1.0 / (1.0 + e)
+        a = inv if z >= 0.0 else e * inv
+        s += max(z, 0.0) + math.log1p(e) - y * z
+        r = a - y
+        g0 += r * x1
+        g1 += r * x2
+        g2 += r
+    m = hi - lo
+    if m == 0:
+        g[0] = 0.0
+        g[1] = 0.0
+        g[2] = 0.0
+        return 0.0
+    g[0] = g0 / m
+    g[1] = g1 / m
+    g[2] = g2 / m
+    return s / m
+
+
+@jit_inline
+def perceptron_f(data: np.ndarray, perm: np.ndarray, lo: int, hi: int, x: np.ndarray) -> float:
+    """Mean binary cross-entropy over rows perm[lo:hi] (loss only)."""
+    s = 0.0
+    for k in range(lo, hi):
+        j = perm[k]
+        z = x[0] * data[j, 0] + x[1] * data[j, 1] + x[2]
+        s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - data[j, 2] * z
+    m = hi - lo
+    return s / m if m > 0 else 0.0
+
+
+@jit
+def perceptron_hess(
+    data: np.ndarray, perm: np.ndarray, lo: int, hi: int, x: np.ndarray, h: np.ndarray
+) -> None:
+    """Hessian mean(a(1 − a)·[x1, x2, 1][x1, x2, 1]ᵀ) over rows perm[lo:hi]."""
+    for i in range(3):
+        for j in range(3):
+            h[i, j] = 0.0
+    v = np.empty(3)
+    for k in range(lo, hi):
+        j = perm[k]
+        v[0] = data[j, 0]
+        v[1] = data[j, 1]
+        v[2] = 1.0
+        z = x[0] * v[0] + x[1] * v[1] + x[2]
+        a = 1.0 / (1.0 + math.exp(-z))
+        w = a * (1.0 - a)
+        for p in range(3):
+            for q in range(3):
+                h[p, q] += w * v[p] * v[q]
+    m = hi - lo
+    if m > 0:
+        for p in range(3):
+            for q in range(3):
+                h[p, q] /= m
+
+
+@jit_inline
+def objective_fg(
+    kind: int,
+    lid: int,
+    lp: np.ndarray,
+    data: np.ndarray,
+    perm: np.ndarray,
+    lo: int,
+    hi: int,
+    x: np.ndarray,
+    g: np.ndarray,
+) -> float:
+    """Loss and gradient of the race's objective at ``x``."""
+    if kind == LANDSCAPE:
+        return landscape_fg(lid, lp, x, g)
+    return perceptron_fg(data, perm, lo, hi, x, g)
+
+
+@jit_inline
+def objective_f(
+    kind: int,
+    lid: int,
+    lp: np.ndarray,
+    data: np.ndarray,
+    perm: np.ndarray,
+    lo: int,
+    hi: int,
+    x: np.ndarray,
+) -> float:
+    """Loss of the race's objective at ``x``."""
+    if kind == LANDSCAPE:
+        return landscape_f(lid, lp, x[0], x[1])
+    return perceptron_f(data, perm, lo, hi, x)
+
+
+@jit_inline
+def objective_hess(
+    kind: int,
+    lid: int,
+    lp: np.ndarray,
+    data: np.ndarray,
+    perm: np.ndarray,
+    lo: int,
+    hi: int,
+    x: np.ndarray,
+    h: np.ndarray,
+) -> None:
+    """Hessian of the race's objective at ``x``."""
+    if kind == LANDSCAPE:
+        landscape_hess(lid, lp, x, h)
+    else:
+        perceptron_hess(data, perm, lo, hi, x, h)
+
+
+# ---------------------------------------------------------------- linear algebra
+@jit
+def sym_eig(a: np.ndarray, lam: np.ndarray, v: np.ndarray) -> None:
+    """Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations.
+
+    Writes eigenvalues into ``lam`` and eigenvectors as the columns of ``v``;
+    ``a`` is left untouched. Non-finite input gives non-finite output, never a hang.
+    """
+    n = a.shape[0]
+    m = a.copy()
+    for i in range(n):
+        for j in range(n):
+            v[i, j] = 1.0 if i == j else 0.0
+    for _sweep in range(60):
+        off = 0.0
+        for p in range(n):
+            for q in range(p + 1, n):
+                off += m[p, q] * m[p, q]
+        if not off > 1e-300:  # also stops on NaN
+            break
+        for p in range(n):
+            for q in range(p + 1, n):
+                if m[p, q] == 0.0:
+                    continue
+                theta = (m[q, q] - m[p, p]) / (2.0 * m[p, q])
+                tt = 1.0 / (abs(theta) + math.sqrt(theta * theta + 1.0))
+                if theta < 0.0:
+                    tt = -tt
+                c = 1.0 / math.sqrt(tt * tt + 1.0)
+                s = tt * c
+                for k in range(n):
+                    mkp = m[k, p]
+                    mkq = m[k, q]
+                    m[k, p] = c * mkp - s * mkq
+                    m[k, q] = s * mkp + c * mkq
+                for k in range(n):
+                    mpk = m[p, k]
+                    mqk = m[q, k]
+                    m[p, k] = c * mpk - s * mqk
+                    m[q, k] = s * mpk + c * mqk
+                for k in range(n):
+                    vkp = v[k, p]
+                    vkq = v[k, q]
+                    v[k, p] = c * vkp - s * vkq
+                    v[k, q] = s * vkp + c * vkq
+    for i in range(n):
+        lam[i] = m[i, i]
+
+
+# ---------------------------------------------------------------- the race kernel
+@jit
+def race_chunk(
+    n_steps: int,
+    cfg: np.ndarray,
+    lp: np.ndarray,
+    data: np.ndarray,
+    noise: float,
+    oids: np.ndarray,
+    hps: np.ndarray,
+    sids: np.ndarray,
+    sps: np.ndarray,
+    X: np.ndarray,
+    st: np.ndarray,
+    sc: np.ndarray,
+    t_arr: np.ndarray,
+    count: np.ndarray,
+    status: np.ndarray,
+    active: np.ndarray,
+    rng: np.ndarray,
+    perm: np.ndarray,
+    perm_epoch: np.ndarray,
+    xs: np.ndarray,
+    loss: np.ndarray,
+    gnorm: np.ndarray,
+    lrs: np.ndarray,
+) -> None:
+    """Advance every active, running racer by up to ``n_steps`` updates.
+
+    Shapes: R racers, d parameters, cap buffer rows. ``X`` (R, d) current points;
+    ``st`` (R, K, d), ``sc`` (R, S) optimizer state; ``t_arr`` (R,) updates done;
+    ``rng`` (R, 4) uint64 (words 0-1: gradient noise, 2-3: random-search directions);
+    ``perm`` (R, n_rows) and ``perm_epoch`` (R,) the perceptron's batch order;
+    ``xs`` (R, cap, d), ``loss``/``gnorm``/``lrs`` (R, cap) the recorded rows.
+    A racer stops at row cap − 1.
+    """
+    R = X.shape[0]
+    d = X.shape[1]
+    cap = loss.shape[1]
+    kind = cfg[CFG_KIND]
+    lid = cfg[CFG_LID]
+    bs = cfg[CFG_BATCH]
+    nrows = cfg[CFG_NROWS]
+    seed = cfg[CFG_SEED]
+    spe = 1
+    if kind == PERCEPTRON:
+        spe = (nrows + bs - 1) // bs
+    g = np.empty(d)
+    xt = np.empty(d)
+    acc = np.empty(d)
+    h = np.empty((d, d))
+    lam = np.empty(d)
+    vec = np.empty((d, d))
+    for r in range(R):
+        if active[r] == 0 or status[r] != RUNNING:
+            continue
+        oid = oids[r]
+        sid = sids[r]
+        hp = hps[r]
+        sp = sps[r]
+        x = X[r]
+        base_lr = hp[0]
+        per_epoch = sp[SP_UNIT] != 0.0
+        t = t_arr[r]
+        tend = min(t + n_steps, cap - 1)
+        prow = perm[r]
+        while True:
+            lo = 0
+            hi = 0
+            if kind == PERCEPTRON:
+                ep = t // spe
+                if perm_epoch[r] != ep:
+                    epoch_permutation(seed, ep, prow)
+                    perm_epoch[r] = ep
+                lo = (t % spe) * bs
+                hi = min(lo + bs, nrows)
+            f = objective_fg(kind, lid, lp, data, prow, lo, hi, x, g)
+            gn2 = 0.0
+            for i in range(d):
+                gn2 += g[i] * g[i]
+                xs[r, t, i] = x[i]
+            ts = float(t // spe) if per_epoch else float(t)
+            lr = schedule_lr(sid, sp, base_lr, ts)
+            loss[r, t] = f
+            gnorm[r, t] = math.sqrt(gn2)
+            lrs[r, t] = lr
+            if not (math.isfinite(f) and math.isfinite(gn2)):
+                status[r] = DIVERGED
+                break
+            count[r] = t + 1
+            if t >= tend:
+                break
+            # ---- the gradient the optimizer sees
+            if oid == NAG:
+                for i in range(d):
+                    xt[i] = x[i] + hp[1] * st[r, 0, i]
+                objective_fg(kind, lid, lp, data, prow, lo, hi, xt, g)
+            if noise > 0.0 and oid != RANDOM_SEARCH:
+                for i in range(d):
+                    g[i] += noise * rng_normal(rng[r], 0)
+            # ---- the update
+            if oid == NEWTON:
+                objective_hess(kind, lid, lp, data, prow, lo, hi, x, h)
+                sym_eig(h, lam, vec)
+                damping = hp[1]
+                for i in range(d):
+                    s = 0.0
+                    for k in range(d):
+                        s += vec[k, i] * g[k]
+                    acc[i] = s / max(abs(lam[i]), damping)
+                for k in range(d):
+                    s = 0.0
+                    for i in range(d):
+                        s += vec[k, i] * acc[i]
+                    x[k] = x[k] - lr * s
+            elif oid == RANDOM_SEARCH:
+                delta = hp[1]
+                ndir = int(hp[2])
+                for i in range(d):
+                    acc[i] = 0.0
+                for _k in range(ndir):
+                    for i in range(d):
+                        u = delta * rng_normal(rng[r], 2)
+                        vec[0, i] = u
+                        xt[i] = x[i] + u
+                    gp = objective_f(kind, lid, lp, data, prow, lo, hi, xt)
+                    for i in range(d):
+                        xt[i] = x[i] - vec[0, i]
+                    gm = objective_f(kind, lid, lp, data, prow, lo, hi, xt)
+                    for i in range(d):
+                        acc[i] += (gp - gm) * vec[0, i]
+                scale = lr / ndir
+                if hp[3] != 0.0:
+                    scale = scale / (2.0 * delta * delta)
+                for i in range(d):
+                    x[i] = x[i] - scale * acc[i]
+            else:
+                opt_update(oid, hp, st[r], sc[r], x, g, lr, t)
+            t += 1
+        t_arr[r] = t

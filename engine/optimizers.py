@@ -1,0 +1,676 @@
+"""The optimizer registry and the numba update rules.
+
+An optimizer is plain data plus a pure update, as in optax: its state is a ``(K, d)``
+float64 array ``st`` (K state vectors of the parameter dimension d) and a small
+float64 vector ``sc`` of scalars, both zero at ``init``; :func:`opt_update` advances
+the parameters ``x`` in place given the gradient ``g``, the learning rate of this
+update ``lr`` and the number ``t`` of updates already done. Dispatch is by integer id
+so one compiled kernel serves every optimizer (no per-optimizer compilation).
+
+Where torch.optim has the algorithm, the update reproduces torch's float64 arithmetic
+operation by operation (tests compare whole trajectories against torch.optim); the
+equations each one implements are in its ``equations`` text, shown in the GUI.
+
+Three optimizers need more than the gradient at ``x``; the race kernel provides it:
+``nag`` gets the gradient at the look-ahead point ``x + ρ·v``, ``newton`` the Hessian,
+``random_search`` evaluates the loss itself (see engine.kernel).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.jit import jit_inline
+from engine.params import ParamSpec, resolve
+
+K_STATE = 4  # state vectors per racer
+S_STATE = 4  # scalar state slots per racer
+H_SIZE = 8  # hyperparameter slots per racer
+
+(
+    SGD,
+    MOMENTUM,
+    NAG,
+    ADAGRAD,
+    ADADELTA,
+    RMSPROP,
+    ADAM,
+    ADAMW,
+    NADAM,
+    RADAM,
+    ADAMAX,
+    RPROP,
+    NEWTON,
+    RANDOM_SEARCH,
+) = range(14)
+
+
+@jit_inline
+def _lerp(a: float, b: float, w: float) -> float:
+    """torch.lerp's scalar formula (exact same rounding)."""
+    if abs(w) < 0.5:
+        return a + w * (b - a)
+    return b - (b - a) * (1.0 - w)
+
+
+@jit_inline
+def opt_update(
+    oid: int,
+    hp: np.ndarray,
+    st: np.ndarray,
+    sc: np.ndarray,
+    x: np.ndarray,
+    g: np.ndarray,
+    lr: float,
+    t: int,
+) -> None:
+    """Apply one update of optimizer ``oid`` to ``x`` in place.
+
+    ``g`` is the gradient (it may be overwritten), ``lr`` the scheduled learning rate,
+    ``t`` the number of updates done before this one (torch's ``step`` is ``t + 1``).
+    ``newton`` and ``random_search`` are applied by the kernel, not here.
+    """
+    d = x.shape[0]
+    step = float(t + 1)
+    if oid == SGD:
+        momentum = hp[1]
+        dampening = hp[2]
+        nesterov = hp[3] != 0.0
+        wd = hp[4]
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                gi = gi + wd * x[i]
+            if momentum != 0.0:
+                if sc[0] == 0.0:
+                    buf = gi
+                else:
+                    buf = st[0, i] * momentum + (1.0 - dampening) * gi
+                st[0, i] = buf
+                if nesterov:
+                    gi = gi + momentum * buf
+                else:
+                    gi = buf
+            x[i] = x[i] + (-lr) * gi
+        if momentum != 0.0:
+            sc[0] = 1.0
+    elif oid == MOMENTUM:
+        beta = hp[1]
+        for i in range(d):
+            v = beta * st[0, i] + (1.0 - beta) * g[i]
+            st[0, i] = v
+            x[i] = x[i] - lr * v
+    elif oid == NAG:
+        # g is the gradient at the look-ahead point x + rho*v (kernel provides it)
+        rho = hp[1]
+        for i in range(d):
+            v = rho * st[0, i] - lr * g[i]
+            st[0, i] = v
+            x[i] = x[i] + v
+    elif oid == ADAGRAD:
+        lr_decay = hp[1]
+        wd = hp[2]
+        eps = hp[4]
+        clr = lr / (1.0 + (step - 1.0) * lr_decay)
+        if t == 0:
+            for i in range(d):
+                st[0, i] = hp[3]  # initial_accumulator_value
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                gi = gi + wd * x[i]
+            s = st[0, i] + 1.0 * gi * gi
+            st[0, i] = s
+            std = math.sqrt(s) + eps
+            x[i] = x[i] + (-clr) * gi / std
+    elif oid == ADADELTA:
+        rho = hp[1]
+        eps = hp[2]
+        wd = hp[3]
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                gi = gi + wd * x[i]
+            sq = st[0, i] * rho + (1.0 - rho) * gi * gi
+            st[0, i] = sq
+            std = math.sqrt(sq + eps)
+            delta = math.sqrt(st[1, i] + eps)
+            delta = delta / std * gi
+            st[1, i] = st[1, i] * rho + (1.0 - rho) * delta * delta
+            x[i] = x[i] + (-lr) * delta
+    elif oid == RMSPROP:
+        alpha = hp[1]
+        eps = hp[2]
+        wd = hp[3]
+        momentum = hp[4]
+        centered = hp[5] != 0.0
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                gi = gi + wd * x[i]
+            sq = st[0, i] * alpha + (1.0 - alpha) * gi * gi
+            st[0, i] = sq
+            if centered:
+                ga = _lerp(st[1, i], gi, 1.0 - alpha)
+                st[1, i] = ga
+                avg = math.sqrt(sq + (-1.0) * ga * ga)
+            else:
+                avg = math.sqrt(sq)
+            avg = avg + eps
+            if momentum > 0.0:
+                buf = st[2, i] * momentum + 1.0 * gi / avg
+                st[2, i] = buf
+                x[i] = x[i] + (-lr) * buf
+            else:
+                x[i] = x[i] + (-lr) * gi / avg
+    elif oid == ADAM or oid == ADAMW:
+        beta1 = hp[1]
+        beta2 = hp[2]
+        eps = hp[3]
+        wd = hp[4]
+        amsgrad = hp[5] != 0.0
+        bc1 = 1.0 - beta1**step
+        bc2 = 1.0 - beta2**step
+        step_size = lr / bc1
+        bc2_sqrt = bc2**0.5
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                if oid == ADAMW:
+                    x[i] = x[i] * (1.0 - lr * wd)
+                else:
+                    gi = gi + wd * x[i]
+            m = _lerp(st[0, i], gi, 1.0 - beta1)
+            st[0, i] = m
+            v = st[1, i] * beta2 + (1.0 - beta2) * gi * gi
+            st[1, i] = v
+            if amsgrad:
+                vmax = max(st[2, i], v)
+                st[2, i] = vmax
+                denom = math.sqrt(vmax) / bc2_sqrt + eps
+            else:
+                denom = math.sqrt(v) / bc2_sqrt + eps
+            x[i] = x[i] + (-step_size) * m / denom
+    elif oid == NADAM:
+        beta1 = hp[1]
+        beta2 = hp[2]
+        eps = hp[3]
+        wd = hp[4]
+        momentum_decay = hp[5]
+        decoupled = hp[6] != 0.0
+        if t == 0:
+            sc[1] = 1.0  # mu_product
+        bc2 = 1.0 - beta2**step
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * momentum_decay)))
+        mu_product = sc[1] * mu
+        sc[1] = mu_product
+        mu_product_next = mu_product * mu_next
+        c1 = -lr * (1.0 - mu) / (1.0 - mu_product)
+        c2 = (-lr * mu_next) / (1.0 - mu_product_next)
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                if decoupled:
+                    x[i] = x[i] * (1.0 - lr * wd)
+                else:
+                    gi = gi + wd * x[i]
+            m = _lerp(st[0, i], gi, 1.0 - beta1)
+            st[0, i] = m
+            v = st[1, i] * beta2 + (1.0 - beta2) * gi * gi
+            st[1, i] = v
+            denom = math.sqrt(v / bc2) + eps
+            xi = x[i] + c1 * gi / denom
+            x[i] = xi + c2 * m / denom
+    elif oid == RADAM:
+        beta1 = hp[1]
+        beta2 = hp[2]
+        eps = hp[3]
+        wd = hp[4]
+        decoupled = hp[5] != 0.0
+        bc1 = 1.0 - beta1**step
+        bc2 = 1.0 - beta2**step
+        rho_inf = 2.0 / (1.0 - beta2) - 1.0
+        rho_t = rho_inf - 2.0 * step * (beta2**step) / bc2
+        rect = 0.0
+        if rho_t > 5.0:
+            rect = (
+                (rho_t - 4.0)
+                * (rho_t - 2.0)
+                * rho_inf
+                / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+            ) ** 0.5
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                if decoupled:
+                    x[i] = x[i] * (1.0 - lr * wd)
+                else:
+                    gi = gi + wd * x[i]
+            m = _lerp(st[0, i], gi, 1.0 - beta1)
+            st[0, i] = m
+            v = st[1, i] * beta2 + (1.0 - beta2) * gi * gi
+            st[1, i] = v
+            mhat = m / bc1
+            if rho_t > 5.0:
+                adaptive = (bc2**0.5) / (math.sqrt(v) + eps)
+                x[i] = x[i] + (-1.0) * (mhat * lr * adaptive * rect)
+            else:
+                x[i] = x[i] + (-1.0) * (mhat * lr)
+    elif oid == ADAMAX:
+        beta1 = hp[1]
+        beta2 = hp[2]
+        eps = hp[3]
+        wd = hp[4]
+        clr = lr / (1.0 - beta1**step)
+        for i in range(d):
+            gi = g[i]
+            if wd != 0.0:
+                gi = gi + wd * x[i]
+            m = _lerp(st[0, i], gi, 1.0 - beta1)
+            st[0, i] = m
+            u = max(st[1, i] * beta2, abs(gi) + eps)
+            st[1, i] = u
+            x[i] = x[i] + (-clr) * m / u
+    elif oid == RPROP:
+        # hp[0] = lr is the initial step size; the schedule scales the steps by lr_t/lr
+        eta_minus = hp[1]
+        eta_plus = hp[2]
+        step_min = hp[3]
+        step_max = hp[4]
+        scale = lr / hp[0] if hp[0] != 0.0 else 1.0
+        if t == 0:
+            for i in range(d):
+                st[0, i] = 0.0  # prev
+                st[1, i] = hp[0]  # step sizes
+        for i in range(d):
+            gi = g[i]
+            prod = gi * st[0, i]
+            if prod > 0.0:
+                factor = eta_plus
+            elif prod < 0.0:
+                factor = eta_minus
+            else:
+                factor = 1.0
+            ss = min(max(st[1, i] * factor, step_min), step_max)
+            st[1, i] = ss
+            if factor == eta_minus and prod < 0.0:
+                gi = 0.0
+            sgn = 0.0
+            if gi > 0.0:
+                sgn = 1.0
+            elif gi < 0.0:
+                sgn = -1.0
+            elif gi != gi:
+                sgn = gi
+            x[i] = x[i] + (-1.0) * sgn * (ss * scale)
+            st[0, i] = gi
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """One optimizer: registry name, kernel id, hyperparameters and exact equations."""
+
+    name: str
+    oid: int
+    title: str
+    params: tuple[ParamSpec, ...]
+    equations: str
+    torch: str | None = None  # torch.optim class with the same algorithm, if any
+    momentum_slot: int = -1  # state row holding a momentum/velocity vector (for overlays)
+    velocity_sign: float = 1.0  # +1: the slot points along the update, -1: against it
+    description: str = ""
+
+    def resolve(self, given: dict[str, Any] | None) -> dict[str, Any]:
+        """Defaults merged with ``given`` (raises ParamError on bad or unknown keys)."""
+        return resolve(self.params, given)
+
+    def pack(self, params: dict[str, Any]) -> np.ndarray:
+        """Packed float64 hyperparameter vector for the kernel (spec order)."""
+        p = self.resolve(params)
+        hp = np.zeros(H_SIZE)
+        for i, spec in enumerate(self.params):
+            hp[i] = float(p[spec.name])
+        return hp
+
+    def torch_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Keyword arguments for the torch.optim class (tests and documentation)."""
+        p = self.resolve(params)
+        if self.name in ("adam", "adamw", "nadam", "radam", "adamax"):
+            p["betas"] = (p.pop("beta1"), p.pop("beta2"))
+        if self.name == "rprop":
+            p["etas"] = (p.pop("eta_minus"), p.pop("eta_plus"))
+            p["step_sizes"] = (p.pop("step_min"), p.pop("step_max"))
+        return p
+
+
+def _lr(default: float) -> ParamSpec:
+    return ParamSpec(
+        "lr", default, "learning rate η", lo=0.0, hi=1e6, lo_open=True, log=True, symbol="η"
+    )
+
+
+_EPS = "ε, added to the denominator for numerical stability"
+_WD = ParamSpec("weight_decay", 0.0, "L2 penalty λ added to the gradient", lo=0.0, symbol="λ")
+_B1 = ParamSpec(
+    "beta1", 0.9, "decay of the first-moment average", lo=0.0, hi=1.0, hi_open=True, symbol="β₁"
+)
+_B2 = ParamSpec(
+    "beta2", 0.999, "decay of the second-moment average", lo=0.0, hi=1.0, hi_open=True, symbol="β₂"
+)
+
+
+def _eps(default: float) -> ParamSpec:
+    return ParamSpec("eps", default, _EPS, lo=0.0, hi=1.0, lo_open=True, log=True, symbol="ε")
+
+
+OPTIMIZERS: dict[str, Optimizer] = {
+    o.name: o
+    for o in (
+        Optimizer(
+            "sgd",
+            SGD,
+            "SGD (torch.optim.SGD)",
+            (
+                _lr(0.01),
+                ParamSpec("momentum", 0.0, "momentum factor μ", lo=0.0, hi=1.0, symbol="μ"),
+                ParamSpec("dampening", 0.0, "dampening τ for momentum", lo=0.0, hi=1.0, symbol="τ"),
+                ParamSpec("nesterov", False, "use Nesterov momentum", kind="bool"),
+                _WD,
+            ),
+            "g ← ∇f(x) + λ·x\n"
+            "if μ ≠ 0:  b ← g at the first step, else b ← μ·b + (1 − τ)·g\n"
+            "           g ← g + μ·b  (nesterov)   or   g ← b\n"
+            "x ← x − η·g",
+            torch="SGD",
+            momentum_slot=0,
+            velocity_sign=-1.0,
+            description="Plain gradient descent; with momentum it is the lecture's heavy ball "
+            "v ← ρv − ηg, x ← x + v (b = −v/η).",
+        ),
+        Optimizer(
+            "momentum",
+            MOMENTUM,
+            "Momentum (EMA form of the lectures)",
+            (
+                _lr(0.01),
+                ParamSpec(
+                    "momentum", 0.9, "EMA factor β", lo=0.0, hi=1.0, hi_open=True, symbol="β"
+                ),
+            ),
+            "v ← β·v + (1 − β)·∇f(x)\nx ← x − η·v",
+            momentum_slot=0,
+            velocity_sign=-1.0,
+            description="Gradient descent on an exponential moving average of the gradients.",
+        ),
+        Optimizer(
+            "nag",
+            NAG,
+            "Nesterov accelerated gradient (look-ahead form)",
+            (
+                _lr(0.001),
+                ParamSpec("momentum", 0.9, "momentum ρ", lo=0.0, hi=1.0, hi_open=True, symbol="ρ"),
+            ),
+            "v ← ρ·v − η·∇f(x + ρ·v)\nx ← x + v",
+            momentum_slot=0,
+            velocity_sign=1.0,
+            description="Lecture 5's NAG: the gradient is measured at the look-ahead point.",
+        ),
+        Optimizer(
+            "adagrad",
+            ADAGRAD,
+            "AdaGrad (torch.optim.Adagrad)",
+            (
+                _lr(0.01),
+                ParamSpec("lr_decay", 0.0, "learning-rate decay", lo=0.0),
+                _WD,
+                ParamSpec("initial_accumulator_value", 0.0, "initial value of G", lo=0.0),
+                _eps(1e-10),
+            ),
+            "g ← ∇f(x) + λ·x\nη_t ← η / (1 + (t − 1)·lr_decay)\nG ← G + g²\n"
+            "x ← x − η_t·g / (√G + ε)",
+            torch="Adagrad",
+            description="Per-coordinate rates shrink with the sum of squared gradients.",
+        ),
+        Optimizer(
+            "adadelta",
+            ADADELTA,
+            "AdaDelta (torch.optim.Adadelta)",
+            (
+                _lr(1.0),
+                ParamSpec("rho", 0.9, "decay of the running averages", lo=0.0, hi=1.0, symbol="ρ"),
+                _eps(1e-6),
+                _WD,
+            ),
+            "g ← ∇f(x) + λ·x\nE[g²] ← ρ·E[g²] + (1 − ρ)·g²\n"
+            "Δ ← √(E[Δ²] + ε) / √(E[g²] + ε) · g\nE[Δ²] ← ρ·E[Δ²] + (1 − ρ)·Δ²\nx ← x − η·Δ",
+            torch="Adadelta",
+            description="Zeiler's AdaDelta: the ratio of two running RMS values sets the step.",
+        ),
+        Optimizer(
+            "rmsprop",
+            RMSPROP,
+            "RMSProp (torch.optim.RMSprop)",
+            (
+                _lr(0.01),
+                ParamSpec(
+                    "alpha",
+                    0.99,
+                    "decay of the squared-gradient average",
+                    lo=0.0,
+                    hi=1.0,
+                    symbol="α",
+                ),
+                _eps(1e-8),
+                _WD,
+                ParamSpec("momentum", 0.0, "momentum μ", lo=0.0, hi=1.0, symbol="μ"),
+                ParamSpec("centered", False, "divide by the centred variance", kind="bool"),
+            ),
+            "g ← ∇f(x) + λ·x\nE[g²] ← α·E[g²] + (1 − α)·g²\n"
+            "D ← √E[g²] + ε   (centered: D ← √(E[g²] − E[g]²) + ε, E[g] ← α·E[g] + (1 − α)·g)\n"
+            "μ > 0:  b ← μ·b + g/D,  x ← x − η·b;   else  x ← x − η·g/D",
+            torch="RMSprop",
+            momentum_slot=2,
+            velocity_sign=-1.0,
+            description="Hinton's RMSProp; the lectures' E[g²] ← 0.9E[g²] + 0.1g² is alpha = 0.9 "
+            "(the lecture puts ε under the root, torch adds it after).",
+        ),
+        Optimizer(
+            "adam",
+            ADAM,
+            "Adam (torch.optim.Adam)",
+            (
+                _lr(0.001),
+                _B1,
+                _B2,
+                _eps(1e-8),
+                _WD,
+                ParamSpec("amsgrad", False, "use the AMSGrad maximum of v", kind="bool"),
+            ),
+            "g ← ∇f(x) + λ·x\nm ← β₁·m + (1 − β₁)·g\nv ← β₂·v + (1 − β₂)·g²\n"
+            "v̂ ← max(v̂, v) (amsgrad) or v\n"
+            "x ← x − η/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)",
+            torch="Adam",
+            momentum_slot=0,
+            velocity_sign=-1.0,
+            description="Kingma & Ba's Adam with bias correction (Algorithm 1 of the paper).",
+        ),
+        Optimizer(
+            "adamw",
+            ADAMW,
+            "AdamW (torch.optim.AdamW)",
+            (
+                _lr(0.001),
+                _B1,
+                _B2,
+                _eps(1e-8),
+                ParamSpec("weight_decay", 0.01, "decoupled weight decay λ", lo=0.0, symbol="λ"),
+                ParamSpec("amsgrad", False, "use the AMSGrad maximum of v", kind="bool"),
+            ),
+            "x ← x·(1 − η·λ)\nm ← β₁·m + (1 − β₁)·g\nv ← β₂·v + (1 − β₂)·g²\n"
+            "x ← x − η/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)",
+            torch="AdamW",
+            momentum_slot=0,
+            velocity_sign=-1.0,
+            description="Adam with decoupled weight decay.",
+        ),
+        Optimizer(
+            "nadam",
+            NADAM,
+            "NAdam (torch.optim.NAdam)",
+            (
+                _lr(0.002),
+                _B1,
+                _B2,
+                _eps(1e-8),
+                _WD,
+                ParamSpec("momentum_decay", 0.004, "momentum decay ψ", lo=0.0, symbol="ψ"),
+                ParamSpec(
+                    "decoupled_weight_decay", False, "decay weights as in AdamW", kind="bool"
+                ),
+            ),
+            "μ_t ← β₁(1 − ½·0.96^(t·ψ)),  Π_t ← Π_{t−1}·μ_t\n"
+            "m ← β₁·m + (1 − β₁)·g,  v ← β₂·v + (1 − β₂)·g²,  D ← √(v/(1 − β₂ᵗ)) + ε\n"
+            "x ← x − η(1 − μ_t)/(1 − Π_t)·g/D − η·μ_{t+1}/(1 − Π_t·μ_{t+1})·m/D",
+            torch="NAdam",
+            momentum_slot=0,
+            velocity_sign=-1.0,
+            description="Adam with Nesterov momentum (Dozat).",
+        ),
+        Optimizer(
+            "radam",
+            RADAM,
+            "RAdam (torch.optim.RAdam)",
+            (
+                _lr(0.001),
+                _B1,
+                _B2,
+                _eps(1e-8),
+                _WD,
+                ParamSpec(
+                    "decoupled_weight_decay", False, "decay weights as in AdamW", kind="bool"
+                ),
+            ),
+            "m ← β₁·m + (1 − β₁)·g,  v ← β₂·v + (1 − β₂)·g²,  m̂ ← m/(1 − β₁ᵗ)\n"
+            "ρ∞ = 2/(1 − β₂) − 1,  ρ_t = ρ∞ − 2t·β₂ᵗ/(1 − β₂ᵗ)\n"
+            "ρ_t > 5:  r = √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t)),"
+            "  x ← x − η·m̂·r·√(1 − β₂ᵗ)/(√v + ε)\n"
+            "else:     x ← x − η·m̂",
+            torch="RAdam",
+            momentum_slot=0,
+            velocity_sign=-1.0,
+            description="Rectified Adam: no adaptive step until the variance estimate is reliable.",
+        ),
+        Optimizer(
+            "adamax",
+            ADAMAX,
+            "Adamax (torch.optim.Adamax)",
+            (_lr(0.002), _B1, _B2, _eps(1e-8), _WD),
+            "m ← β₁·m + (1 − β₁)·g\nu ← max(β₂·u, |g| + ε)\nx ← x − η/(1 − β₁ᵗ) · m/u",
+            torch="Adamax",
+            momentum_slot=0,
+            velocity_sign=-1.0,
+            description="Adam with the infinity norm.",
+        ),
+        Optimizer(
+            "rprop",
+            RPROP,
+            "Rprop (torch.optim.Rprop)",
+            (
+                ParamSpec(
+                    "lr",
+                    0.01,
+                    "initial step size Δ₀",
+                    lo=0.0,
+                    hi=1e6,
+                    lo_open=True,
+                    log=True,
+                    symbol="Δ₀",
+                ),
+                ParamSpec(
+                    "eta_minus",
+                    0.5,
+                    "step shrink factor η⁻",
+                    lo=0.0,
+                    hi=1.0,
+                    lo_open=True,
+                    hi_open=True,
+                ),
+                ParamSpec("eta_plus", 1.2, "step growth factor η⁺", lo=1.0, lo_open=True),
+                ParamSpec("step_min", 1e-6, "smallest step", lo=0.0, log=True),
+                ParamSpec("step_max", 50.0, "largest step", lo=0.0, lo_open=True, log=True),
+            ),
+            "s ← sign(g·g_prev)\nΔ ← clip(Δ·η⁺ if s > 0, Δ·η⁻ if s < 0, Δ if s = 0; step_min,"
+            " step_max)\ng ← 0 where s < 0\nx ← x − sign(g)·Δ·(η_t/η),  g_prev ← g",
+            torch="Rprop",
+            description="Resilient backpropagation: only the sign of the gradient is used.",
+        ),
+        Optimizer(
+            "newton",
+            NEWTON,
+            "Damped Newton (saddle-free)",
+            (
+                ParamSpec(
+                    "lr",
+                    1.0,
+                    "step scale η (1 = full Newton step)",
+                    lo=0.0,
+                    hi=1e6,
+                    lo_open=True,
+                    log=True,
+                    symbol="η",
+                ),
+                ParamSpec(
+                    "damping",
+                    1e-3,
+                    "eigenvalue floor δ",
+                    lo=0.0,
+                    lo_open=True,
+                    log=True,
+                    symbol="δ",
+                ),
+            ),
+            "H = V·diag(λᵢ)·Vᵀ  (analytic Hessian at x)\n"
+            "H̃ = V·diag(max(|λᵢ|, δ))·Vᵀ   (positive definite even at saddles)\n"
+            "x ← x − η·H̃⁻¹·∇f(x)",
+            description="Second-order step; |λ| makes it move away from saddles and maxima.",
+        ),
+        Optimizer(
+            "random_search",
+            RANDOM_SEARCH,
+            "Finite-difference random search (lecture notes)",
+            (
+                _lr(0.01),
+                ParamSpec(
+                    "delta",
+                    0.01,
+                    "perturbation scale δ",
+                    lo=0.0,
+                    lo_open=True,
+                    log=True,
+                    symbol="δ",
+                ),
+                ParamSpec("directions", 1, "random directions per step N", kind="int", lo=1, hi=64),
+                ParamSpec("normalize", False, "divide by 2δ² so that E[step] = −η·∇f", kind="bool"),
+            ),
+            "δWᵢ = δ·uᵢ,  uᵢ ~ N(0, I),  i = 1..N\n"
+            "G⁺ᵢ = f(x + δWᵢ),  G⁻ᵢ = f(x − δWᵢ)\n"
+            "x ← x − (η/N)·Σᵢ (G⁺ᵢ − G⁻ᵢ)·δWᵢ   (normalize: also divided by 2δ²)",
+            description="The notes' method of finite differences, with the sign for minimising.",
+        ),
+    )
+}
+
+
+def get_optimizer(name: str) -> Optimizer:
+    """The optimizer called ``name`` (KeyError naming the valid ones otherwise)."""
+    try:
+        return OPTIMIZERS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}"
+        ) from None

@@ -1,0 +1,489 @@
+"""The race: several optimizers stepping on one objective, chunk by chunk.
+
+This is the engine's Python API, used alike by the CLI, the tests and the GUI::
+
+    race = Race(objective, [RacerConfig("adam", {"lr": 0.01}), RacerConfig("sgd")], steps=2000)
+    race.advance(500)            # numba kernel, GIL released; call from any one thread
+    race.set_params(0, {"lr": 0.05})   # takes effect from the next update
+    traj = race.trajectory(0)    # views of the recorded rows
+    race.metrics()               # per-run metrics
+
+Thread model: one thread at a time calls ``advance`` (the runner in
+:mod:`engine.runner` does it in a background thread); every mutation takes
+``race.lock``; readers need no lock: buffers are only ever replaced, never resized in
+place, and ``count[i]`` is written after the rows it covers.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from engine.kernel import (
+    CFG_BATCH,
+    CFG_KIND,
+    CFG_LID,
+    CFG_NROWS,
+    CFG_SEED,
+    CFG_SIZE,
+    DIVERGED,
+    RUNNING,
+    race_chunk,
+    splitmix64,
+)
+from engine.optimizers import H_SIZE, K_STATE, S_STATE, get_optimizer
+from engine.schedules import SP_SIZE, get_schedule
+
+
+class Objective(Protocol):
+    """What a race needs of an objective (see engine.objective)."""
+
+    kind: int
+    dim: int
+    coords: tuple[str, ...]
+    packed: np.ndarray
+    data: np.ndarray
+    grad_noise: float
+    start: tuple[float, ...]
+
+    @property
+    def lid(self) -> int: ...
+    def minima(self) -> list[tuple[float, ...]]: ...
+    def f_star(self) -> float | None: ...
+
+
+@dataclass
+class RacerConfig:
+    """One racer: optimizer, hyperparameters, schedule and how it is shown."""
+
+    optimizer: str
+    params: dict[str, Any] = field(default_factory=dict)
+    schedule: str = "constant"
+    schedule_params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    color: str | None = None
+    enabled: bool = True
+    start: tuple[float, ...] | None = None
+    schedule_unit: str = "step"  # "step" or "epoch" (perceptron): what t counts
+
+    def __post_init__(self) -> None:
+        opt = get_optimizer(self.optimizer)
+        self.params = opt.resolve(self.params)
+        self.schedule_params = get_schedule(self.schedule).resolve(self.schedule_params)
+        if not self.label:
+            self.label = self.optimizer
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """When a run counts as converged: |f − f*| <= loss (if f* is known) or |∇f| <= grad."""
+
+    loss: float = 1e-6
+    grad: float = 1e-6
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Views of one racer's recorded rows (do not write into them)."""
+
+    x: np.ndarray  # (n, d)
+    loss: np.ndarray  # (n,)
+    grad_norm: np.ndarray  # (n,)
+    lr: np.ndarray  # (n,)
+
+    @property
+    def steps(self) -> np.ndarray:
+        return np.arange(self.loss.shape[0])
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    """Per-run summary figures."""
+
+    label: str
+    optimizer: str
+    steps: int  # updates done
+    final_loss: float
+    best_loss: float
+    best_step: int
+    final_grad_norm: float
+    steps_to_tol: int | None  # first step meeting the tolerance, None if never
+    tol_kind: str  # "loss" (|f - f*|) or "grad" (|∇f|)
+    nearest_minimum: int | None  # index into objective.minima()
+    distance_to_minimum: float | None
+    diverged_step: int | None
+    final_point: tuple[float, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return str(v)
+            if isinstance(v, tuple):
+                return [clean(u) for u in v]
+            return v
+
+        return {k: clean(v) for k, v in self.__dict__.items()}
+
+
+class Race:
+    """A race of several racers on one objective (see the module docstring)."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        racers: list[RacerConfig],
+        steps: int = 1000,
+        seed: int = 0,
+        tolerance: Tolerance | None = None,
+        batch_size: int = 0,
+    ) -> None:
+        if steps < 1:
+            raise ValueError("steps must be >= 1")
+        self.lock = threading.RLock()
+        self.objective = objective
+        self.seed = int(seed)
+        self.steps = int(steps)
+        self.tolerance = tolerance or Tolerance()
+        self.batch_size = int(batch_size)
+        self.racers: list[RacerConfig] = []
+        self._alloc(0, self.steps + 1)
+        for cfg in racers:
+            self.add_racer(cfg)
+
+    # ------------------------------------------------------------ set-up
+    def _alloc(self, n: int, cap: int) -> None:
+        d = self.objective.dim
+        self.cap = cap
+        self.oids = np.zeros(n, dtype=np.int64)
+        self.sids = np.zeros(n, dtype=np.int64)
+        self.hps = np.zeros((n, H_SIZE))
+        self.sps = np.zeros((n, SP_SIZE))
+        self.X = np.zeros((n, d))
+        self.st = np.zeros((n, K_STATE, d))
+        self.sc = np.zeros((n, S_STATE))
+        self.t = np.zeros(n, dtype=np.int64)
+        self.count = np.zeros(n, dtype=np.int64)
+        self.status = np.zeros(n, dtype=np.int64)
+        self.active = np.zeros(n, dtype=np.int64)
+        self.rng = np.zeros((n, 4), dtype=np.uint64)
+        nrows = self.objective.data.shape[0]
+        self.perm = np.zeros((n, nrows), dtype=np.int64)
+        self.perm_epoch = np.full(n, -1, dtype=np.int64)
+        self.xs = np.zeros((n, cap, d))
+        self.loss = np.full((n, cap), np.nan)
+        self.gnorm = np.full((n, cap), np.nan)
+        self.lrs = np.full((n, cap), np.nan)
+
+    def _cfg(self) -> np.ndarray:
+        cfg = np.zeros(CFG_SIZE, dtype=np.int64)
+        cfg[CFG_KIND] = self.objective.kind
+        cfg[CFG_LID] = self.objective.lid
+        cfg[CFG_BATCH] = max(self.batch_size, 1)
+        cfg[CFG_NROWS] = self.objective.data.shape[0]
+        cfg[CFG_SEED] = self.seed
+        return cfg
+
+    def _start_of(self, i: int) -> np.ndarray:
+        s = self.racers[i].start
+        return np.array(s if s is not None else self.objective.start, dtype=np.float64)
+
+    def _reset_racer(self, i: int) -> None:
+        self.X[i] = self._start_of(i)
+        self.st[i] = 0.0
+        self.sc[i] = 0.0
+        self.t[i] = 0
+        self.count[i] = 0
+        self.status[i] = RUNNING
+        self.perm_epoch[i] = -1
+        w = splitmix64(self.seed * 2 + 1)
+        v = splitmix64(self.seed * 2 + 2)
+        self.rng[i] = np.array([w[0], w[1], v[0], v[1]], dtype=np.uint64)
+        self.loss[i] = np.nan
+        self.gnorm[i] = np.nan
+        self.lrs[i] = np.nan
+        self.xs[i] = 0.0
+        # record row 0 without stepping
+        self._run_kernel(0, only=i)
+
+    def _pack_racer(self, i: int) -> None:
+        cfg = self.racers[i]
+        opt = get_optimizer(cfg.optimizer)
+        sch = get_schedule(cfg.schedule)
+        self.oids[i] = opt.oid
+        self.hps[i] = opt.pack(cfg.params)
+        self.sids[i] = sch.sid
+        self.sps[i] = sch.pack(cfg.schedule_params, unit=cfg.schedule_unit)
+        self.active[i] = 1 if cfg.enabled else 0
+
+    def _grow_racers(self) -> None:
+        n = len(self.racers)
+        old = self.__dict__.copy()
+        self._alloc(n, self.cap)
+        m = n - 1
+        for name in (
+            "oids",
+            "sids",
+            "hps",
+            "sps",
+            "X",
+            "st",
+            "sc",
+            "t",
+            "count",
+            "status",
+            "active",
+            "rng",
+            "perm",
+            "perm_epoch",
+            "xs",
+            "loss",
+            "gnorm",
+            "lrs",
+        ):
+            getattr(self, name)[:m] = old[name][:m]
+
+    def add_racer(self, cfg: RacerConfig) -> int:
+        """Add a racer (starting from step 0); returns its index."""
+        with self.lock:
+            self.racers.append(cfg)
+            self._grow_racers()
+            i = len(self.racers) - 1
+            self._pack_racer(i)
+            self._reset_racer(i)
+            return i
+
+    def remove_racer(self, i: int) -> None:
+        """Remove racer ``i`` (later racers shift down by one)."""
+        with self.lock:
+            keep = [k for k in range(len(self.racers)) if k != i]
+            old = self.__dict__.copy()
+            self.racers.pop(i)
+            self._alloc(len(self.racers), self.cap)
+            for name in (
+                "oids",
+                "sids",
+                "hps",
+                "sps",
+                "X",
+                "st",
+                "sc",
+                "t",
+                "count",
+                "status",
+                "active",
+                "rng",
+                "perm",
+                "perm_epoch",
+                "xs",
+                "loss",
+                "gnorm",
+                "lrs",
+            ):
+                getattr(self, name)[:] = old[name][keep]
+
+    # ------------------------------------------------------------ control
+    def reset(self) -> None:
+        """Every racer back to its start, state cleared."""
+        with self.lock:
+            for i in range(len(self.racers)):
+                self._pack_racer(i)
+                self._reset_racer(i)
+
+    def set_start(self, start: tuple[float, ...], racer: int | None = None) -> None:
+        """New start point for every racer (or one) and restart."""
+        with self.lock:
+            pt = tuple(float(v) for v in start)
+            if len(pt) != self.objective.dim:
+                raise ValueError(f"start must have {self.objective.dim} coordinates")
+            if racer is None:
+                self.objective.start = pt
+                for c in self.racers:
+                    c.start = None
+                self.reset()
+            else:
+                self.racers[racer].start = pt
+                self._pack_racer(racer)
+                self._reset_racer(racer)
+
+    def set_params(self, i: int, params: dict[str, Any], restart: bool = False) -> None:
+        """Change racer ``i``'s hyperparameters; they apply from its next update."""
+        with self.lock:
+            cfg = self.racers[i]
+            merged = {**cfg.params, **params}
+            cfg.params = get_optimizer(cfg.optimizer).resolve(merged)
+            self.hps[i] = get_optimizer(cfg.optimizer).pack(cfg.params)
+            if restart:
+                self._reset_racer(i)
+
+    def set_schedule(
+        self, i: int, name: str, params: dict[str, Any] | None = None, restart: bool = False
+    ) -> None:
+        """Change racer ``i``'s schedule (applies from its next update)."""
+        with self.lock:
+            sch = get_schedule(name)
+            cfg = self.racers[i]
+            cfg.schedule = name
+            cfg.schedule_params = sch.resolve(params or {})
+            self._pack_racer(i)
+            if restart:
+                self._reset_racer(i)
+
+    def set_optimizer(self, i: int, name: str, params: dict[str, Any] | None = None) -> None:
+        """Replace racer ``i``'s optimizer (restarts that racer)."""
+        with self.lock:
+            cfg = self.racers[i]
+            self.racers[i] = replace(cfg, optimizer=name, params=dict(params or {}))
+            self._pack_racer(i)
+            self._reset_racer(i)
+
+    def set_enabled(self, i: int, enabled: bool) -> None:
+        with self.lock:
+            self.racers[i].enabled = bool(enabled)
+            self.active[i] = 1 if enabled else 0
+
+    def set_noise(self, sigma: float) -> None:
+        with self.lock:
+            self.objective.grad_noise = float(sigma)
+
+    def extend(self, steps: int) -> None:
+        """Make room for ``steps`` updates in total (buffers are replaced, not resized)."""
+        with self.lock:
+            if steps + 1 <= self.cap:
+                self.steps = steps
+                return
+            n, d = len(self.racers), self.objective.dim
+            cap = steps + 1
+            xs = np.zeros((n, cap, d))
+            loss = np.full((n, cap), np.nan)
+            gnorm = np.full((n, cap), np.nan)
+            lrs = np.full((n, cap), np.nan)
+            xs[:, : self.cap] = self.xs
+            loss[:, : self.cap] = self.loss
+            gnorm[:, : self.cap] = self.gnorm
+            lrs[:, : self.cap] = self.lrs
+            self.xs, self.loss, self.gnorm, self.lrs = xs, loss, gnorm, lrs
+            self.cap = cap
+            self.steps = steps
+
+    # ------------------------------------------------------------ stepping
+    def _run_kernel(self, n: int, only: int | None = None) -> None:
+        active = self.active
+        if only is not None:
+            active = np.zeros_like(self.active)
+            active[only] = 1
+        race_chunk(
+            int(n), self._cfg(), self.objective.packed, self.objective.data,
+            float(self.objective.grad_noise), self.oids, self.hps, self.sids, self.sps,
+            self.X, self.st, self.sc, self.t, self.count, self.status, active, self.rng,
+            self.perm, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,
+        )  # fmt: skip
+
+    def advance(self, n: int) -> int:
+        """Run up to ``n`` updates of every enabled racer; returns the most steps any took."""
+        with self.lock:
+            before = self.t.copy()
+            if self.racers:
+                self._run_kernel(n)
+            return int((self.t - before).max()) if len(self.racers) else 0
+
+    @property
+    def done(self) -> bool:
+        """True when no enabled racer can take another step."""
+        for i, c in enumerate(self.racers):
+            if c.enabled and self.status[i] == RUNNING and self.t[i] < self.steps:
+                return False
+        return True
+
+    def run(
+        self, chunk: int = 4096, stop: threading.Event | None = None, progress: Any = None
+    ) -> None:
+        """Run until done (or ``stop`` is set), calling ``progress(done, total)``."""
+        while not self.done:
+            if stop is not None and stop.is_set():
+                return
+            left = self.steps - int(self.t.min()) if len(self.racers) else 0
+            self.advance(min(chunk, max(left, 1)))
+            if progress is not None:
+                progress(int(self.t.max()), self.steps)
+
+    # ------------------------------------------------------------ reading
+    def trajectory(self, i: int) -> Trajectory:
+        """Views of racer ``i``'s valid rows."""
+        xs, loss, gnorm, lrs = self.xs, self.loss, self.gnorm, self.lrs
+        c = int(self.count[i])
+        return Trajectory(xs[i, :c], loss[i, :c], gnorm[i, :c], lrs[i, :c])
+
+    def diverged_step(self, i: int) -> int | None:
+        return int(self.t[i]) if self.status[i] == DIVERGED else None
+
+    def metrics(self) -> list[RunMetrics]:
+        return [self.run_metrics(i) for i in range(len(self.racers))]
+
+    def run_metrics(self, i: int) -> RunMetrics:
+        """Summary figures of racer ``i`` (see RunMetrics)."""
+        cfg = self.racers[i]
+        tr = self.trajectory(i)
+        n = tr.loss.shape[0]
+        fstar = self.objective.f_star()
+        minima = self.objective.minima()
+        if n == 0:
+            return RunMetrics(
+                cfg.label,
+                cfg.optimizer,
+                0,
+                math.nan,
+                math.nan,
+                0,
+                math.nan,
+                None,
+                "loss" if fstar is not None else "grad",
+                None,
+                None,
+                self.diverged_step(i),
+                tuple(self._start_of(i).tolist()),
+            )
+        best = int(np.argmin(tr.loss))
+        if fstar is not None:
+            hit = np.nonzero(np.abs(tr.loss - fstar) <= self.tolerance.loss)[0]
+            tol_kind = "loss"
+        else:
+            hit = np.nonzero(tr.grad_norm <= self.tolerance.grad)[0]
+            tol_kind = "grad"
+        last = tr.x[-1]
+        near, dist = None, None
+        if minima:
+            ds = [float(np.linalg.norm(last - np.asarray(m))) for m in minima]
+            near = int(np.argmin(ds))
+            dist = ds[near]
+        return RunMetrics(
+            label=cfg.label,
+            optimizer=cfg.optimizer,
+            steps=n - 1,
+            final_loss=float(tr.loss[-1]),
+            best_loss=float(tr.loss[best]),
+            best_step=best,
+            final_grad_norm=float(tr.grad_norm[-1]),
+            steps_to_tol=int(hit[0]) if hit.size else None,
+            tol_kind=tol_kind,
+            nearest_minimum=near,
+            distance_to_minimum=dist,
+            diverged_step=self.diverged_step(i),
+            final_point=tuple(float(v) for v in last),
+        )
+
+    def leaderboard(self) -> list[tuple[int, RunMetrics]]:
+        """Racer indices with metrics, best first (diverged last, then by final loss)."""
+        ms = list(enumerate(self.metrics()))
+
+        def key(item: tuple[int, RunMetrics]) -> tuple[int, float, float]:
+            m = item[1]
+            div = 1 if m.diverged_step is not None else 0
+            tol = m.steps_to_tol if m.steps_to_tol is not None else math.inf
+            fl = m.final_loss if math.isfinite(m.final_loss) else math.inf
+            return (div, tol, fl)
+
+        return sorted(ms, key=key)

@@ -1,0 +1,1 @@
+"""Gradient Arena's Qt user interface (PySide6 + pyqtgraph)."""

@@ -1,0 +1,68 @@
+"""Start the Qt application (``python main.py`` / ``python main.py gui SCENARIO``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def run_gui(scenario_path: str | None = None) -> int:
+    """Open the race window on ``scenario_path`` (or the embedded default); Qt's exit code."""
+    from PySide6.QtWidgets import QApplication
+
+    from engine.scenario import ScenarioError, load_scenario
+
+    scenario = None
+    if scenario_path is not None:
+        try:
+            scenario = load_scenario(scenario_path)
+        except ScenarioError as e:
+            print(str(e), file=sys.stderr)
+            return 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Gradient Arena")
+    from gui.window import MainWindow
+
+    win = MainWindow(scenario)
+    if scenario_path is not None:
+        win._remember(str(Path(scenario_path).resolve()))
+    win.show()
+    return int(app.exec())
+
+
+def render_png(
+    scenario_path: str, out: str, steps: int | None = None, size: tuple[int, int] = (1800, 1000)
+) -> Path:
+    """Run a scenario headless and save the landscape + loss panels as a PNG."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from engine.scenario import load_scenario
+
+    scenario = load_scenario(scenario_path)
+    if steps is not None:
+        from dataclasses import replace
+
+        scenario = replace(scenario, steps=int(steps))
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from gui.window import MainWindow
+
+    win = MainWindow(scenario, start_runner=False)
+    win.resize(*size)
+    win.show()
+    app.processEvents()
+    assert win.race is not None
+    win.race.run()
+    win.landscape.refresh_grid()
+    win._last_counts = []
+    win.on_frame()
+    app.processEvents()
+    img = win.compose_image()
+    out_path = Path(out)
+    tmp = out_path.with_name(out_path.name + ".tmp.png")
+    if not img.save(str(tmp), "PNG"):
+        raise OSError(f"cannot write {out_path}")
+    os.replace(tmp, out_path)
+    win.close()
+    return out_path

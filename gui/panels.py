@@ -1,0 +1,392 @@
+"""The plot panels: the landscape (heat map, contours, trails) and the loss curves.
+
+Panels draw what they are given; they never step the race. Per frame they pull only
+the rows added since the last frame: trails are thinned incrementally (engine.display
+.thin_path) and loss curves are min/max-decimated to the visible step range, so the
+cost of a frame does not grow with the length of the run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+
+from engine.display import (
+    contour_segments,
+    log_safe,
+    minmax_decimate,
+    nice_levels,
+    quiver_segments,
+    rethin,
+    thin_path,
+)
+from engine.landscapes import landscape_grid
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
+
+GRID = 512
+LEVELS = 15
+TRAIL_CAP = 20000
+
+
+class Trail:
+    """Incrementally thinned copy of one racer's path, for drawing."""
+
+    def __init__(self, cap: int = TRAIL_CAP) -> None:
+        self.buf = np.empty((cap, 2))
+        self.n = 0
+        self.upto = 0
+        self.eps = 0.0
+        self.last = (math.nan, math.nan)
+
+    def reset(self, eps: float) -> None:
+        self.n = 0
+        self.upto = 0
+        self.eps = eps
+        self.last = (math.nan, math.nan)
+
+    def update(self, xs: np.ndarray, count: int) -> bool:
+        """Take rows [upto, count) of ``xs`` (n, ≥2); True if anything changed."""
+        if count < self.upto:
+            self.reset(self.eps)
+        if count == self.upto:
+            return False
+        cap = self.buf.shape[0]
+        while self.upto < count:
+            if self.n > cap // 2:
+                self.eps = self.eps * 2.0 if self.eps > 0 else 1e-12
+                self.n = int(rethin(self.buf, self.n, self.eps))
+                if self.n:
+                    self.last = (float(self.buf[self.n - 1, 0]), float(self.buf[self.n - 1, 1]))
+            stop = min(count, self.upto + (cap - self.n))
+            n, lx, ly = thin_path(
+                xs, self.upto, stop, self.last[0], self.last[1], self.eps, self.buf, self.n
+            )
+            self.n = int(n)
+            self.last = (float(lx), float(ly))
+            self.upto = stop
+        return True
+
+    def points(self, head: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """x and y arrays to draw (the kept points plus the current head)."""
+        pts = self.buf[: self.n]
+        if head is not None and np.all(np.isfinite(head)):
+            pts = np.vstack([pts, head[None, :2]])
+        return pts[:, 0].copy(), pts[:, 1].copy()
+
+
+class LandscapePanel(pg.PlotWidget):
+    """Heat map (log colour) + contours + minima/saddles + racer trails and heads."""
+
+    startChosen = Signal(float, float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(400, 300)
+        self.plotItem.setLabel("bottom", "x₁")
+        self.plotItem.setLabel("left", "x₂")
+        self.plotItem.showGrid(False, False)
+        self.image = pg.ImageItem()
+        self.addItem(self.image)
+        self.image.setZValue(-10)
+        cmap = pg.colormap.get("viridis")
+        self.colorbar = pg.ColorBarItem(
+            colorMap=cmap, label="log₁₀(f − f_min + δ)", interactive=False, width=15
+        )
+        self.colorbar.setImageItem(self.image, insert_in=self.plotItem)
+        self.contours = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 255, 150), width=1))
+        self.contours.setZValue(-5)
+        self.addItem(self.contours)
+        self.quiver = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 255, 170), width=1))
+        self.quiver.setZValue(-4)
+        self.addItem(self.quiver)
+        self.minima = pg.ScatterPlotItem(
+            symbol="star",
+            size=16,
+            brush=pg.mkBrush("#ffffff"),
+            pen=pg.mkPen("k", width=1),
+            name="minima",
+        )
+        self.saddles = pg.ScatterPlotItem(
+            symbol="x",
+            size=13,
+            brush=pg.mkBrush("#ffffff"),
+            pen=pg.mkPen("k", width=1),
+        )
+        self.addItem(self.minima)
+        self.addItem(self.saddles)
+        self.start = pg.TargetItem(pos=(0, 0), size=14, movable=True, pen=pg.mkPen("w", width=2))
+        self.start.setZValue(20)
+        self.addItem(self.start)
+        self.start.sigPositionChangeFinished.connect(self._on_start_dragged)
+        self.hover = pg.TextItem(color="w", anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
+        self.hover.setZValue(30)
+        self.addItem(self.hover, ignoreBounds=True)
+        self.hover.hide()
+        self.legend = self.plotItem.addLegend(offset=(10, 10), labelTextSize="11pt")
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.trails: list[pg.PlotCurveItem] = []
+        self.heads: list[pg.ScatterPlotItem] = []
+        self.arrows: list[pg.PlotCurveItem] = []
+        self.trail_state: list[Trail] = []
+        self.show_quiver = False
+        self.lid = -1
+        self.packed = np.zeros(1)
+        self.fmin = 0.0
+        self._grid_timer = QTimer(self)
+        self._grid_timer.setSingleShot(True)
+        self._grid_timer.setInterval(40)
+        self._grid_timer.timeout.connect(self.refresh_grid)
+        self.plotItem.vb.sigRangeChanged.connect(lambda *_: self._grid_timer.start())
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.grid_ms = 0.0
+
+    # ------------------------------------------------------------ objective
+    def set_landscape(
+        self,
+        lid: int,
+        packed: np.ndarray,
+        view: tuple[float, ...],
+        minima: list,
+        saddles: list,
+        fmin: float | None,
+    ) -> None:
+        self.lid = lid
+        self.packed = packed
+        self.fmin_known = fmin
+        self.minima.setData(
+            [m[0] for m in minima], [m[1] for m in minima]
+        ) if minima else self.minima.clear()
+        self.saddles.setData(
+            [s[0] for s in saddles], [s[1] for s in saddles]
+        ) if saddles else self.saddles.clear()
+        self.plotItem.vb.setRange(xRange=(view[0], view[1]), yRange=(view[2], view[3]), padding=0)
+        self.refresh_grid()
+
+    def view_box(self) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.plotItem.vb.viewRange()
+        return x0, x1, y0, y1
+
+    def refresh_grid(self) -> None:
+        """Recompute heat map, contours (and quiver) for the visible box."""
+        if self.lid < 0:
+            return
+        import time
+
+        t0 = time.perf_counter()
+        x0, x1, y0, y1 = self.view_box()
+        z = np.empty((GRID, GRID))
+        landscape_grid(self.lid, self.packed, x0, x1, GRID, y0, y1, GRID, z)
+        finite = np.isfinite(z)
+        if not finite.any():
+            self.image.clear()
+            self.contours.setData([], [])
+            return
+        zmin = float(z[finite].min())
+        fref = self.fmin_known if self.fmin_known is not None else zmin
+        fref = min(fref, zmin)
+        span = float(np.percentile(z[finite], 99)) - fref
+        delta = max(span * 1e-6, 1e-12)
+        img = np.log10(np.where(finite, z - fref + delta, np.nan))
+        lo, hi = np.nanpercentile(img, [0.5, 99.5])
+        self.image.setImage(img, autoLevels=False, levels=(lo, hi))
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.colorbar.setLevels((lo, hi))
+        levels = nice_levels(z, LEVELS)
+        cx, cy, _ = contour_segments(z, x0, x1, y0, y1, levels)
+        self.contours.setData(cx, cy, connect="pairs")
+        if self.show_quiver:
+            self._draw_quiver(x0, x1, y0, y1)
+        else:
+            self.quiver.setData([], [])
+        self.grid_ms = (time.perf_counter() - t0) * 1000
+        eps = (x1 - x0) / 3000.0
+        for tr in self.trail_state:
+            tr.reset(eps)
+
+    def _draw_quiver(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        from engine.landscapes import landscape_fg
+
+        n = 21
+        xs = np.linspace(x0, x1, n + 2)[1:-1]
+        ys = np.linspace(y0, y1, n + 2)[1:-1]
+        gx = np.empty((n, n))
+        gy = np.empty((n, n))
+        g = np.empty(2)
+        p = np.empty(2)
+        for j, yv in enumerate(ys):
+            for i, xv in enumerate(xs):
+                p[0], p[1] = xv, yv
+                landscape_fg(self.lid, self.packed, p, g)
+                gx[j, i], gy[j, i] = -g[0], -g[1]
+        qx, qy = quiver_segments(gx, gy, xs, ys, 0.8 * (x1 - x0) / n)
+        self.quiver.setData(qx, qy, connect="pairs")
+
+    def set_quiver(self, on: bool) -> None:
+        self.show_quiver = on
+        self.refresh_grid()
+
+    # ------------------------------------------------------------ racers
+    def set_racers(self, labels: list[str], colors: list[str]) -> None:
+        for item in (*self.trails, *self.heads, *self.arrows):
+            self.removeItem(item)
+        self.legend.clear()
+        self.trails, self.heads, self.arrows, self.trail_state = [], [], [], []
+        eps = (self.view_box()[1] - self.view_box()[0]) / 3000.0
+        for label, color in zip(labels, colors, strict=True):
+            c = pg.mkColor(color)
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=2), name=label)
+            head = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(c), pen=pg.mkPen("w", width=1.5))
+            arrow = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
+            trail.setZValue(5)
+            head.setZValue(10)
+            arrow.setZValue(11)
+            for it in (trail, head, arrow):
+                self.addItem(it)
+            self.legend.addItem(trail, label)
+            self.trails.append(trail)
+            self.heads.append(head)
+            self.arrows.append(arrow)
+            t = Trail()
+            t.reset(eps)
+            self.trail_state.append(t)
+
+    def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
+        """Pull racer ``i``'s new rows and redraw its trail and head."""
+        trail, head = self.trails[i], self.heads[i]
+        trail.setVisible(visible)
+        head.setVisible(visible)
+        if not visible:
+            return
+        st = self.trail_state[i]
+        if count == 0:
+            trail.setData([], [])
+            head.setData([], [])
+            st.reset(st.eps)
+            return
+        if st.update(xs, count) or True:
+            last = xs[count - 1]
+            px, py = st.points(last)
+            trail.setData(px, py)
+            head.setData([last[0]], [last[1]])
+
+    def set_arrows(self, i: int, segs: tuple[np.ndarray, np.ndarray] | None) -> None:
+        if segs is None:
+            self.arrows[i].setData([], [])
+        else:
+            self.arrows[i].setData(segs[0], segs[1], connect="pairs")
+
+    # ------------------------------------------------------------ mouse
+    def set_start_marker(self, x: float, y: float) -> None:
+        self.start.blockSignals(True)
+        self.start.setPos(QPointF(x, y))
+        self.start.blockSignals(False)
+
+    def _on_start_dragged(self) -> None:
+        p = self.start.pos()
+        self.startChosen.emit(float(p.x()), float(p.y()))
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+            return
+        vb = self.plotItem.vb
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        p = vb.mapSceneToView(ev.scenePos())
+        ev.accept()
+        self.set_start_marker(p.x(), p.y())
+        self.startChosen.emit(float(p.x()), float(p.y()))
+
+    def _on_move(self, pos) -> None:
+        vb = self.plotItem.vb
+        if self.lid < 0 or not vb.sceneBoundingRect().contains(pos):
+            self.hover.hide()
+            return
+        from engine.landscapes import landscape_f
+
+        p = vb.mapSceneToView(pos)
+        f = landscape_f(self.lid, self.packed, p.x(), p.y())
+        self.hover.setText(f"x₁ = {p.x():.4g}\nx₂ = {p.y():.4g}\nf = {f:.6g}")
+        self.hover.setPos(p)
+        self.hover.show()
+
+
+class LossPanel(pg.PlotWidget):
+    """Loss (or |f − f*|) against step for every racer; log y; divergence markers."""
+
+    BUCKETS = 1500
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(300, 180)
+        self.plotItem.setLabel("bottom", "step")
+        self.plotItem.showGrid(True, True, alpha=0.3)
+        self.curves: list[pg.PlotCurveItem] = []
+        self.markers = pg.ScatterPlotItem(symbol="x", size=14, pen=pg.mkPen("r", width=3))
+        self.addItem(self.markers)
+        self.fstar: float | None = None
+        self.log = True
+        self.gap = True
+        self._ox = np.empty(2 * self.BUCKETS)
+        self._oy = np.empty(2 * self.BUCKETS)
+        self.plotItem.vb.setLimits(xMin=0)
+        self._set_label()
+
+    def _set_label(self) -> None:
+        what = "|f − f*|" if self.gap and self.fstar is not None else "f"
+        self.plotItem.setLabel("left", f"log₁₀ {what}" if self.log else what)
+
+    def set_mode(self, fstar: float | None, gap: bool, log: bool) -> None:
+        self.fstar, self.gap, self.log = fstar, gap, log
+        self._set_label()
+
+    def set_racers(self, labels: list[str], colors: list[str]) -> None:
+        for c in self.curves:
+            self.removeItem(c)
+        self.curves = []
+        for label, color in zip(labels, colors, strict=True):
+            c = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), name=label, connect="finite")
+            self.addItem(c)
+            self.curves.append(c)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        if self.gap and self.fstar is not None:
+            y = np.abs(y - self.fstar)
+        return log_safe(y) if self.log else np.where(np.isfinite(y), y, np.nan)
+
+    def update_curves(
+        self,
+        losses: list[np.ndarray],
+        counts: list[int],
+        visible: list[bool],
+        diverged: list[int | None],
+        max_steps: int,
+    ) -> None:
+        (x0, x1), _ = self.plotItem.vb.viewRange()
+        mx, my = [], []
+        for i, c in enumerate(self.curves):
+            c.setVisible(visible[i])
+            n = counts[i]
+            if not visible[i] or n == 0:
+                c.setData([], [])
+                continue
+            lo = max(math.floor(x0) - 1, 0)
+            hi = min(math.ceil(x1) + 2, n)
+            if hi - lo <= 2 * self.BUCKETS:
+                xs = np.arange(lo, hi, dtype=np.float64)
+                ys = self.transform(losses[i][lo:hi])
+            else:
+                y = self.transform(losses[i][lo:hi])
+                k = minmax_decimate(y, 0, hi - lo, self.BUCKETS, self._ox, self._oy)
+                xs = self._ox[:k] + lo
+                ys = self._oy[:k].copy()
+            c.setData(xs, ys)
+            if diverged[i] is not None and n > 0:
+                last = self.transform(losses[i][n - 1 : n])
+                mx.append(float(n - 1))
+                my.append(float(last[0]) if np.isfinite(last[0]) else 0.0)
+        self.markers.setData(mx, my)

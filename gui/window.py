@@ -1,0 +1,823 @@
+"""The main window: a live race on a landscape, with the side panel and the transport.
+
+Threading: the race runs in one :class:`engine.runner.RaceRunner` thread (numba kernels
+with the GIL released). This GUI thread is the only one that touches widgets: a 60 Hz
+QTimer pulls the rows added since the last frame from the race's buffers and redraws.
+Edits go to the engine between chunks through the Race API.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPainter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.landscapes import LANDSCAPES, get_landscape
+from engine.objective import LandscapeObjective
+from engine.optimizers import get_optimizer
+from engine.params import ParamSpec
+from engine.race import Race, RacerConfig
+from engine.runner import RaceRunner
+from engine.scenario import Scenario, ScenarioError, load_scenario, loads_scenario
+from engine.schedules import get_schedule
+from gui.editors import FloatEditor, ParamForm
+from gui.palette import color_for
+from gui.panels import LandscapePanel, LossPanel
+from gui.racers import RacerEditor
+
+DEFAULT_SCENARIO = """
+schema = 1
+name = "Rosenbrock race"
+description = "Five optimizers from (-1.5, 2) down the curved valley of Rosenbrock's function. \
+Notice how plain SGD crawls along the valley floor while Adam and RMSProp adapt their step."
+steps = 5000
+seed = 0
+[objective]
+kind = "landscape"
+name = "rosenbrock"
+params = { a = 1.0, b = 100.0 }
+start = [-1.5, 2.0]
+grad_noise = 0.0
+[[optimizers]]
+name = "adam"
+label = "Adam"
+params = { lr = 0.05 }
+[[optimizers]]
+name = "rmsprop"
+label = "RMSProp"
+params = { lr = 0.005 }
+[[optimizers]]
+name = "nag"
+label = "NAG"
+params = { lr = 0.0005, momentum = 0.9 }
+[[optimizers]]
+name = "momentum"
+label = "Momentum"
+params = { lr = 0.002, momentum = 0.9 }
+[[optimizers]]
+name = "sgd"
+label = "SGD"
+params = { lr = 0.001 }
+"""
+
+SPEED_STEPS = 60  # slider positions; the last one is "as fast as the engine goes"
+MAX_RACE_STEPS = 10_000_000
+
+
+def speed_of(pos: int) -> float:
+    """Slider position -> steps per second (1 ... 1e5 log-spaced, then unlimited)."""
+    if pos >= SPEED_STEPS:
+        return math.inf
+    return float(10 ** (5.0 * pos / (SPEED_STEPS - 1)))
+
+
+def arrow_segments(x0: float, y0: float, dx: float, dy: float) -> tuple[list, list]:
+    """Shaft and two head strokes of one arrow, as point pairs."""
+    L = math.hypot(dx, dy)
+    if not (L > 0 and math.isfinite(L)):
+        return [], []
+    x1, y1 = x0 + dx, y0 + dy
+    ux, uy = dx / L, dy / L
+    h = 0.25 * L
+    ax = x1 - h * (ux * 0.866 - uy * 0.5)
+    ay = y1 - h * (uy * 0.866 + ux * 0.5)
+    bx = x1 - h * (ux * 0.866 + uy * 0.5)
+    by = y1 - h * (uy * 0.866 - ux * 0.5)
+    return [x0, x1, x1, ax, x1, bx], [y0, y1, y1, ay, y1, by]
+
+
+class MainWindow(QMainWindow):
+    """Gradient Arena's race window."""
+
+    def __init__(self, scenario: Scenario | None = None, start_runner: bool = True) -> None:
+        super().__init__()
+        self.settings = QSettings("GradientArena", "Gradient Arena")
+        self.scenario = (
+            scenario
+            if scenario is not None
+            else loads_scenario(DEFAULT_SCENARIO, source="<default scenario>")
+        )
+        self.race: Race | None = None
+        self.runner: RaceRunner | None = None
+        self.start_runner = start_runner
+        self.editors: list[RacerEditor] = []
+        self.selected = 0
+        self.frame_times: list[float] = []
+        self._frame = 0
+        self._last_counts: list[int] = []
+        self.setWindowTitle("Gradient Arena")
+        self.resize(1500, 950)
+        self._build_ui()
+        self.load(self.scenario)
+        self.timer = QTimer(self)
+        self.timer.setInterval(16)
+        self.timer.timeout.connect(self.on_frame)
+        self.timer.start()
+        self._restore_settings()
+
+    # ------------------------------------------------------------ UI
+    def _build_ui(self) -> None:
+        big = QFont()
+        big.setPointSize(11)
+        self.setFont(big)
+        self.landscape = LandscapePanel()
+        self.setCentralWidget(self.landscape)
+        self.landscape.startChosen.connect(self.on_start_chosen)
+
+        # loss dock
+        self.loss = LossPanel()
+        loss_box = QWidget()
+        lv = QVBoxLayout(loss_box)
+        lv.setContentsMargins(2, 2, 2, 2)
+        opts = QHBoxLayout()
+        self.log_y = QCheckBox("log y")
+        self.log_y.setChecked(True)
+        self.gap_y = QCheckBox("plot |f − f*|")
+        self.gap_y.setChecked(True)
+        for w in (self.log_y, self.gap_y):
+            opts.addWidget(w)
+            w.toggled.connect(self._on_loss_mode)
+        opts.addStretch(1)
+        lv.addLayout(opts)
+        lv.addWidget(self.loss, 1)
+        self.loss_dock = self._dock("Loss", loss_box, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+        # leaderboard dock
+        self.board = QTableWidget(0, 6)
+        self.board.setHorizontalHeaderLabels(
+            ["#", "racer", "loss", "best", "steps to tol", "status"]
+        )
+        self.board.verticalHeader().hide()
+        self.board.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.board.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.board_dock = self._dock(
+            "Leaderboard", self.board, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+
+        # equations dock
+        self.equations = QLabel()
+        self.equations.setWordWrap(True)
+        self.equations.setTextFormat(Qt.TextFormat.RichText)
+        self.equations.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.equations.setStyleSheet("font-size: 15pt; padding: 6px; background: white")
+        eq_scroll = QScrollArea()
+        eq_scroll.setWidgetResizable(True)
+        eq_scroll.setWidget(self.equations)
+        self.eq_dock = self._dock(
+            "Update equations", eq_scroll, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+
+        # side panel dock
+        side = QWidget()
+        sv = QVBoxLayout(side)
+        sv.setContentsMargins(4, 4, 4, 4)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.description.setStyleSheet("color: #333; font-style: italic")
+        sv.addWidget(self.description)
+        obj_box = QGroupBox("Landscape")
+        self.obj_layout = QVBoxLayout(obj_box)
+        self.landscape_box = QComboBox()
+        for name, ls in LANDSCAPES.items():
+            self.landscape_box.addItem(f"{name}", name)
+            self.landscape_box.setItemData(self.landscape_box.count() - 1, ls.formula, 3)
+        self.obj_layout.addWidget(self.landscape_box)
+        self.formula = QLabel()
+        self.formula.setWordWrap(True)
+        self.obj_layout.addWidget(self.formula)
+        self.ls_form = ParamForm((), {})
+        self.obj_layout.addWidget(self.ls_form)
+        misc = QFormLayout()
+        self.noise = FloatEditor(
+            ParamSpec(
+                "grad_noise", 0.0, "σ of Gaussian noise added to each gradient", lo=0.0, hi=1e3
+            ),
+            0.0,
+        )
+        misc.addRow("gradient noise σ", self.noise)
+        self.steps_box = QSpinBox()
+        self.steps_box.setRange(1, MAX_RACE_STEPS)
+        self.steps_box.setSingleStep(1000)
+        misc.addRow("steps", self.steps_box)
+        self.restart_on_change = QCheckBox("restart on change")
+        self.restart_on_change.setToolTip(
+            "Restart the race whenever a hyperparameter changes (otherwise a change takes "
+            "effect from the next step)"
+        )
+        misc.addRow(self.restart_on_change)
+        self.obj_layout.addLayout(misc)
+        sv.addWidget(obj_box)
+        self.landscape_box.currentIndexChanged.connect(self._on_landscape_chosen)
+        self.noise.valueChanged.connect(self._on_noise)
+        self.steps_box.valueChanged.connect(self._on_steps)
+
+        racers_box = QGroupBox("Racers")
+        rv = QVBoxLayout(racers_box)
+        self.racer_list = QVBoxLayout()
+        rv.addLayout(self.racer_list)
+        add = QPushButton("Add racer")
+        add.clicked.connect(self._add_racer)
+        rv.addWidget(add)
+        sv.addWidget(racers_box)
+        sv.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(side)
+        scroll.setMinimumWidth(360)
+        self.side_dock = self._dock("Race", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        # transport toolbar
+        tb = QToolBar("Transport")
+        tb.setObjectName("transport")
+        self.addToolBar(tb)
+        self.play_action = QAction("▶ Play", self)
+        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.play_action.triggered.connect(self.toggle_play)
+        self.step_action = QAction("Step ▸", self)
+        self.step_action.setShortcut(QKeySequence(Qt.Key.Key_Right))
+        self.step_action.triggered.connect(self.step_once)
+        self.reset_action = QAction("⟲ Reset", self)
+        self.reset_action.setShortcut(QKeySequence(Qt.Key.Key_R))
+        self.reset_action.triggered.connect(self.reset_race)
+        for a in (self.play_action, self.step_action, self.reset_action):
+            a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" speed "))
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setRange(0, SPEED_STEPS)
+        self.speed.setValue(36)
+        self.speed.setFixedWidth(200)
+        self.speed.valueChanged.connect(self._on_speed)
+        tb.addWidget(self.speed)
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(110)
+        tb.addWidget(self.speed_label)
+        tb.addSeparator()
+        self.step_label = QLabel("step 0")
+        self.step_label.setMinimumWidth(160)
+        self.step_label.setStyleSheet("font-weight: bold")
+        tb.addWidget(self.step_label)
+        tb.addSeparator()
+        self.quiver_action = QAction("gradient field", self, checkable=True)
+        self.quiver_action.toggled.connect(self.landscape.set_quiver)
+        self.arrows_action = QAction("step arrows", self, checkable=True)
+        self.arrows_action.setToolTip(
+            "At each racer's head: the actual last update (solid), −η·∇f (thin) and the "
+            "momentum/velocity where the optimizer has one (dashed); one common scale"
+        )
+        tb.addAction(self.quiver_action)
+        tb.addAction(self.arrows_action)
+        tb.addAction(self.eq_dock.toggleViewAction())
+
+        # menus
+        fm = self.menuBar().addMenu("&File")
+        op = fm.addAction("&Open scenario…")
+        op.setShortcut(QKeySequence.StandardKey.Open)
+        op.triggered.connect(self.open_dialog)
+        self.recent_menu = fm.addMenu("Open &recent")
+        fm.addSeparator()
+        ex = fm.addAction("Export &trajectories…")
+        ex.triggered.connect(self.export_dialog)
+        png = fm.addAction("Export &PNG…")
+        png.triggered.connect(self.export_png_dialog)
+        fm.addSeparator()
+        q = fm.addAction("&Quit")
+        q.setShortcut(QKeySequence.StandardKey.Quit)
+        q.triggered.connect(self.close)
+        vm = self.menuBar().addMenu("&View")
+        for d in (self.side_dock, self.loss_dock, self.board_dock, self.eq_dock):
+            vm.addAction(d.toggleViewAction())
+        vm.addAction(self.quiver_action)
+        vm.addAction(self.arrows_action)
+        self._on_speed(self.speed.value())
+
+    def _dock(self, title: str, w: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(title)
+        d.setWidget(w)
+        self.addDockWidget(area, d)
+        return d
+
+    # ------------------------------------------------------------ scenario / race
+    def load(self, scenario: Scenario) -> None:
+        """Show and (re)start ``scenario``'s race (paused)."""
+        self.scenario = scenario
+        obj = scenario.objective
+        for i, c in enumerate(scenario.racers):
+            if not c.color:
+                c.color = color_for(i)
+        self.description.setText(scenario.description or "")
+        self.setWindowTitle(f"Gradient Arena — {scenario.name}")
+        self.landscape_box.blockSignals(True)
+        self.landscape_box.setCurrentText(obj.name)
+        self.landscape_box.blockSignals(False)
+        self.steps_box.blockSignals(True)
+        self.steps_box.setValue(scenario.steps)
+        self.steps_box.blockSignals(False)
+        self.noise.blockSignals(True)
+        self.noise.setValue(obj.grad_noise)
+        self.noise.blockSignals(False)
+        objective = LandscapeObjective.create(obj.name, obj.params, obj.start, obj.grad_noise)
+        self._set_objective(objective, list(scenario.racers))
+
+    def _set_objective(self, objective: LandscapeObjective, racers: list[RacerConfig]) -> None:
+        was_playing = self.runner.playing if self.runner is not None else False
+        self._stop_runner()
+        ls = objective.landscape
+        self.formula.setText(ls.formula)
+        new_form = ParamForm(ls.params, objective.params)
+        self.obj_layout.replaceWidget(self.ls_form, new_form)
+        self.ls_form.deleteLater()
+        self.ls_form = new_form
+        self.ls_form.changed.connect(self._on_landscape_param)
+        self.race = Race(
+            objective,
+            racers,
+            steps=self.steps_box.value(),
+            seed=self.scenario.seed,
+            tolerance=self.scenario.tolerance,
+        )
+        view = ls.view
+        sv = getattr(self.scenario, "view", None)
+        if (
+            sv is not None
+            and getattr(sv, "x_range", None)
+            and obj_name_matches(self.scenario, ls.name)
+        ):
+            view = (*sv.x_range, *sv.y_range)
+        self.landscape.set_landscape(
+            ls.lid,
+            objective.packed,
+            view,
+            objective.minima(),
+            objective.saddles(),
+            objective.f_star(),
+        )
+        self.landscape.set_start_marker(*objective.start[:2])
+        self.loss.set_mode(objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked())
+        self.gap_y.setEnabled(objective.f_star() is not None)
+        self._rebuild_racers()
+        if self.start_runner:
+            self.runner = RaceRunner(self.race, steps_per_second=speed_of(self.speed.value()))
+            if was_playing:
+                self.runner.play()
+        self._sync_play()
+
+    def _stop_runner(self) -> None:
+        if self.runner is not None:
+            self.runner.stop(1.0)
+            self.runner = None
+
+    def _rebuild_racers(self) -> None:
+        assert self.race is not None
+        for ed in self.editors:
+            self.racer_list.removeWidget(ed)
+            ed.deleteLater()
+        self.editors = []
+        for cfg in self.race.racers:
+            ed = RacerEditor(cfg)
+            ed.paramsChanged.connect(self._on_params)
+            ed.scheduleChanged.connect(self._on_schedule)
+            ed.optimizerChanged.connect(self._on_optimizer)
+            ed.enabledChanged.connect(self._on_enabled)
+            ed.styleChanged.connect(lambda _e: self._restyle())
+            ed.duplicateRequested.connect(self._duplicate)
+            ed.removeRequested.connect(self._remove)
+            ed.selected.connect(self._select)
+            self.racer_list.addWidget(ed)
+            self.editors.append(ed)
+        self.selected = min(self.selected, max(len(self.editors) - 1, 0))
+        self._restyle()
+
+    def _restyle(self) -> None:
+        assert self.race is not None
+        labels = [c.label for c in self.race.racers]
+        colors = [c.color or color_for(i) for i, c in enumerate(self.race.racers)]
+        self.landscape.set_racers(labels, colors)
+        self.loss.set_racers(labels, colors)
+        self._last_counts = [-1] * len(labels)
+        for i, ed in enumerate(self.editors):
+            ed.set_selected(i == self.selected)
+        self._show_equations()
+        self.on_frame()
+
+    def _index(self, ed: RacerEditor) -> int:
+        return self.editors.index(ed)
+
+    # ------------------------------------------------------------ edits
+    def _on_params(self, ed: RacerEditor, params: dict[str, Any]) -> None:
+        assert self.race is not None
+        self.race.set_params(self._index(ed), params, restart=self.restart_on_change.isChecked())
+        ed.cfg.params = self.race.racers[self._index(ed)].params
+
+    def _on_schedule(self, ed: RacerEditor) -> None:
+        assert self.race is not None
+        try:
+            self.race.set_schedule(
+                self._index(ed),
+                ed.cfg.schedule,
+                ed.cfg.schedule_params,
+                restart=self.restart_on_change.isChecked(),
+            )
+        except ValueError as e:
+            self.statusBar().showMessage(f"schedule: {e}", 6000)
+        self._show_equations()
+
+    def _on_optimizer(self, ed: RacerEditor) -> None:
+        assert self.race is not None
+        i = self._index(ed)
+        self.race.set_optimizer(i, ed.cfg.optimizer, ed.cfg.params)
+        self.race.racers[i].label = ed.cfg.label
+        ed.cfg = self.race.racers[i]
+        self._restyle()
+
+    def _on_enabled(self, ed: RacerEditor, on: bool) -> None:
+        assert self.race is not None
+        self.race.set_enabled(self._index(ed), on)
+
+    def _add_racer(self) -> None:
+        assert self.race is not None
+        n = len(self.race.racers)
+        self.race.add_racer(
+            RacerConfig("adam", {"lr": 0.01}, label=f"adam {n + 1}", color=color_for(n))
+        )
+        self._rebuild_racers()
+
+    def _duplicate(self, ed: RacerEditor) -> None:
+        assert self.race is not None
+        c = ed.cfg
+        n = len(self.race.racers)
+        self.race.add_racer(
+            RacerConfig(
+                c.optimizer,
+                dict(c.params),
+                c.schedule,
+                dict(c.schedule_params),
+                label=f"{c.label} copy",
+                color=color_for(n),
+                enabled=c.enabled,
+                start=c.start,
+            )
+        )
+        self._rebuild_racers()
+
+    def _remove(self, ed: RacerEditor) -> None:
+        assert self.race is not None
+        self.race.remove_racer(self._index(ed))
+        self._rebuild_racers()
+
+    def _select(self, ed: RacerEditor) -> None:
+        self.selected = self._index(ed)
+        for i, e in enumerate(self.editors):
+            e.set_selected(i == self.selected)
+        self._show_equations()
+
+    def _on_landscape_chosen(self, _idx: int) -> None:
+        assert self.race is not None
+        name = self.landscape_box.currentData()
+        ls = get_landscape(name)
+        obj = LandscapeObjective.create(name, {}, ls.start, self.noise.value())
+        for c in self.race.racers:
+            c.start = None
+        self._set_objective(obj, list(self.race.racers))
+
+    def _on_landscape_param(self, name: str, value: Any) -> None:
+        assert self.race is not None
+        old = self.race.objective
+        params = {**old.params, name: value}
+        try:
+            obj = LandscapeObjective.create(old.name, params, old.start, old.grad_noise)
+        except ValueError as e:
+            self.statusBar().showMessage(str(e), 6000)
+            return
+        self._set_objective(obj, list(self.race.racers))
+
+    def _on_noise(self, sigma: float) -> None:
+        assert self.race is not None
+        self.race.set_noise(sigma)
+
+    def _on_steps(self, steps: int) -> None:
+        assert self.race is not None
+        self.race.extend(steps)
+
+    def on_start_chosen(self, x: float, y: float) -> None:
+        """A click or a drag of the start marker: restart from (x, y)."""
+        assert self.race is not None
+        self.race.set_start((x, y))
+        self.landscape.set_start_marker(x, y)
+        self._last_counts = [-1] * len(self.race.racers)
+        self.on_frame()
+
+    # ------------------------------------------------------------ transport
+    def toggle_play(self) -> None:
+        if self.runner is None or self.race is None:
+            return
+        if not self.runner.playing and self.race.done:
+            self.race.extend(self.race.steps * 2)
+            self.steps_box.blockSignals(True)
+            self.steps_box.setValue(self.race.steps)
+            self.steps_box.blockSignals(False)
+        self.runner.toggle()
+        self._sync_play()
+
+    def play(self) -> None:
+        if self.runner is not None and not self.runner.playing:
+            self.toggle_play()
+
+    def pause(self) -> None:
+        if self.runner is not None and self.runner.playing:
+            self.runner.pause()
+            self._sync_play()
+
+    def step_once(self) -> None:
+        if self.runner is None:
+            return
+        self.runner.pause()
+        self.runner.step(1)
+        self._sync_play()
+
+    def reset_race(self) -> None:
+        if self.race is None:
+            return
+        self.race.reset()
+        self._last_counts = [-1] * len(self.race.racers)
+        self.on_frame()
+
+    def _sync_play(self) -> None:
+        playing = self.runner is not None and self.runner.playing
+        self.play_action.setText("⏸ Pause" if playing else "▶ Play")
+
+    def _on_speed(self, pos: int) -> None:
+        sps = speed_of(pos)
+        self.speed_label.setText("max" if math.isinf(sps) else f"{sps:.3g} steps/s")
+        if self.runner is not None:
+            self.runner.set_speed(sps)
+
+    def _on_loss_mode(self) -> None:
+        assert self.race is not None
+        self.loss.set_mode(
+            self.race.objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked()
+        )
+        self.loss.enableAutoRange()
+        self._last_counts = [-1] * len(self.race.racers)
+
+    # ------------------------------------------------------------ drawing
+    def on_frame(self) -> None:
+        """Pull new rows from the engine and redraw (GUI thread, ~60 Hz)."""
+        race = self.race
+        if race is None:
+            return
+        t0 = time.perf_counter()
+        n = len(race.racers)
+        counts = [int(c) for c in race.count[:n]]
+        changed = counts != self._last_counts
+        xs = race.xs
+        if changed:
+            for i in range(n):
+                if counts[i] != (self._last_counts[i] if i < len(self._last_counts) else -1):
+                    self.landscape.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
+            diverged = [race.diverged_step(i) for i in range(n)]
+            self.loss.update_curves(
+                [race.loss[i] for i in range(n)],
+                counts,
+                [c.enabled for c in race.racers],
+                diverged,
+                race.steps,
+            )
+            self._last_counts = counts
+            self.step_label.setText(f"step {max(counts) - 1 if counts else 0:,} / {race.steps:,}")
+            if self.arrows_action.isChecked():
+                self._draw_arrows(counts)
+        if not self.arrows_action.isChecked():
+            for i in range(n):
+                self.landscape.set_arrows(i, None)
+        self._frame += 1
+        if self._frame % 8 == 0 or not changed:
+            if changed or self._frame % 30 == 0:
+                self._update_board()
+            self._sync_play()
+        self.frame_times.append(time.perf_counter() - t0)
+        if len(self.frame_times) > 2000:
+            del self.frame_times[:1000]
+
+    def _draw_arrows(self, counts: list[int]) -> None:
+        race = self.race
+        assert race is not None
+        x0, x1, _, _ = self.landscape.view_box()
+        for i, cfg in enumerate(race.racers):
+            c = counts[i]
+            if c == 0 or not cfg.enabled:
+                self.landscape.set_arrows(i, None)
+                continue
+            head = race.xs[i, c - 1]
+            lr = race.lrs[i, c - 1]
+            opt = get_optimizer(cfg.optimizer)
+            vecs = [-lr * race.objective.gradient(head)]
+            if c >= 2:
+                vecs.append(head - race.xs[i, c - 2])
+            if opt.momentum_slot >= 0:
+                v = race.st[i, opt.momentum_slot] * opt.velocity_sign
+                if cfg.optimizer == "sgd" or cfg.optimizer in ("momentum",):
+                    v = v * lr
+                vecs.append(v)
+            longest = max(float(np.hypot(*v[:2])) for v in vecs)
+            if not (longest > 0 and math.isfinite(longest)):
+                self.landscape.set_arrows(i, None)
+                continue
+            scale = 0.12 * (x1 - x0) / longest
+            px: list[float] = []
+            py: list[float] = []
+            for v in vecs:
+                ax, ay = arrow_segments(
+                    float(head[0]), float(head[1]), float(v[0]) * scale, float(v[1]) * scale
+                )
+                px += ax
+                py += ay
+            self.landscape.set_arrows(i, (np.array(px), np.array(py)))
+
+    def _update_board(self) -> None:
+        race = self.race
+        assert race is not None
+        rows = race.leaderboard()
+        self.board.setRowCount(len(rows))
+        for rank, (i, m) in enumerate(rows, 1):
+            cfg = race.racers[i]
+            status = (
+                f"diverged @ {m.diverged_step}"
+                if m.diverged_step is not None
+                else ("disabled" if not cfg.enabled else "running")
+            )
+            tol = "—" if m.steps_to_tol is None else f"{m.steps_to_tol:,}"
+            vals = [str(rank), m.label, f"{m.final_loss:.4g}", f"{m.best_loss:.4g}", tol, status]
+            for col, v in enumerate(vals):
+                item = QTableWidgetItem(v)
+                if col == 1:
+                    item.setForeground(pg_color(cfg.color or color_for(i)))
+                if col == 5 and m.diverged_step is not None:
+                    item.setForeground(pg_color("#D55E00"))
+                self.board.setItem(rank - 1, col, item)
+
+    def _show_equations(self) -> None:
+        race = self.race
+        if race is None or not race.racers:
+            self.equations.setText("")
+            return
+        i = min(self.selected, len(race.racers) - 1)
+        cfg = race.racers[i]
+        opt = get_optimizer(cfg.optimizer)
+        sch = get_schedule(cfg.schedule)
+        eq = opt.equations.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        params = ", ".join(
+            f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in cfg.params.items()
+        )
+        color = cfg.color or color_for(i)
+        self.equations.setText(
+            f"<b style='color:{color}'>{cfg.label}</b> — {opt.title}<br>"
+            f"<pre style='font-size:15pt'>{eq}</pre>"
+            f"<span style='font-size:12pt'>{params}</span><br>"
+            f"<span style='font-size:12pt'>schedule: {sch.title}: {sch.formula}</span>"
+        )
+
+    # ------------------------------------------------------------ files
+    def open_path(self, path: str | Path) -> bool:
+        """Load a scenario file; on error show every problem and keep the current race."""
+        try:
+            scn = load_scenario(path)
+        except ScenarioError as e:
+            QMessageBox.warning(self, "Cannot open scenario", str(e))
+            return False
+        self.load(scn)
+        self._remember(str(Path(path).resolve()))
+        return True
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open scenario", str(Path.cwd() / "scenarios"), "Scenarios (*.toml)"
+        )
+        if path:
+            self.open_path(path)
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self._recent() if p != path]
+        recent.insert(0, path)
+        self.settings.setValue("recent", recent[:10])
+        self.settings.setValue("last_scenario", path)
+        self._fill_recent()
+
+    def _recent(self) -> list[str]:
+        v = self.settings.value("recent", [])
+        if isinstance(v, str):
+            return [v]
+        return [str(p) for p in (v or [])]
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self._recent():
+            a = self.recent_menu.addAction(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_path(p))
+
+    def export_dialog(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Export trajectories to folder")
+        if d:
+            self.export_to(Path(d))
+
+    def export_to(self, out_dir: Path) -> list[Path]:
+        """Write trajectories.csv / .npz / summary.json (same files as `main.py run --out`)."""
+        from engine.export import write_results
+
+        assert self.race is not None
+        with self.race.lock:
+            files = write_results(self.race, self.current_scenario(), out_dir)
+        self.statusBar().showMessage(f"exported {len(files)} files to {out_dir}", 6000)
+        return files
+
+    def current_scenario(self) -> Scenario:
+        """The scenario as currently shown (landscape, params, racers, steps)."""
+        from dataclasses import replace
+
+        race = self.race
+        assert race is not None
+        obj = race.objective
+        objective = replace(
+            self.scenario.objective,
+            name=obj.name,
+            params=dict(obj.params),
+            start=tuple(obj.start),
+            grad_noise=float(obj.grad_noise),
+        )
+        return replace(
+            self.scenario, objective=objective, racers=list(race.racers), steps=race.steps
+        )
+
+    def export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "race.png", "PNG (*.png)")
+        if path:
+            self.compose_image().save(path)
+
+    def compose_image(self) -> QImage:
+        """The landscape and loss panels side by side (for slides)."""
+        a = self.landscape.grab().toImage()
+        b = self.loss.grab().toImage()
+        h = max(a.height(), b.height())
+        img = QImage(a.width() + b.width(), h, QImage.Format.Format_ARGB32)
+        img.fill(Qt.GlobalColor.white)
+        p = QPainter(img)
+        p.drawImage(0, 0, a)
+        p.drawImage(a.width(), (h - b.height()) // 2, b)
+        p.end()
+        return img
+
+    # ------------------------------------------------------------ lifetime
+    def _restore_settings(self) -> None:
+        geo = self.settings.value("geometry")
+        state = self.settings.value("state")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        self._fill_recent()
+
+    def closeEvent(self, ev: Any) -> None:
+        self.timer.stop()
+        self._stop_runner()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        super().closeEvent(ev)
+
+
+def obj_name_matches(scenario: Scenario, name: str) -> bool:
+    return scenario.objective.name == name
+
+
+def pg_color(c: str) -> Any:
+    from PySide6.QtGui import QBrush, QColor
+
+    return QBrush(QColor(c))
