@@ -36,6 +36,7 @@ def render_png(
 ) -> Path:
     """Run a scenario headless and save the landscape + loss panels as a PNG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("GRADIENT_ARENA_SETTINGS", os.devnull)
     from PySide6.QtWidgets import QApplication
 
     from engine.scenario import load_scenario

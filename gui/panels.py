@@ -239,7 +239,7 @@ class LandscapePanel(pg.PlotWidget):
         eps = (self.view_box()[1] - self.view_box()[0]) / 3000.0
         for label, color in zip(labels, colors, strict=True):
             c = pg.mkColor(color)
-            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=2), name=label)
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
             head = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(c), pen=pg.mkPen("w", width=1.5))
             arrow = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
             trail.setZValue(5)
@@ -268,7 +268,7 @@ class LandscapePanel(pg.PlotWidget):
             head.setData([], [])
             st.reset(st.eps)
             return
-        if st.update(xs, count) or True:
+        if st.update(xs, count):
             last = xs[count - 1]
             px, py = st.points(last)
             trail.setData(px, py)
@@ -349,7 +349,7 @@ class LossPanel(pg.PlotWidget):
             self.removeItem(c)
         self.curves = []
         for label, color in zip(labels, colors, strict=True):
-            c = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), name=label, connect="finite")
+            c = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
             self.addItem(c)
             self.curves.append(c)
 
@@ -366,7 +366,10 @@ class LossPanel(pg.PlotWidget):
         diverged: list[int | None],
         max_steps: int,
     ) -> None:
-        (x0, x1), _ = self.plotItem.vb.viewRange()
+        vb = self.plotItem.vb
+        (x0, x1), _ = vb.viewRange()
+        if vb.autoRangeEnabled()[0]:
+            x0, x1 = 0.0, float(max(counts, default=1))
         mx, my = [], []
         for i, c in enumerate(self.curves):
             c.setVisible(visible[i])

@@ -52,10 +52,10 @@ class RacerEditor(QFrame):
         self.color_btn.setFixedWidth(28)
         self.color_btn.setToolTip("trail colour")
         self.label = QLineEdit(cfg.label)
-        self.dup = QPushButton("⧉")
+        self.dup = QPushButton("Copy")
         self.dup.setToolTip("duplicate this racer")
-        self.dup.setFixedWidth(28)
-        self.rm = QPushButton("✕")
+        self.dup.setFixedWidth(48)
+        self.rm = QPushButton("×")
         self.rm.setToolTip("remove this racer")
         self.rm.setFixedWidth(28)
         for w in (self.enable, self.color_btn, self.label, self.dup, self.rm):

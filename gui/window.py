@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, scenario: Scenario | None = None, start_runner: bool = True) -> None:
         super().__init__()
-        self.settings = QSettings("GradientArena", "Gradient Arena")
+        self.settings = app_settings()
         self.scenario = (
             scenario
             if scenario is not None
@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
         eq_scroll.setWidgetResizable(True)
         eq_scroll.setWidget(self.equations)
         self.eq_dock = self._dock(
-            "Update equations", eq_scroll, Qt.DockWidgetArea.LeftDockWidgetArea
+            "Update equations", eq_scroll, Qt.DockWidgetArea.BottomDockWidgetArea
         )
 
         # side panel dock
@@ -318,6 +318,12 @@ class MainWindow(QMainWindow):
         vm.addAction(self.quiver_action)
         vm.addAction(self.arrows_action)
         self._on_speed(self.speed.value())
+        self.splitDockWidget(self.loss_dock, self.board_dock, Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.board_dock, self.eq_dock)
+        self.board_dock.raise_()
+        self.resizeDocks([self.side_dock], [400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.loss_dock], [300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.loss_dock, self.board_dock], [700, 420], Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, w: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -811,6 +817,16 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         super().closeEvent(ev)
+
+
+def app_settings() -> QSettings:
+    """The app's QSettings; GRADIENT_ARENA_SETTINGS=path.ini redirects them (tests, render)."""
+    import os
+
+    path = os.environ.get("GRADIENT_ARENA_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings("GradientArena", "Gradient Arena")
 
 
 def obj_name_matches(scenario: Scenario, name: str) -> bool:

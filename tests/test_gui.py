@@ -1,0 +1,193 @@
+"""The race window, driven through pytest-qt on the offscreen platform."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
+
+pytestmark = pytest.mark.gui
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "settings.ini"))
+    from gui.window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _wait_until(qtbot, cond, timeout=5000):
+    qtbot.waitUntil(cond, timeout=timeout)
+
+
+def test_opens_on_default_scenario(window):
+    race = window.race
+    assert race is not None
+    assert race.objective.name == "rosenbrock"
+    assert [c.label for c in race.racers] == ["Adam", "RMSProp", "NAG", "Momentum", "SGD"]
+    assert "Rosenbrock" in window.windowTitle()
+    assert window.runner is not None and window.runner.alive
+    assert not window.runner.playing
+    # every racer has its row 0 recorded at the start, nothing more
+    assert list(race.count) == [1] * 5
+    assert np.allclose(race.xs[:, 0], [-1.5, 2.0])
+
+
+def test_play_advances_all_and_pause_stops(window, qtbot):
+    race = window.race
+    window.steps_box.setValue(200_000)
+    window.speed.setValue(window.speed.maximum())
+    window.play_action.trigger()
+    assert window.runner.playing
+    _wait_until(qtbot, lambda: min(race.count) > 100)
+    window.play_action.trigger()
+    assert not window.runner.playing
+    assert window.runner.wait_idle()
+    before = race.count.copy()
+    qtbot.wait(200)
+    assert np.array_equal(race.count, before)
+    assert (before > 100).all()
+
+
+def test_step_advances_exactly_one(window, qtbot):
+    race = window.race
+    before = race.t.copy()
+    window.step_action.trigger()
+    _wait_until(qtbot, lambda: (race.t == before + 1).all())
+    assert window.runner.wait_idle()
+    qtbot.wait(100)
+    assert np.array_equal(race.t, before + 1)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    _wait_until(qtbot, lambda: (race.t == before + 2).all())
+
+
+def test_click_sets_start(window, qtbot):
+    panel = window.landscape
+    target = QPointF(0.5, -0.25)
+    scene_pt = panel.plotItem.vb.mapViewToScene(target)
+    widget_pt = panel.mapFromScene(scene_pt)
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=widget_pt)
+    race = window.race
+    _wait_until(qtbot, lambda: abs(race.objective.start[0] - 0.5) < 0.02)
+    assert abs(race.objective.start[1] + 0.25) < 0.02
+    assert np.allclose(race.xs[:, 0], race.objective.start)
+    assert list(race.count) == [1] * 5
+
+
+def test_changed_lr_reaches_engine(window, qtbot):
+    ed = window.editors[4]  # SGD
+    lr_editor = ed.params.editors["lr"]
+    lr_editor.text.setText("0.0003")
+    lr_editor.text.editingFinished.emit()
+    assert window.race.hps[4, 0] == pytest.approx(0.0003)
+    assert window.race.racers[4].params["lr"] == pytest.approx(0.0003)
+    # an invalid value is refused and changes nothing
+    lr_editor.text.setText("-1")
+    lr_editor.text.editingFinished.emit()
+    assert window.race.hps[4, 0] == pytest.approx(0.0003)
+
+
+def test_diverging_racer_is_marked_and_others_go_on(window, qtbot):
+    race = window.race
+    ed = window.editors[4]
+    ed.params.editors["lr"].text.setText("0.1")
+    ed.params.editors["lr"].text.editingFinished.emit()
+    window.steps_box.setValue(200_000)
+    window.speed.setValue(window.speed.maximum())
+    window.play_action.trigger()
+    _wait_until(qtbot, lambda: race.diverged_step(4) is not None)
+    _wait_until(qtbot, lambda: min(race.count[:4]) > race.count[4] + 100)
+    window.play_action.trigger()
+    window._update_board()
+    statuses = [window.board.item(r, 5).text() for r in range(window.board.rowCount())]
+    assert any(s.startswith("diverged") for s in statuses)
+    m = race.run_metrics(4)
+    assert m.diverged_step == race.diverged_step(4)
+    assert np.isfinite(race.trajectory(4).x).all()
+
+
+def test_speed_one_step_per_second(window, qtbot):
+    race = window.race
+    window.speed.setValue(0)
+    window.play_action.trigger()
+    qtbot.wait(1500)
+    window.play_action.trigger()
+    steps = int(race.t.max())
+    assert 1 <= steps <= 3
+
+
+def test_close_stops_every_thread(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "s.ini"))
+    from gui.window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.steps_box.setValue(1_000_000)
+    w.speed.setValue(w.speed.maximum())
+    w.play_action.trigger()
+    qtbot.wait(300)
+    runner = w.runner
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 1.0
+    assert not runner.alive
+    assert not [t for t in threading.enumerate() if t.name == "race-runner"]
+
+
+def test_landscape_change_restarts(window, qtbot):
+    i = window.landscape_box.findData("himmelblau")
+    window.landscape_box.setCurrentIndex(i)
+    race = window.race
+    assert race.objective.name == "himmelblau"
+    assert list(race.count) == [1] * len(race.racers)
+
+
+def test_export_from_window(window, qtbot, tmp_path):
+    window.step_action.trigger()
+    assert window.runner.wait_idle()
+    files = window.export_to(tmp_path / "out")
+    names = sorted(p.name for p in files)
+    assert names == ["summary.json", "trajectories.csv", "trajectories.npz"]
+    header = (tmp_path / "out" / "trajectories.csv").read_text().splitlines()[0]
+    assert header == "run,optimizer,step,x,y,loss,grad_norm,lr"
+
+
+def test_grid_and_contours_are_fast_enough_to_follow_zoom(window):
+    # not a timing assertion (machines are noisy): the grid is recomputed for the view
+    window.landscape.plotItem.vb.setRange(xRange=(0.5, 1.5), yRange=(0.5, 1.5), padding=0)
+    window.landscape.refresh_grid()
+    rect = window.landscape.image.mapRectToView(window.landscape.image.boundingRect())
+    assert rect.left() == pytest.approx(0.5, abs=1e-6)
+    assert rect.right() == pytest.approx(1.5, abs=1e-6)
+
+
+def test_pyside_property_reads_do_not_abort():
+    """Regression for PySide6 6.12.0 on Python 3.11 (Fatal Python error: none_dealloc)."""
+    code = (
+        "from PySide6.QtCore import QObject\n"
+        "o = QObject()\n"
+        "[o.property('x') for _ in range(300000)]\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
