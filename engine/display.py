@@ -50,6 +50,14 @@ def _lerp_t(lev: float, za: float, zb: float) -> float:
 
 
 @jit
+def _lerp(p: float, q: float, t: float) -> float:
+    """p + t (q − p), exactly p at t = 0 and exactly q at t = 1."""
+    if t == 1.0:
+        return q
+    return p + t * (q - p)
+
+
+@jit
 def _edge_point(
     e: int,
     lev: float,
@@ -58,23 +66,24 @@ def _edge_point(
     c: float,
     d: float,
     xa: float,
+    xb: float,
     ya: float,
-    hx: float,
-    hy: float,
+    yb: float,
 ) -> tuple[float, float]:
     """Crossing point on edge e of the cell with corners a=(i,j), b=(i+1,j), c=(i+1,j+1),
     d=(i,j+1); edges 0 bottom (a-b), 1 right (b-c), 2 top (d-c), 3 left (a-d).
 
-    A shared edge is computed by the same expression from both of its cells, so the
-    segments of neighbouring cells meet at bit-identical points.
+    A shared edge is computed by the same expression from both of its cells (and a
+    crossing at a corner is that corner's coordinates), so the segments of neighbouring
+    cells meet at bit-identical points.
     """
     if e == 0:
-        return xa + _lerp_t(lev, a, b) * hx, ya
+        return _lerp(xa, xb, _lerp_t(lev, a, b)), ya
     if e == 1:
-        return xa + hx, ya + _lerp_t(lev, b, c) * hy
+        return xb, _lerp(ya, yb, _lerp_t(lev, b, c))
     if e == 2:
-        return xa + _lerp_t(lev, d, c) * hx, ya + hy
-    return xa, ya + _lerp_t(lev, a, d) * hy
+        return _lerp(xa, xb, _lerp_t(lev, d, c)), yb
+    return xa, _lerp(ya, yb, _lerp_t(lev, a, d))
 
 
 @jit
@@ -106,6 +115,7 @@ def _contour_kernel(
     lmax = slev[nl - 1]
     for j in range(ny - 1):
         ya = y0 + j * hy
+        yb = y0 + (j + 1) * hy
         for i in range(nx - 1):
             a = z[j, i]
             b = z[j, i + 1]
@@ -127,6 +137,7 @@ def _contour_kernel(
                 else:
                     k0 = mid + 1
             xa = x0 + i * hx
+            xb = x0 + (i + 1) * hx
             k = k0
             while k < nl and slev[k] <= hi:
                 lev = slev[k]
@@ -149,10 +160,10 @@ def _contour_kernel(
                         # b and d joined: cut off a and c
                         ea0, ea1, eb0, eb1 = 3, 0, 1, 2
                     p = 2 * pos[li]
-                    xs[p], ys[p] = _edge_point(ea0, lev, a, b, c, d, xa, ya, hx, hy)
-                    xs[p + 1], ys[p + 1] = _edge_point(ea1, lev, a, b, c, d, xa, ya, hx, hy)
-                    xs[p + 2], ys[p + 2] = _edge_point(eb0, lev, a, b, c, d, xa, ya, hx, hy)
-                    xs[p + 3], ys[p + 3] = _edge_point(eb1, lev, a, b, c, d, xa, ya, hx, hy)
+                    xs[p], ys[p] = _edge_point(ea0, lev, a, b, c, d, xa, xb, ya, yb)
+                    xs[p + 1], ys[p + 1] = _edge_point(ea1, lev, a, b, c, d, xa, xb, ya, yb)
+                    xs[p + 2], ys[p + 2] = _edge_point(eb0, lev, a, b, c, d, xa, xb, ya, yb)
+                    xs[p + 3], ys[p + 3] = _edge_point(eb1, lev, a, b, c, d, xa, xb, ya, yb)
                     pos[li] += 2
                 else:
                     # exactly two edges are crossed; join them in edge order
@@ -173,8 +184,8 @@ def _contour_kernel(
                     if sa != sd:
                         e1 = 3
                     p = 2 * pos[li]
-                    xs[p], ys[p] = _edge_point(e0, lev, a, b, c, d, xa, ya, hx, hy)
-                    xs[p + 1], ys[p + 1] = _edge_point(e1, lev, a, b, c, d, xa, ya, hx, hy)
+                    xs[p], ys[p] = _edge_point(e0, lev, a, b, c, d, xa, xb, ya, yb)
+                    xs[p + 1], ys[p + 1] = _edge_point(e1, lev, a, b, c, d, xa, xb, ya, yb)
                     pos[li] += 1
 
 
@@ -192,7 +203,8 @@ def contour_segments(
     (row j = y, column i = x; ``z.shape == (ny, nx)``). Crossings are linearly
     interpolated along cell edges; an ambiguous (saddle) cell is resolved by the average
     of its four corners; a cell with any non-finite corner yields nothing, as does a
-    non-finite level.
+    non-finite level. A sample exactly equal to a level counts as above it (a segment
+    may then have zero length).
 
     Returns ``(xs, ys, level_index)``, three arrays of the same length ``2 * nseg``:
     segment ``s`` runs from ``(xs[2s], ys[2s])`` to ``(xs[2s+1], ys[2s+1])``, ready for
@@ -233,9 +245,14 @@ def contour_segments(
     return xs, ys, level_index
 
 
-def nice_levels(
-    z: np.ndarray, n: int, lo_pct: float = 1.0, hi_pct: float = 99.0
-) -> np.ndarray:
+def _positive_finite(v: np.ndarray, zmin: float) -> np.ndarray:
+    """The finite positive values of ``v - zmin`` (no warning if it overflows)."""
+    with np.errstate(over="ignore"):
+        d = v - zmin
+    return d[np.isfinite(d) & (d > 0.0)]
+
+
+def nice_levels(z: np.ndarray, n: int, lo_pct: float = 1.0, hi_pct: float = 99.0) -> np.ndarray:
     """``n`` contour levels suited to loss landscapes with a huge dynamic range.
 
     Levels are log-spaced in ``d = z - zmin`` (zmin = smallest finite value) between the
@@ -256,10 +273,9 @@ def nice_levels(
     if v.size == 0:
         return np.full(n, np.nan)
     zmin = float(v.min())
-    if v.size > 65536:  # percentiles of a strided sample are plenty for choosing levels
-        v = v[:: v.size // 65536]
-    d = v - zmin
-    d = d[d > 0.0]
+    d = _positive_finite(v[:: max(v.size // 65536, 1)], zmin)  # a sample is plenty
+    if d.size == 0:
+        d = _positive_finite(v, zmin)
     if d.size == 0:
         return np.full(n, zmin)
     lo, hi = np.percentile(d, [lo_pct, hi_pct])
@@ -384,6 +400,8 @@ class TrailThinner:
 
     The returned points end at the last *kept* point, which may lag the racer's current
     position by up to ``eps``; draw the current position separately (the racer's marker).
+    Pass ``eps`` of about one pixel in data units; after a zoom-in, ``reset(new_eps)``
+    and one :meth:`update` re-thin the whole trajectory at the finer scale (O(rows)).
     """
 
     def __init__(self, capacity: int = 20_000, eps: float = 0.0) -> None:
@@ -463,7 +481,8 @@ def minmax_decimate(
     Writes at most ``2 * buckets`` points ``(out_x[p], out_y[p])`` with ``x`` = step
     index, ascending, and returns how many it wrote. If the range holds at most
     ``2 * buckets`` steps they are copied as they are. Otherwise bucket ``b`` covers
-    steps ``[start + b*L // buckets, start + (b+1)*L // buckets)`` (``L = stop - start``)
+    steps ``[start + b*span // buckets, start + (b+1)*span // buckets)``
+    (``span = stop - start``)
     and contributes its minimum and maximum at their own steps, in step order (one point
     if they coincide); NaNs are ignored, except that a bucket of only NaNs contributes
     one NaN point (at its first step) so ``connect='finite'`` keeps the gap. ±inf count
@@ -477,16 +496,16 @@ def minmax_decimate(
     buckets = min(buckets, out_x.shape[0] // 2, out_y.shape[0] // 2)
     if stop <= start or buckets <= 0:
         return 0
-    L = stop - start
-    if L <= 2 * buckets:
-        for k in range(L):
+    span = stop - start
+    if span <= 2 * buckets:
+        for k in range(span):
             out_x[k] = start + k
             out_y[k] = y[start + k]
-        return L
+        return span
     p = 0
     for b in range(buckets):
-        b0 = start + (b * L) // buckets
-        b1 = start + ((b + 1) * L) // buckets
+        b0 = start + (b * span) // buckets
+        b1 = start + ((b + 1) * span) // buckets
         imin = -1
         imax = -1
         vmin = 0.0
