@@ -24,8 +24,10 @@ def _default_cache_dir() -> str:
     """
     h = hashlib.sha256()
     for f in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+        src = f.read_bytes()
+        if f.name == "jit.py" or b"from engine.jit import" in src:  # modules with kernels
+            h.update(f.name.encode())
+            h.update(src)
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return str(base / "gradient-arena" / f"numba-{h.hexdigest()[:16]}")
 

@@ -49,21 +49,27 @@ class ParamSpec:
         hi = "inf" if self.hi == math.inf else _fmt(self.hi)
         left = "(" if self.lo_open or self.lo == -math.inf else "["
         right = ")" if self.hi_open or self.hi == math.inf else "]"
-        kind = "integer" if self.kind == "int" else "finite number"
+        kind = "an integer" if self.kind == "int" else "a finite number"
         return f"{kind} in {left}{lo}, {hi}{right}"
 
     def check_number(self, value: float) -> str | None:
         """Return None if ``value`` is in range, else what was expected."""
         if not math.isfinite(value):
-            return f"a {self._interval()}"
+            return self._interval()
         if value < self.lo or (self.lo_open and value == self.lo):
-            return f"a {self._interval()}"
+            return self._interval()
         if value > self.hi or (self.hi_open and value == self.hi):
-            return f"a {self._interval()}"
+            return self._interval()
         return None
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` normalised to this spec's kind, or raise ParamError."""
+        try:
+            return self._validate(value)
+        except OverflowError:
+            raise ParamError(f"expected {self.range_text()}, got a number too large") from None
+
+    def _validate(self, value: Any) -> Any:
         if self.kind == "bool":
             if isinstance(value, bool):
                 return value

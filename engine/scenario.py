@@ -17,6 +17,7 @@ can only read TOML. ``loads_scenario(dumps_scenario(s)) == s`` for every valid `
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import difflib
@@ -228,6 +229,7 @@ _EXPECT: dict[str, str] = {
     "optimizers[].params": "a table of hyperparameters",
 }
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 
 
@@ -235,7 +237,7 @@ _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 def _show(v: Any, limit: int = 60) -> str:
     """A short TOML-flavoured rendering of a found value, for messages."""
     if v is None:
-        return "nothing"
+        return "None"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -270,13 +272,20 @@ def _did_you_mean(word: Any, choices: Iterable[str]) -> str:
     return f"did you mean '{m[0]}'? " if m else ""
 
 
+def _key_text(k: Any) -> str:
+    """A key as written in a path: bare if possible, else quoted as in TOML."""
+    k = str(k)
+    return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{_key_text(key)}" if path else _key_text(key)
+
+
 def _path(loc: Iterable[Any]) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+        out = f"{out}[{part}]" if isinstance(part, int) else _join(out, part)
     return out
 
 
@@ -324,8 +333,10 @@ class _Collector:
 
 # ---------------------------------------------------------------------------- line map
 _HEADER_RE = re.compile(r"^\[\[\s*(?P<aot>[^\[\]]+?)\s*\]\]|^\[\s*(?P<tab>[^\[\]]+?)\s*\]")
-_KEY_RE = re.compile(r"""^(?P<key>(?:[A-Za-z0-9_\-]+|"[^"\n]*"|'[^'\n]*')"""
-                     r"""(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"\n]*"|'[^'\n]*'))*)\s*=""")
+_KEY_RE = re.compile(
+    r"""^(?P<key>(?:[A-Za-z0-9_\-]+|"[^"\n]*"|'[^'\n]*')"""
+    r"""(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"\n]*"|'[^'\n]*'))*)\s*="""
+)
 _INLINE_KEY_RE = re.compile(r"[{,]\s*([A-Za-z0-9_\-]+)\s*=")
 
 
@@ -373,7 +384,7 @@ def _line_map(text: str) -> dict[str, int]:
                 if rest.count(delim) % 2 == 1:
                     in_ml = delim
                     break
-    except Exception:  # noqa: BLE001 - a line map is a nicety, never a failure
+    except Exception:  # a line map is a nicety, never a failure
         return out
     return out
 
@@ -399,7 +410,7 @@ def _prepass(d: Any, col: _Collector) -> Any:
                 if not isinstance(k, str):
                     col.add(path, f"expected string keys, got the key {_show(k)}")
                     continue
-                w = walk(u, f"{path}.{k}" if path else k, depth + 1)
+                w = walk(u, _join(path, k), depth + 1)
                 if w is not _DROP:
                     out[k] = w
             return out
@@ -488,17 +499,24 @@ def _check_params(
     by_name = {s.name: s for s in specs}
     ok = True
     for k, v in given.items():
-        path = f"{key}.{k}"
+        path = _join(key, k)
         if k not in by_name:
             names = ", ".join(by_name) if by_name else f"nothing ({what} has no parameters)"
             col.add(path, f"unknown parameter; {_did_you_mean(k, by_name)}expected one of: {names}")
             ok = False
             continue
         spec = by_name[k]
+        if spec.kind in ("float", "int", "bool") and not isinstance(v, int | float):
+            col.add(path, f"expected {_spec_expect(spec)}, got {_show(v)}")
+            ok = False
+            continue
         try:
             spec.validate(v)
         except ParamError as e:
-            col.add(path, str(e).replace("a integer", "an integer"))
+            msg = str(e).replace("a integer", "an integer")
+            if len(msg) > 160:
+                msg = f"expected {_spec_expect(spec)}, got {_show(v)}"
+            col.add(path, msg)
             ok = False
         except (ArithmeticError, ValueError, TypeError, RecursionError):
             col.add(path, f"expected {spec.range_text()}, got {_show(v)}")
@@ -517,6 +535,13 @@ def _check_params(
     except (ArithmeticError, ValueError, TypeError, RecursionError) as e:
         col.add(key, f"invalid parameters: {e}")
     return None
+
+
+def _spec_expect(spec: ParamSpec) -> str:
+    text = spec.range_text()
+    if spec.kind in ("float", "int"):
+        return ("an " if text[0] in "aeiou" else "a ") + text
+    return text
 
 
 def _check_name(value: Any, registry: dict[str, Any], key: str, what: str, col: _Collector) -> Any:
@@ -538,9 +563,7 @@ def _check_schedule(raw: Any, key: str, col: _Collector) -> tuple[str, dict[str,
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, dict):
-        col.add(
-            key, f"expected a table {{ name = <schedule>, <parameters> }}, got {_show(raw)}"
-        )
+        col.add(key, f"expected a table {{ name = <schedule>, <parameters> }}, got {_show(raw)}")
         return None
     given = dict(raw)
     if "name" not in given:
@@ -670,9 +693,16 @@ def _guard(fn: Callable[[], Scenario], source: str) -> Scenario:
     except ScenarioError:
         raise
     except RecursionError:
-        raise ScenarioError([Problem(source, "", "expected a reasonably nested document; "
-                                     "got nesting too deep to read")]) from None
-    except Exception as e:  # noqa: BLE001 - the promise is: only ScenarioError escapes
+        raise ScenarioError(
+            [
+                Problem(
+                    source,
+                    "",
+                    "expected a reasonably nested document; got nesting too deep to read",
+                )
+            ]
+        ) from None
+    except Exception as e:  # the promise: only ScenarioError escapes
         raise ScenarioError(
             [Problem(source, "", f"could not read the scenario ({type(e).__name__}: {e})")]
         ) from None
@@ -754,7 +784,9 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def _too_big(name: str, size: int | None) -> Problem:
     got = f"{size} bytes" if size is not None else "more"
-    return Problem(name, "", f"expected a file of at most {MAX_FILE_BYTES} bytes (1 MiB), got {got}")
+    return Problem(
+        name, "", f"expected a file of at most {MAX_FILE_BYTES} bytes (1 MiB), got {got}"
+    )
 
 
 # ---------------------------------------------------------------------------- writing
@@ -804,9 +836,6 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
         racers.append(e)
     d["optimizers"] = racers
     return d
-
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
 def _toml_key(k: str) -> str:
@@ -902,15 +931,15 @@ def save_scenario(s: Scenario, path: str | Path) -> None:
         tmp = None
         _fsync_dir(p.parent)
     except OSError as e:
-        raise ScenarioError([Problem(name, "", f"cannot write the file: {e.strerror or e}")]) from None
+        raise ScenarioError(
+            [Problem(name, "", f"cannot write the file: {e.strerror or e}")]
+        ) from None
     except (UnicodeError, TypeError, ValueError) as e:
         raise ScenarioError([Problem(name, "", f"cannot write the scenario: {e}")]) from None
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _fsync_dir(d: Path) -> None:
@@ -920,9 +949,8 @@ def _fsync_dir(d: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
     finally:
         os.close(fd)
 

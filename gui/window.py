@@ -88,7 +88,7 @@ params = { lr = 0.001 }
 """
 
 SPEED_STEPS = 60  # slider positions; the last one is "as fast as the engine goes"
-MAX_RACE_STEPS = 10_000_000
+MAX_RACE_STEPS = 2_000_000  # 8 racers x 2M steps keep ~0.6 GB of full-resolution data
 
 
 def speed_of(pos: int) -> float:

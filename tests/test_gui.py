@@ -54,7 +54,7 @@ def test_opens_on_default_scenario(window):
 def test_play_advances_all_and_pause_stops(window, qtbot):
     race = window.race
     window.steps_box.setValue(200_000)
-    window.speed.setValue(window.speed.maximum())
+    window.speed.setValue(window.speed.maximum() - 12)  # ~10^4 steps/s: 20 s for the race
     window.play_action.trigger()
     assert window.runner.playing
     _wait_until(qtbot, lambda: min(race.count) > 100)
@@ -191,3 +191,42 @@ def test_pyside_property_reads_do_not_abort():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
+
+
+def _cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_render_writes_png(tmp_path):
+    out = tmp_path / "race.png"
+    r = _cli("render", "scenarios/ravine_gd_momentum_adam.toml", "--out", str(out), "--steps", "50")
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(out))
+    assert img.width() > 1000 and img.height() > 500
+
+
+def test_render_and_gui_bad_input_exit_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("schema = 1\nsteps = 0\n")
+    for args in (
+        ("render", str(bad), "--out", str(tmp_path / "x.png")),
+        ("render", "scenarios/ravine_gd_momentum_adam.toml", "--out", str(tmp_path / "x.txt")),
+        ("render", "scenarios/ravine_gd_momentum_adam.toml", "--out", "/nonexistent/dir/x.png"),
+        ("gui", str(bad)),
+    ):
+        r = _cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Traceback" not in r.stderr
+        assert r.stderr.strip()
+    assert not list(tmp_path.glob("*.png"))

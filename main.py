@@ -1,0 +1,429 @@
+"""Gradient Arena command line: ``python main.py {run,list,validate} ...``.
+
+Kept thin and import-light: engine modules (numpy, numba) are imported inside the
+command functions, so that starting the GUI pays only for what it uses. Adding a
+subcommand is one ``register_*`` function appended to ``SUBCOMMANDS``.
+
+User mistakes (a bad scenario, a missing file, an unwritable --out, --steps 0) end with
+exit code 2 and one message on stderr; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad input: scenario, file, option values
+MAX_STEPS = 10_000_000  # the same cap as engine.scenario.MAX_STEPS
+
+SubParsers = Any  # argparse's _SubParsersAction (private type)
+
+
+class UserError(Exception):
+    """A mistake in the user's input: printed as one message, exit code 2."""
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _steps_arg(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_STEPS:
+        raise argparse.ArgumentTypeError(f"expected an integer in [1, {MAX_STEPS}], got {text!r}")
+    return n
+
+
+# ---------------------------------------------------------------------------- run
+def register_run(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a scenario headless and print the leaderboard",
+        description="Run a scenario to the end without the GUI and print a leaderboard.",
+    )
+    p.add_argument("scenario", help="scenario file (.toml)")
+    p.add_argument("--steps", type=_steps_arg, help="override the scenario's number of steps")
+    p.add_argument("--out", metavar="DIR", help="write trajectories.csv/.npz and summary.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no leaderboard")
+    p.set_defaults(func=cmd_run)
+
+
+def _check_out_dir(out: str) -> None:
+    """Fail before the run, not after it, when --out obviously cannot be written."""
+    import os
+    from pathlib import Path
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"--out {out}: expected a folder, got a file")
+    q = p.absolute()
+    while not q.exists():
+        q = q.parent
+    if not q.is_dir():
+        raise UserError(f"--out {out}: cannot create a folder inside the file {q}")
+    if not os.access(q, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: folder {q} is not writable")
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        import time
+
+        self._time = time.monotonic
+        self.total = max(total, 1)
+        self.last = -1.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self._time()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        frac = min(max(done / max(total, 1), 0.0), 1.0)
+        width = 30
+        bar = "#" * int(frac * width)
+        sys.stderr.write(f"\r[{bar:<{width}}] {frac * 100:5.1f}%  {done}/{total} steps")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _fmt(v: float | int | None, spec: str = ".4g") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, int):
+        return str(v)
+    return format(v, spec)
+
+
+def leaderboard_text(race: Any) -> str:
+    """The leaderboard table of a finished race (enabled racers only)."""
+    header = ("rank", "label", "optimizer", "final loss", "best loss", "steps to tol",
+              "dist to min", "diverged at")  # fmt: skip
+    rows = []
+    rank = 0
+    for i, m in race.leaderboard():
+        if not race.racers[i].enabled:
+            continue
+        rank += 1
+        rows.append(
+            (
+                str(rank),
+                m.label,
+                m.optimizer,
+                _fmt(m.final_loss),
+                _fmt(m.best_loss),
+                _fmt(m.steps_to_tol),
+                _fmt(m.distance_to_minimum),
+                _fmt(m.diverged_step),
+            )
+        )
+    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
+    right = {0, 3, 4, 5, 6, 7}
+
+    def line(r: tuple[str, ...]) -> str:
+        cells = [c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in
+                 enumerate(zip(r, widths, strict=True))]  # fmt: skip
+        return "  ".join(cells).rstrip()
+
+    out = [line(header), line(tuple("-" * w for w in widths))]
+    out += [line(r) for r in rows]
+    off = [r.label for r in race.racers if not r.enabled]
+    if off:
+        out.append(f"not run (disabled): {', '.join(off)}")
+    return "\n".join(out)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.scenario import ScenarioError, build_race, load_scenario
+
+    try:
+        if args.out is not None:
+            _check_out_dir(args.out)
+        scenario = load_scenario(args.scenario)
+    except (ScenarioError, UserError) as e:
+        return _fail(str(e))
+    steps = args.steps if args.steps is not None else scenario.steps
+    try:
+        race = build_race(scenario, steps=steps)
+    except ScenarioError as e:
+        return _fail(str(e))
+    except MemoryError:
+        return _fail(
+            f"{args.scenario}: not enough memory for {len(scenario.racers)} racers x {steps} "
+            "steps; use fewer steps (--steps)"
+        )
+    show_bar = not args.quiet and sys.stderr.isatty()
+    bar = _Progress(race.steps) if show_bar else None
+    try:
+        race.run(progress=bar)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        print("interrupted", file=sys.stderr)
+        return 130
+    if bar is not None:
+        bar.close()
+    if not args.quiet:
+        o = scenario.objective
+        print(f"{scenario.name}: {o.name}, {race.steps} steps, seed {scenario.seed}")
+        print(leaderboard_text(race))
+    if args.out is not None:
+        from engine.export import ExportError, write_results
+
+        try:
+            paths = write_results(race, scenario, args.out)
+        except ExportError as e:
+            return _fail(str(e))
+        if not args.quiet:
+            print("wrote " + ", ".join(str(p) for p in paths))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- list
+def register_list(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "list",
+        help="list landscapes, optimizers and schedules",
+        description="List the landscapes, optimizers and learning-rate schedules with their "
+        "parameters, defaults and valid ranges.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_list)
+
+
+def _spec_dict(s: Any) -> dict[str, Any]:
+    import math
+
+    def num(v: float) -> float | None:
+        return v if math.isfinite(v) else None
+
+    d = {"name": s.name, "default": s.default, "kind": s.kind, "doc": s.doc,
+         "range": s.range_text()}  # fmt: skip
+    if s.kind in ("float", "int", "list"):
+        d.update(min=num(s.lo), max=num(s.hi), min_open=s.lo_open, max_open=s.hi_open)
+    if s.symbol:
+        d["symbol"] = s.symbol
+    return d
+
+
+def catalogue() -> dict[str, Any]:
+    """Everything ``list`` shows, as plain data."""
+    from engine.landscapes import LANDSCAPES
+    from engine.optimizers import OPTIMIZERS
+    from engine.schedules import SCHEDULES
+
+    return {
+        "landscapes": [
+            {
+                "name": ls.name,
+                "title": ls.title,
+                "formula": ls.formula,
+                "params": [_spec_dict(s) for s in ls.params],
+                "start": list(ls.start),
+                "view": list(ls.view),
+                "description": ls.description,
+            }
+            for ls in LANDSCAPES.values()
+        ],
+        "optimizers": [
+            {
+                "name": o.name,
+                "title": o.title,
+                "params": [_spec_dict(s) for s in o.params],
+                "equations": o.equations,
+                "description": o.description,
+            }
+            for o in OPTIMIZERS.values()
+        ],
+        "schedules": [
+            {
+                "name": s.name,
+                "title": s.title,
+                "formula": s.formula,
+                "params": [_spec_dict(p) for p in s.all_params],
+            }
+            for s in SCHEDULES.values()
+        ],
+    }
+
+
+def _params_text(params: list[dict[str, Any]], indent: str) -> list[str]:
+    out = []
+    for p in params:
+        out.append(f"{indent}{p['name']} = {p['default']!r}   ({p['range']}) {p['doc']}")
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import json
+
+    cat = catalogue()
+    if args.json:
+        print(json.dumps(cat, indent=2, ensure_ascii=False, allow_nan=False))
+        return EXIT_OK
+    lines = ["LANDSCAPES"]
+    for ls in cat["landscapes"]:
+        lines.append(f"  {ls['name']}: {ls['formula']}")
+        lines += _params_text(ls["params"], "      ")
+    lines += ["", "OPTIMIZERS"]
+    for o in cat["optimizers"]:
+        lines.append(f"  {o['name']}: {o['title']}")
+        lines += _params_text(o["params"], "      ")
+        lines += ["      | " + eq for eq in o["equations"].splitlines()]
+    lines += ["", "SCHEDULES (keys of an optimizer's schedule = { name = ..., ... })"]
+    for s in cat["schedules"]:
+        lines.append(f"  {s['name']}: {s['formula']}")
+        lines += _params_text(s["params"], "      ")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- validate
+def register_validate(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check scenario files and report every problem",
+        description="Check scenario files; prints every problem (file, key, expectation). "
+        "Exit code 0 if all are valid, 2 otherwise.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario files (.toml)")
+    p.set_defaults(func=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.scenario import ScenarioError, load_scenario
+
+    bad = 0
+    for f in args.files:
+        try:
+            load_scenario(f)
+        except ScenarioError as e:
+            bad += 1
+            print(str(e), file=sys.stderr)
+        else:
+            print(f"{f}: ok")
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+# ---------------------------------------------------------------------------- gui / render
+def register_gui(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "gui",
+        help="open the race window (the default when no command is given)",
+        description="Open the race window on SCENARIO (or on the built-in default race).",
+    )
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario file (.toml)")
+    p.set_defaults(func=cmd_gui)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from gui.app import run_gui
+
+    return run_gui(getattr(args, "scenario", None))
+
+
+def register_render(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "render",
+        help="run a scenario headless and save the window's panels as a PNG",
+        description="Run SCENARIO headless and save the landscape and loss panels as a PNG "
+        "(the same picture as File > Export PNG in the window), e.g. for slides.",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file (.toml)")
+    p.add_argument("--out", required=True, metavar="FILE", help="PNG file to write")
+    p.add_argument(
+        "--steps",
+        type=_steps_arg,
+        default=None,
+        metavar="N",
+        help="number of updates (default: the scenario's)",
+    )
+    p.set_defaults(func=cmd_render)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from engine.scenario import ScenarioError, load_scenario
+
+    try:
+        load_scenario(args.scenario)
+    except ScenarioError as e:
+        return _fail(str(e))
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        return _fail(f"--out: expected a file name ending in .png, got {args.out!r}")
+    if not out.parent.exists() or not out.parent.is_dir():
+        return _fail(f"--out: folder {str(out.parent)!r} does not exist")
+    from gui.app import render_png
+
+    try:
+        path = render_png(args.scenario, str(out), steps=args.steps)
+    except OSError as e:
+        return _fail(f"--out: cannot write {args.out!r}: {e.strerror or e}")
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- parser
+SUBCOMMANDS: list[Callable[[SubParsers], None]] = [
+    register_run,
+    register_list,
+    register_validate,
+    register_gui,
+    register_render,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Gradient Arena: race gradient optimizers on 2-D loss landscapes.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+def _tolerant_streams() -> None:
+    """Never crash on a console that cannot show a character (a 'ρ' in a label, say)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a detached or closed stream
+                reconfigure(errors="backslashreplace")
+
+
+def main(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:  # no command: open the window on the default race
+        return cmd_gui(args)
+    return int(func(args))
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `python main.py list | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
+    sys.exit(code)
