@@ -538,10 +538,7 @@ def _check_params(
 
 
 def _spec_expect(spec: ParamSpec) -> str:
-    text = spec.range_text()
-    if spec.kind in ("float", "int"):
-        return ("an " if text[0] in "aeiou" else "a ") + text
-    return text
+    return spec.range_text()
 
 
 def _check_name(value: Any, registry: dict[str, Any], key: str, what: str, col: _Collector) -> Any:
