@@ -13,6 +13,14 @@ None of them allocates or raises: huge inputs overflow to inf/NaN, an unknown ``
 gives NaN, and singular points get finite values (Ackley at the origin: gradient 0 and
 the Hessian of its smooth cosine part).
 
+Speed: the per-landscape helpers return tuples and are small enough for LLVM to inline
+into the dispatchers, so the dispatchers contain no calls (bar libm) and therefore no NRT
+reference counting of their array arguments; Rosenbrock ``landscape_fg`` costs ~5 ns
+including the call from a jitted loop.  A helper too big to inline leaves a call, which
+brings back ~20 ns of atomic incref/decref per call for *every* landscape; this is why
+the gaussian-wells loop sits in the dispatchers and Goldstein-Price's Hessian is split.
+``tests/test_landscapes.py`` checks the compiled dispatchers for this.
+
 Landscapes (``f`` with ``(x, y)`` the position; parameters in brackets):
 
  0. quadratic         f = f₀ + ½·(λ₁·u² + λ₂·v²),  (u, v) = R(−θ)·(x − cx, y − cy)
@@ -303,9 +311,10 @@ def _ackley_h(p, x, y):
     hyy = 0.5 * cc * (math.cos(cy) - 0.5 * sy * sy)
     hxy = -0.25 * cc * sx * sy
     r = math.hypot(x, y)
-    if r > 0.0:
+    if r > 1e-300:
         # Cone part −a·exp(−b·q): H = k·I − ½·a·b·e1·(b + 1/q)·u·uᵀ, k = ½·a·b·e1/q,
-        # u = (x, y)/r.  At r = 0 it diverges like 1/r: only the smooth part is used.
+        # u = (x, y)/r.  It diverges like 1/r at the cusp; for r <= 1e-300 (where 1/q
+        # would overflow) only the finite smooth part is used.
         q = r / _SQRT2
         e1 = math.exp(-b * q)
         k = 0.5 * a * b * e1 / q
@@ -1009,52 +1018,37 @@ def _pack_wells(prm: dict[str, Any]) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-def _quadratic_crit(prm: dict[str, Any], lam: tuple[float, float]) -> tuple[str, Point]:
-    c = (float(prm["cx"]), float(prm["cy"]))
-    l1, l2 = lam
+def _quadratic_kind(prm: dict[str, Any]) -> str:
+    """Type of the centre of ``quadratic``: 'min' (λ₁, λ₂ ≥ 0), 'saddle' or 'max'."""
+    l1, l2 = float(prm["lambda1"]), float(prm["lambda2"])
     if l1 >= 0.0 and l2 >= 0.0:
-        return "min", c
-    if l1 * l2 < 0.0:
-        return "saddle", c
-    return "max", c
+        return "min"
+    return "saddle" if l1 * l2 < 0.0 else "max"
 
 
-def _quadratic_eigs(prm: dict[str, Any]) -> tuple[float, float]:
-    return float(prm["lambda1"]), float(prm["lambda2"])
-
-
-def _quadratic_matrix_eigs(prm: dict[str, Any]) -> tuple[float, float]:
+def _quadratic_matrix_kind(prm: dict[str, Any]) -> str:
+    """Type of the centre of ``quadratic_matrix`` from det A and the diagonal."""
     a11, a12, a22 = float(prm["a11"]), float(prm["a12"]), float(prm["a22"])
-    lam = np.linalg.eigvalsh(np.array([[a11, a12], [a12, a22]]))
-    # Exactly-singular matrices: decide the sign of the zero eigenvalue from the determinant.
     det = a11 * a22 - a12 * a12
-    if det == 0.0:
-        return (0.0, float(lam[1])) if lam[1] > 0 else (float(lam[0]), 0.0)
-    return float(lam[0]), float(lam[1])
+    if det < 0.0:
+        return "saddle"
+    if det > 0.0:
+        return "min" if a11 > 0.0 else "max"
+    return "min" if a11 >= 0.0 and a22 >= 0.0 else "max"  # singular: semi-definite
 
 
-def _quad_minima(eigs: Callable[[dict[str, Any]], tuple[float, float]]):
-    def minima(ls: Landscape, prm: dict[str, Any]) -> list[Point]:
-        kind, c = _quadratic_crit(prm, eigs(prm))
-        return [c] if kind == "min" else []
+def _quad_points(kind_fn: Callable[[dict[str, Any]], str], kind: str):
+    """The centre (cx, cy) if it is a critical point of type ``kind``."""
 
-    return minima
+    def points(ls: Landscape, prm: dict[str, Any]) -> list[Point]:
+        return [(float(prm["cx"]), float(prm["cy"]))] if kind_fn(prm) == kind else []
 
-
-def _quad_saddles(eigs: Callable[[dict[str, Any]], tuple[float, float]]):
-    def saddles(ls: Landscape, prm: dict[str, Any]) -> list[Point]:
-        kind, c = _quadratic_crit(prm, eigs(prm))
-        return [c] if kind == "saddle" else []
-
-    return saddles
+    return points
 
 
-def _quad_f_star(eigs: Callable[[dict[str, Any]], tuple[float, float]]):
-    def f_star(ls: Landscape, prm: dict[str, Any]) -> float | None:
-        kind, _ = _quadratic_crit(prm, eigs(prm))
-        return float(prm["f0"]) if kind == "min" else None
-
-    return f_star
+def _quad_f_star(kind_fn: Callable[[dict[str, Any]], str]):
+    """f₀ if the quadratic is positive semi-definite, else None (unbounded below)."""
+    return lambda ls, prm: float(prm["f0"]) if kind_fn(prm) == "min" else None
 
 
 def _fixed(points: list[Point]) -> Callable[[Landscape, dict[str, Any]], list[Point]]:
@@ -1199,15 +1193,15 @@ def _spec(name: str, default: Any, doc: str, symbol: str = "", **kw: Any) -> Par
 
 
 _QUADRATIC_PARAMS = (
-    _spec("lambda1", 2.0, "curvature (eigenvalue) along the rotated u axis", "λ₁",
-          lo=-1e6, hi=1e6),
-    _spec("lambda2", 100.0, "curvature (eigenvalue) along the rotated v axis", "λ₂",
-          lo=-1e6, hi=1e6),
+    _spec("lambda1", 2.0, "curvature (eigenvalue) along the rotated u axis", "λ₁", lo=-1e6, hi=1e6),
+    _spec(
+        "lambda2", 100.0, "curvature (eigenvalue) along the rotated v axis", "λ₂", lo=-1e6, hi=1e6
+    ),
     _spec("angle", 0.0, "rotation θ of the eigenvector axes, degrees", "θ", lo=-360.0, hi=360.0),
     _spec("cx", 0.0, "x of the centre (minimum)", lo=-1e3, hi=1e3),
     _spec("cy", 0.0, "y of the centre (minimum)", lo=-1e3, hi=1e3),
     _spec("f0", 0.0, "loss at the centre", "f₀", lo=-1e6, hi=1e6),
-)  # fmt: skip
+)
 
 _QUADRATIC_MATRIX_PARAMS = (
     _spec("a11", 0.5, "Hessian entry a₁₁", "a₁₁", lo=-1e6, hi=1e6),
@@ -1222,10 +1216,32 @@ _WELLS_DEFAULT = [[-2.0, -1.0, 1.0, 0.8], [2.0, 1.5, 1.8, 0.7], [0.5, -2.5, 0.7,
 GAUSSIAN_WELLS_VIEW = (-4.5, 4.5, -4.5, 4.5)
 
 # Himmelblau: 4 minima, 4 saddles (its local maximum is at (−0.270845, −0.923039)).
-_HIMMELBLAU_MIN = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186),
-                   (3.584428, -1.848126)]  # fmt: skip
-_HIMMELBLAU_SADDLE = [(3.385154, 0.073852), (-0.127961, -1.953715), (-3.073026, -0.081353),
-                      (0.086678, 2.884255)]  # fmt: skip
+_HIMMELBLAU_MIN = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)]
+_HIMMELBLAU_SADDLE = [
+    (3.385154, 0.073852),
+    (-0.127961, -1.953715),
+    (-3.073026, -0.081353),
+    (0.086678, 2.884255),
+]
+
+# Six-hump camel: 2 global + 4 local minima, 7 saddles (and two local maxima).
+_CAMEL6_MIN = [
+    (0.0898, -0.7126),
+    (-0.0898, 0.7126),
+    (-1.7036, 0.7961),
+    (1.7036, -0.7961),
+    (1.6071, 0.5687),
+    (-1.6071, -0.5687),
+]
+_CAMEL6_SADDLE = [
+    (0.0, 0.0),
+    (-1.1092, 0.7683),
+    (1.1092, -0.7683),
+    (-1.6381, -0.2287),
+    (1.6381, 0.2287),
+    (1.2961, 0.6051),
+    (-1.2961, -0.6051),
+]
 
 _ST_LO = -2.903534  # 1-D Styblinski-Tang: minima at _ST_LO, _ST_HI; maximum at _ST_MID
 _ST_HI = 2.746803
@@ -1236,8 +1252,9 @@ def _make_registry() -> dict[str, Landscape]:
     L: list[Landscape] = []
 
     def add(name: str, title: str, formula: str, params: tuple[ParamSpec, ...], **kw: Any):
-        L.append(Landscape(name=name, lid=len(L), title=title, formula=formula,
-                           params=params, **kw))  # fmt: skip
+        L.append(
+            Landscape(name=name, lid=len(L), title=title, formula=formula, params=params, **kw)
+        )
 
     add(
         "quadratic",
@@ -1250,9 +1267,9 @@ def _make_registry() -> dict[str, Landscape]:
         "step size must stay below 2/λ_max while progress along the flat axis scales with "
         "λ_min. Opposite-sign eigenvalues turn the centre into a saddle.",
         pack_fn=_pack_quadratic,
-        minima_fn=_quad_minima(_quadratic_eigs),
-        saddles_fn=_quad_saddles(_quadratic_eigs),
-        f_star_fn=_quad_f_star(_quadratic_eigs),
+        minima_fn=_quad_points(_quadratic_kind, "min"),
+        saddles_fn=_quad_points(_quadratic_kind, "saddle"),
+        f_star_fn=_quad_f_star(_quadratic_kind),
     )
     add(
         "quadratic_matrix",
@@ -1263,9 +1280,9 @@ def _make_registry() -> dict[str, Landscape]:
         start=(1.5, 2.0),
         description="The lecture error function E(w₁, w₂) = 0.05 + (w₁−3)²/4 + (w₂−4)²/9 − "
         "(w₁−3)(w₂−4)/6: GD steps against the gradient of a tilted elliptic bowl.",
-        minima_fn=_quad_minima(_quadratic_matrix_eigs),
-        saddles_fn=_quad_saddles(_quadratic_matrix_eigs),
-        f_star_fn=_quad_f_star(_quadratic_matrix_eigs),
+        minima_fn=_quad_points(_quadratic_matrix_kind, "min"),
+        saddles_fn=_quad_points(_quadratic_matrix_kind, "saddle"),
+        f_star_fn=_quad_f_star(_quadratic_matrix_kind),
     )
     add(
         "rosenbrock",
@@ -1273,9 +1290,10 @@ def _make_registry() -> dict[str, Landscape]:
         "f(x, y) = (a − x)² + b·(y − x²)²",
         (
             _spec("a", 1.0, "minimum at (a, a²)", lo=-100.0, hi=100.0),
-            _spec("b", 100.0, "steepness of the valley walls", lo=0.0, hi=1e6, lo_open=True,
-                  log=True),
-        ),  # fmt: skip
+            _spec(
+                "b", 100.0, "steepness of the valley walls", lo=0.0, hi=1e6, lo_open=True, log=True
+            ),
+        ),
         view=(-2.0, 2.0, -1.0, 3.0),
         start=(-1.5, 2.0),
         description="A narrow curved valley: finding it is easy, following its nearly flat "
@@ -1328,9 +1346,8 @@ def _make_registry() -> dict[str, Landscape]:
         (
             _spec("a", 20.0, "depth of the central funnel", lo=0.0, hi=1e3),
             _spec("b", 0.2, "steepness of the funnel", lo=0.0, hi=100.0),
-            _spec("c", _TWO_PI, "angular frequency of the ripples", lo=0.0, hi=100.0,
-                  lo_open=True),
-        ),  # fmt: skip
+            _spec("c", _TWO_PI, "angular frequency of the ripples", lo=0.0, hi=100.0, lo_open=True),
+        ),
         view=(-5.0, 5.0, -5.0, 5.0),
         start=(3.3, -2.4),
         description="A nearly flat, rippled outer region around a sharp funnel: many local "
@@ -1373,9 +1390,7 @@ def _make_registry() -> dict[str, Landscape]:
         description="Losses spanning six orders of magnitude with several local minima: "
         "fixed step sizes either crawl or blow up.",
         minima_fn=_newton_points([(0.0, -1.0), (-0.6, -0.4), (1.8, 0.2), (1.2, 0.8)], "min"),
-        saddles_fn=_newton_points(
-            [(-0.4, -0.6), (1.2, -0.2), (0.6, 0.4), (1.4, 0.6)], "saddle"
-        ),
+        saddles_fn=_newton_points([(-0.4, -0.6), (1.2, -0.2), (0.6, 0.4), (1.4, 0.6)], "saddle"),
         f_star_fn=_const(3.0),
     )
     add(
@@ -1387,12 +1402,8 @@ def _make_registry() -> dict[str, Landscape]:
         start=(-1.5, -1.0),
         description="Two symmetric global minima plus four local ones: the basin an optimizer "
         "falls into is decided early.",
-        minima_fn=_newton_points(
-            [(0.0898, -0.7126), (-0.0898, 0.7126), (-1.7036, 0.7961), (1.7036, -0.7961),
-             (1.6071, 0.5687), (-1.6071, -0.5687)], "min"),  # fmt: skip
-        saddles_fn=_newton_points(
-            [(0.0, 0.0), (-1.1092, 0.7683), (1.1092, -0.7683), (-1.6381, -0.2287),
-             (1.6381, 0.2287), (1.2961, 0.6051), (-1.2961, -0.6051)], "saddle"),  # fmt: skip
+        minima_fn=_newton_points(_CAMEL6_MIN, "min"),
+        saddles_fn=_newton_points(_CAMEL6_SADDLE, "saddle"),
     )
     add(
         "three_hump_camel",
@@ -1484,9 +1495,14 @@ def _make_registry() -> dict[str, Landscape]:
         "f(x, y) = bowl·(x² + y²) − Σₖ dₖ·exp(−[(x − xₖ)² + (y − yₖ)²]/(2·wₖ²))",
         (
             _spec("bowl", 0.05, "curvature of the background bowl", lo=0.0, hi=1e3),
-            _spec("wells", _WELLS_DEFAULT, "wells as [xₖ, yₖ, depth dₖ, width wₖ]",
-                  kind="wells", max_len=8),
-        ),  # fmt: skip
+            _spec(
+                "wells",
+                _WELLS_DEFAULT,
+                "wells as [xₖ, yₖ, depth dₖ, width wₖ]",
+                kind="wells",
+                max_len=8,
+            ),
+        ),
         view=GAUSSIAN_WELLS_VIEW,
         start=(-3.0, -2.5),
         description="Several local minima of different depth: GD from (−3, −2.5) settles in "
