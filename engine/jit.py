@@ -56,6 +56,16 @@ def jit(func: F) -> F:
     return numba.jit(**JIT_OPTIONS)(func)  # type: ignore[return-value]
 
 
+def jit_kernel(func: F) -> F:
+    """Like :func:`jit`, without the numba runtime (NRT): for the chunk kernels.
+
+    A kernel compiled this way cannot allocate (callers pass scratch space) and pays no
+    reference counting for the array views and inlined calls in its inner loop: with
+    the runtime, those atomic increments cost 50-150 ns per step, ten times the step.
+    """
+    return numba.jit(**JIT_OPTIONS, _nrt=False)(func)  # type: ignore[return-value]
+
+
 def jit_inline(func: F) -> F:
     """Like :func:`jit`, and inlined into its numba callers at the numba-IR level.
 

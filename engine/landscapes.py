@@ -64,7 +64,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit
+from engine.jit import jit, jit_inline
 from engine.params import ParamSpec
 from engine.params import resolve as resolve_params
 
@@ -647,7 +647,7 @@ def _well_h(p, o, x, y):
 # ---------------------------------------------------------------------------------------
 
 
-@jit
+@jit_inline
 def landscape_f(lid: int, p: np.ndarray, x0: float, x1: float) -> float:
     """Loss of landscape ``lid`` with packed parameters ``p`` at ``(x0, x1)``.
 
@@ -696,7 +696,7 @@ def landscape_f(lid: int, p: np.ndarray, x0: float, x1: float) -> float:
     return f
 
 
-@jit
+@jit_inline
 def landscape_fg(lid: int, p: np.ndarray, x: np.ndarray, g: np.ndarray) -> float:
     """Loss of landscape ``lid`` at ``(x[0], x[1])``; writes the gradient into ``g[0:2]``.
 

@@ -33,6 +33,7 @@ from engine.kernel import (
     DIVERGED,
     RUNNING,
     race_chunk,
+    scratch_for,
     splitmix64,
 )
 from engine.optimizers import H_SIZE, K_STATE, S_STATE, get_optimizer
@@ -380,6 +381,7 @@ class Race:
             float(self.objective.grad_noise), self.oids, self.hps, self.sids, self.sps,
             self.X, self.st, self.sc, self.t, self.count, self.status, active, self.rng,
             self.perm, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,
+            scratch_for(self.objective.dim),
         )  # fmt: skip
 
     def advance(self, n: int) -> int:
