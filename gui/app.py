@@ -32,7 +32,7 @@ def run_gui(scenario_path: str | None = None) -> int:
 
 
 def render_png(
-    scenario_path: str, out: str, steps: int | None = None, size: tuple[int, int] = (1800, 1000)
+    scenario_path: str, out: str, steps: int | None = None, size: tuple[int, int] = (1900, 800)
 ) -> Path:
     """Run a scenario headless and save the landscape + loss panels as a PNG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -50,7 +50,7 @@ def render_png(
     from gui.window import MainWindow
 
     win = MainWindow(scenario, start_runner=False)
-    win.resize(*size)
+    win.slide_layout(*size)
     win.show()
     app.processEvents()
     assert win.race is not None

@@ -789,17 +789,29 @@ class MainWindow(QMainWindow):
             self.compose_image().save(path)
 
     def compose_image(self) -> QImage:
-        """The landscape and loss panels side by side (for slides)."""
+        """The landscape and loss panels side by side, as shown (for slides)."""
         a = self.landscape.grab().toImage()
         b = self.loss.grab().toImage()
         h = max(a.height(), b.height())
         img = QImage(a.width() + b.width(), h, QImage.Format.Format_ARGB32)
         img.fill(Qt.GlobalColor.white)
         p = QPainter(img)
-        p.drawImage(0, 0, a)
+        p.drawImage(0, (h - a.height()) // 2, a)
         p.drawImage(a.width(), (h - b.height()) // 2, b)
         p.end()
         return img
+
+    def slide_layout(self, width: int = 1900, height: int = 800) -> None:
+        """Only the landscape and, to its right, the loss panel (``main.py render``)."""
+        for d in (self.side_dock, self.board_dock, self.eq_dock):
+            d.hide()
+        self.menuBar().hide()
+        for tb in self.findChildren(QToolBar):
+            tb.hide()
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.loss_dock)
+        self.loss_dock.show()
+        self.resize(width, height)
+        self.resizeDocks([self.loss_dock], [int(width * 0.4)], Qt.Orientation.Horizontal)
 
     # ------------------------------------------------------------ lifetime
     def _restore_settings(self) -> None:
