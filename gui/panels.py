@@ -348,7 +348,7 @@ class LossPanel(pg.PlotWidget):
         for c in self.curves:
             self.removeItem(c)
         self.curves = []
-        for label, color in zip(labels, colors, strict=True):
+        for _label, color in zip(labels, colors, strict=True):
             c = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
             self.addItem(c)
             self.curves.append(c)
