@@ -107,28 +107,36 @@ def _fmt(v: float | int | None, spec: str = ".4g") -> str:
     return format(v, spec)
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None or v != v else f"{100.0 * v:.2f} %"
+
+
 def leaderboard_text(race: Any) -> str:
-    """The leaderboard table of a finished race (enabled racers only)."""
-    header = ("rank", "label", "optimizer", "final loss", "best loss", "steps to tol",
-              "dist to min", "diverged at")  # fmt: skip
+    """The leaderboard table of a finished race (enabled racers only).
+
+    Perceptron races show the final validation accuracy and loss (full validation set),
+    the full training loss and the epochs done instead of the landscape columns.
+    """
+    perceptron = bool(getattr(race, "is_perceptron", False))
+    if perceptron:
+        header = ("rank", "label", "optimizer", "val accuracy", "val loss", "train loss",
+                  "epochs", "diverged at")  # fmt: skip
+    else:
+        header = ("rank", "label", "optimizer", "final loss", "best loss", "steps to tol",
+                  "dist to min", "diverged at")  # fmt: skip
     rows = []
     rank = 0
     for i, m in race.leaderboard():
         if not race.racers[i].enabled:
             continue
         rank += 1
-        rows.append(
-            (
-                str(rank),
-                m.label,
-                m.optimizer,
-                _fmt(m.final_loss),
-                _fmt(m.best_loss),
-                _fmt(m.steps_to_tol),
-                _fmt(m.distance_to_minimum),
-                _fmt(m.diverged_step),
-            )
-        )
+        if perceptron:
+            cells = (_pct(m.val_accuracy), _fmt(m.val_loss), _fmt(m.train_loss),
+                     _fmt(m.epochs, ".4g"))  # fmt: skip
+        else:
+            cells = (_fmt(m.final_loss), _fmt(m.best_loss), _fmt(m.steps_to_tol),
+                     _fmt(m.distance_to_minimum))  # fmt: skip
+        rows.append((str(rank), m.label, m.optimizer, *cells, _fmt(m.diverged_step)))
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
     right = {0, 3, 4, 5, 6, 7}
 
@@ -177,7 +185,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     if not args.quiet:
         o = scenario.objective
-        print(f"{scenario.name}: {o.name}, {race.steps} steps, seed {scenario.seed}")
+        if getattr(race, "is_perceptron", False):
+            ob = race.objective
+            print(f"{scenario.name}: perceptron, {race.steps} steps = "
+                  f"{race.steps / race.steps_per_epoch:g} epochs of {race.steps_per_epoch} "
+                  f"updates, seed {scenario.seed}")  # fmt: skip
+            print(ob.describe())
+        else:
+            print(f"{scenario.name}: {o.name}, {race.steps} steps, seed {scenario.seed}")
         print(leaderboard_text(race))
     if args.out is not None:
         from engine.export import ExportError, write_results

@@ -10,6 +10,24 @@
   ``grad_norm_i``, ``lr_i``; plus ``labels``, ``optimizers`` and ``coords``.
 * ``summary.json``: per-run metrics, the scenario, software versions and the date.
 
+Perceptron races write instead the columns
+``run,optimizer,step,epoch,w1,w2,b,loss,grad_norm,lr,val_loss,accuracy``:
+
+* ``epoch`` = step // steps_per_epoch, the epoch that update ``step`` belongs to;
+* ``loss`` and ``grad_norm`` are those of the MINI-BATCH of that step (what the
+  optimizer saw), at the parameters of that row;
+* ``val_loss`` and ``accuracy`` are the loss and accuracy on the FULL validation set and
+  are filled only on epoch-boundary rows (step = epoch × steps_per_epoch: the
+  parameters after ``epoch`` full epochs; step 0 is the start); on every other row both
+  fields are empty. ``nan`` there means the data set has no validation rows.
+
+Their NPZ adds per run ``epoch_i``, ``epoch_step_i``, ``train_loss_i``, ``val_loss_i``,
+``val_accuracy_i``, ``train_accuracy_i`` (one entry per epoch boundary, full sets) and
+``steps_per_epoch``, ``batch_size``, ``feature_mean``/``feature_std`` (NaN when the
+features were not standardised); summary.json adds per run the same per-epoch lists
+under ``"per_epoch"`` and the final ``val_loss``, ``val_accuracy``, ``train_loss``,
+``train_accuracy``, and a top-level ``"data"`` (rows, split, batch, standardisation).
+
 ``run`` is the racer's label, made unique (``Adam``, ``Adam (2)``) when labels repeat.
 The files are first written into a temporary folder and then moved into place, so a
 failure never leaves half-written results; any failure raises :class:`ExportError`.
@@ -30,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.kernel import LANDSCAPE, PERCEPTRON
 from engine.race import Race
 from engine.scenario import Scenario, scenario_to_dict
 
@@ -71,7 +90,57 @@ def _coords(race: Race) -> tuple[str, ...]:
     return coords
 
 
+def _is_perceptron(race: Race) -> bool:
+    return int(getattr(race.objective, "kind", LANDSCAPE)) == PERCEPTRON
+
+
+PERCEPTRON_HEADER = ("run", "optimizer", "step", "epoch", "w1", "w2", "b", "loss", "grad_norm",
+                     "lr", "val_loss", "accuracy")  # fmt: skip
+
+
+def _write_csv_perceptron(f: io.TextIOBase, race: Race, labels: list[str]) -> None:
+    f.write(",".join(PERCEPTRON_HEADER) + "\n")
+    spe = race.steps_per_epoch
+    for i, lab in enumerate(labels):
+        tr = race.trajectory(i)
+        n = tr.loss.shape[0]
+        if n == 0:
+            continue
+        em = race.epoch_metrics(i)
+        prefix = (_csv_field(lab) + "," + _csv_field(race.racers[i].optimizer) + ",").replace(
+            "%", "%%"
+        )
+        # the last two fields (val_loss, accuracy) only on epoch-boundary rows
+        fmt_edge = prefix + "%d,%d," + ",".join(["%r"] * 8) + "\n"
+        fmt_mid = prefix + "%d,%d," + ",".join(["%r"] * 6) + ",,\n"
+        vals = np.empty((n, 10))
+        steps = np.arange(n)
+        vals[:, 0] = steps
+        vals[:, 1] = steps // spe
+        vals[:, 2:5] = tr.x
+        vals[:, 5] = tr.loss
+        vals[:, 6] = tr.grad_norm
+        vals[:, 7] = tr.lr
+        vals[:, 8:] = np.nan
+        edge = steps % spe == 0
+        rows_e = np.nonzero(edge)[0]
+        k = min(rows_e.shape[0], em["epoch"].shape[0])
+        edge[rows_e[k:]] = False  # (a boundary is always evaluated; defensive)
+        vals[rows_e[:k], 8] = em["val_loss"][:k]
+        vals[rows_e[:k], 9] = em["val_accuracy"][:k]
+        keep = np.ones((n, 10), dtype=bool)
+        keep[~edge, 8:] = False
+        for lo in range(0, n, _BLOCK):
+            hi = min(lo + _BLOCK, n)
+            template = "".join([fmt_edge if b else fmt_mid for b in edge[lo:hi].tolist()])
+            # one C-level %-format per block; %d prints the float step/epoch as integers
+            f.write(template % tuple(vals[lo:hi][keep[lo:hi]].tolist()))
+
+
 def _write_csv(f: io.TextIOBase, race: Race, labels: list[str]) -> None:
+    if _is_perceptron(race):
+        _write_csv_perceptron(f, race, labels)
+        return
     coords = _coords(race)
     f.write(",".join(["run", "optimizer", "step", *coords, "loss", "grad_norm", "lr"]) + "\n")
     ncol = len(coords) + 3
@@ -109,6 +178,21 @@ def _write_npz(path: Path, race: Race, labels: list[str]) -> None:
         arrays[f"loss_{i}"] = np.array(tr.loss)
         arrays[f"grad_norm_{i}"] = np.array(tr.grad_norm)
         arrays[f"lr_{i}"] = np.array(tr.lr)
+    if _is_perceptron(race):
+        ob = race.objective
+        ds = getattr(ob, "dataset", None)
+        mean = ds.mean if ds is not None and ds.mean is not None else (np.nan, np.nan)
+        std = ds.std if ds is not None and ds.std is not None else (np.nan, np.nan)
+        arrays["steps_per_epoch"] = np.array(race.steps_per_epoch)
+        arrays["batch_size"] = np.array(race.batch_size)
+        arrays["feature_mean"] = np.array(mean, dtype=np.float64)
+        arrays["feature_std"] = np.array(std, dtype=np.float64)
+        for i in range(len(labels)):
+            em = race.epoch_metrics(i)
+            arrays[f"epoch_{i}"] = em["epoch"]
+            arrays[f"epoch_step_{i}"] = em["step"]
+            for name in ("train_loss", "val_loss", "val_accuracy", "train_accuracy"):
+                arrays[f"{name}_{i}"] = em[name]
     with path.open("wb") as f:
         np.savez(f, **arrays)  # type: ignore[arg-type]
         f.flush()
@@ -151,10 +235,27 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
     """The content of summary.json."""
     labels = labels or unique_labels([r.label for r in race.racers])
     runs = []
+    perceptron = _is_perceptron(race)
     for i, m in enumerate(race.metrics()):
         d = {"run": labels[i], "enabled": bool(race.racers[i].enabled), **m.as_dict()}
         d["diverged"] = m.diverged_step is not None
+        if perceptron:
+            d["per_epoch"] = {k: v.tolist() for k, v in race.epoch_metrics(i).items()}
         runs.append(d)
+    extra: dict[str, Any] = {}
+    if perceptron:
+        ob = race.objective
+        ds = getattr(ob, "dataset", None)
+        extra["data"] = {
+            "description": ob.describe() if hasattr(ob, "describe") else "",
+            "train_rows": int(ob.data.shape[0]),
+            "validation_rows": int(getattr(ob, "val", np.empty((0, 3))).shape[0]),
+            "batch_size": race.batch_size,
+            "steps_per_epoch": race.steps_per_epoch,
+            "standardized": bool(ds is not None and ds.mean is not None),
+            "feature_mean": list(ds.mean) if ds is not None and ds.mean is not None else None,
+            "feature_std": list(ds.std) if ds is not None and ds.std is not None else None,
+        }
     return _json_clean(
         {
             "format": "gradient-arena results",
@@ -165,6 +266,7 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
             "seed": race.seed,
             "tolerance": {"loss": race.tolerance.loss, "grad": race.tolerance.grad},
             "runs": runs,
+            **extra,
             "scenario": scenario_to_dict(scenario),
         }
     )

@@ -1,17 +1,27 @@
-"""Objectives a race can run on: a 2-D landscape (and, later, the perceptron).
+"""Objectives a race can run on: a 2-D landscape or the mini-batch perceptron.
 
 An objective knows what the kernel needs (kind id, landscape id, packed params, data)
 and what the metrics need (the known minima, f*, the loss at any point).
+
+The perceptron (lecture notes): z = w1·x1 + w2·x2 + b, a = σ(z), per-row loss the
+binary cross-entropy ℓ = −y·log a − (1 − y)·log(1 − a), dℓ/dz = a − y; the race
+minimises the mean ℓ over each mini-batch (engine.kernel.perceptron_fg). The numba
+helpers here evaluate the FULL training / validation sets at given parameters:
+:func:`full_loss`, :func:`accuracy` and :func:`evaluate_points` (the per-epoch metrics).
+A row is predicted as class 1 when z > 0 (a > 0.5); accuracy = mean(prediction == y).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from engine.kernel import LANDSCAPE
+from engine.data import DEFAULT_VALIDATION_FRACTION, Dataset, prepare
+from engine.jit import jit
+from engine.kernel import LANDSCAPE, PERCEPTRON, perceptron_fg
 from engine.landscapes import Landscape, get_landscape, landscape_f, landscape_fg
 
 
@@ -76,3 +86,211 @@ class LandscapeObjective:
 
     def describe(self) -> str:
         return f"{self.landscape.title}: {self.landscape.formula}"
+
+
+# ---------------------------------------------------------------------------- perceptron
+@jit
+def full_loss(data: np.ndarray, x: np.ndarray) -> float:
+    """Mean binary cross-entropy of every row of ``data`` at ``x = (w1, w2, b)``.
+
+    The stable form softplus(z) − y·z (the kernel's); NaN for an empty data set.
+    """
+    n = data.shape[0]
+    if n == 0:
+        return math.nan
+    w1 = x[0]
+    w2 = x[1]
+    b = x[2]
+    s = 0.0
+    for j in range(n):
+        z = w1 * data[j, 0] + w2 * data[j, 1] + b
+        s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - data[j, 2] * z
+    return s / n
+
+
+@jit
+def accuracy(data: np.ndarray, x: np.ndarray) -> float:
+    """Fraction of rows classified right (class 1 iff z > 0); NaN for an empty set."""
+    n = data.shape[0]
+    if n == 0:
+        return math.nan
+    hits = 0
+    for j in range(n):
+        z = x[0] * data[j, 0] + x[1] * data[j, 1] + x[2]
+        pred = 1.0 if z > 0.0 else 0.0
+        if pred == data[j, 2]:
+            hits += 1
+    return hits / n
+
+
+@jit
+def _loss_acc(data: np.ndarray, w1: float, w2: float, b: float) -> tuple[float, float]:
+    n = data.shape[0]
+    if n == 0:
+        return math.nan, math.nan
+    s = 0.0
+    hits = 0
+    for j in range(n):
+        z = w1 * data[j, 0] + w2 * data[j, 1] + b
+        y = data[j, 2]
+        s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z
+        pred = 1.0 if z > 0.0 else 0.0
+        if pred == y:
+            hits += 1
+    return s / n, hits / n
+
+
+@jit
+def evaluate_points(train: np.ndarray, val: np.ndarray, pts: np.ndarray, out: np.ndarray) -> None:
+    """For every row ``pts[k] = (w1, w2, b)`` write ``out[k] = (train loss, validation
+    loss, validation accuracy, training accuracy)`` over the full sets (one pass each)."""
+    for k in range(pts.shape[0]):
+        tl, ta = _loss_acc(train, pts[k, 0], pts[k, 1], pts[k, 2])
+        vl, va = _loss_acc(val, pts[k, 0], pts[k, 1], pts[k, 2])
+        out[k, 0] = tl
+        out[k, 1] = vl
+        out[k, 2] = va
+        out[k, 3] = ta
+
+
+@jit
+def _full_fg(data: np.ndarray, x: np.ndarray, g: np.ndarray) -> float:
+    n = data.shape[0]
+    perm = np.arange(n)
+    return perceptron_fg(data, perm, 0, n, x, g)
+
+
+EPOCH_FIELDS = ("train_loss", "val_loss", "val_accuracy", "train_accuracy")
+
+
+@dataclass
+class PerceptronObjective:
+    """The single sigmoid neuron on a data set, trained by mini-batches.
+
+    ``data`` are the training rows (what the kernel samples mini-batches from), ``val``
+    the validation rows. ``batch_size`` is the number of rows per update: the whole
+    training set (batch gradient descent, one update per epoch), 1 (stochastic) or
+    anything between (mini-batch; 128 in the lecture notes). A batch size larger than
+    the training set means the whole set. ``epochs`` is the race length the scenario
+    asks for (steps = epochs × steps_per_epoch).
+    """
+
+    dataset: Dataset
+    batch_size: int = 128
+    epochs: int = 20
+    start: tuple[float, ...] = (0.0, 0.0, 0.0)
+    grad_noise: float = 0.0
+    kind: int = PERCEPTRON
+    dim: int = 3
+    coords: tuple[str, ...] = ("w1", "w2", "b")
+    packed: np.ndarray = field(init=False)
+    data: np.ndarray = field(init=False)
+    val: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.data = np.ascontiguousarray(self.dataset.train, dtype=np.float64)
+        self.val = np.ascontiguousarray(self.dataset.val, dtype=np.float64).reshape(-1, 3)
+        n = self.data.shape[0]
+        if self.data.ndim != 2 or self.data.shape[1] != 3 or n < 1:
+            raise ValueError(f"expected training rows of shape (n, 3), n >= 1, got {self.data.shape}")
+        bs = int(self.batch_size)
+        if bs <= 0 or bs > n:  # 0 (or "full" upstream) = the whole training set
+            bs = n
+        self.batch_size = bs
+        if int(self.epochs) < 1:
+            raise ValueError("epochs must be >= 1")
+        self.epochs = int(self.epochs)
+        st = tuple(float(v) for v in self.start)
+        if len(st) != 3:
+            raise ValueError(f"start must be (w1, w2, b), got {len(st)} numbers")
+        self.start = st
+        self.packed = np.zeros(1)
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: np.ndarray,
+        batch_size: int | str = 128,
+        epochs: int = 20,
+        start: tuple[float, ...] = (0.0, 0.0, 0.0),
+        validation_fraction: float = DEFAULT_VALIDATION_FRACTION,
+        standardize: bool = False,
+        seed: int = 0,
+        grad_noise: float = 0.0,
+        source: str = "",
+    ) -> PerceptronObjective:
+        """Split (seeded) and optionally standardise ``rows``; ``batch_size="full"`` (or 0)
+        is batch gradient descent."""
+        ds = prepare(rows, validation_fraction, standardize, seed, source)
+        bs = 0 if batch_size == "full" else int(batch_size)
+        return cls(ds, bs, epochs, tuple(start), float(grad_noise))
+
+    @property
+    def lid(self) -> int:
+        return 0
+
+    @property
+    def name(self) -> str:
+        return "perceptron"
+
+    @property
+    def n_train(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.val.shape[0])
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.n_train // self.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        """Updates of a whole race: epochs × steps_per_epoch."""
+        return self.epochs * self.steps_per_epoch
+
+    @property
+    def mode(self) -> str:
+        """"batch", "stochastic" or "mini-batch" (the lecture notes' names)."""
+        if self.batch_size >= self.n_train:
+            return "batch"
+        return "stochastic" if self.batch_size == 1 else "mini-batch"
+
+    def minima(self) -> list[tuple[float, ...]]:
+        return []  # separable data have no finite minimiser; none is claimed
+
+    def f_star(self) -> float | None:
+        return None
+
+    def loss(self, x: np.ndarray) -> float:
+        """Full-batch training loss at ``x``."""
+        return float(full_loss(self.data, np.asarray(x, dtype=np.float64)))
+
+    def val_loss(self, x: np.ndarray) -> float:
+        """Validation loss at ``x`` (NaN without validation rows)."""
+        return float(full_loss(self.val, np.asarray(x, dtype=np.float64)))
+
+    def accuracy(self, x: np.ndarray, split: str = "val") -> float:
+        """Accuracy on the validation (``split="val"``) or training (``"train"``) rows."""
+        data = self.val if split == "val" else self.data
+        return float(accuracy(data, np.asarray(x, dtype=np.float64)))
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """Full-batch training gradient at ``x``."""
+        g = np.zeros(3)
+        _full_fg(self.data, np.asarray(x, dtype=np.float64), g)
+        return g
+
+    def evaluate(self, points: np.ndarray) -> np.ndarray:
+        """(k, 4) array: train loss, val loss, val accuracy, train accuracy per point."""
+        pts = np.ascontiguousarray(np.asarray(points, dtype=np.float64).reshape(-1, 3))
+        out = np.empty((pts.shape[0], 4))
+        evaluate_points(self.data, self.val, pts, out)
+        return out
+
+    def describe(self) -> str:
+        return (
+            f"perceptron σ(w1·x1 + w2·x2 + b), BCE; {self.mode} (batch {self.batch_size}, "
+            f"{self.steps_per_epoch} updates per epoch); {self.dataset.describe()}"
+        )

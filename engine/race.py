@@ -12,10 +12,16 @@ Thread model: one thread at a time calls ``advance`` (the runner in
 :mod:`engine.runner` does it in a background thread); every mutation takes
 ``race.lock``; readers need no lock: buffers are only ever replaced, never resized in
 place, and ``count[i]`` is written after the rows it covers.
+
+Perceptron races (objective kind PERCEPTRON): the batch size is the objective's
+(``Race(batch_size=...)`` overrides it), ``steps_per_epoch = ceil(train rows / batch)``
+and :meth:`Race.epoch_metrics` gives the full training / validation loss and accuracy
+at every epoch boundary, computed lazily from the recorded parameters and cached.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from dataclasses import dataclass, field, replace
@@ -31,6 +37,7 @@ from engine.kernel import (
     CFG_SEED,
     CFG_SIZE,
     DIVERGED,
+    PERCEPTRON,
     RUNNING,
     race_chunk,
     scratch_for,
@@ -118,6 +125,12 @@ class RunMetrics:
     distance_to_minimum: float | None
     diverged_step: int | None
     final_point: tuple[float, ...]
+    # perceptron only (None otherwise): full-set figures at the final point
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    train_loss: float | None = None  # full training set (final_loss is the last mini-batch's)
+    train_accuracy: float | None = None
+    epochs: float | None = None  # updates done / steps per epoch
 
     def as_dict(self) -> dict[str, Any]:
         def clean(v: Any) -> Any:
@@ -127,7 +140,15 @@ class RunMetrics:
                 return [clean(u) for u in v]
             return v
 
-        return {k: clean(v) for k, v in self.__dict__.items()}
+        perceptron = self.epochs is not None
+        return {
+            k: clean(v)
+            for k, v in self.__dict__.items()
+            if perceptron or k not in _PERCEPTRON_ONLY
+        }
+
+
+_PERCEPTRON_ONLY = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "epochs")
 
 
 class Race:
@@ -149,8 +170,12 @@ class Race:
         self.seed = int(seed)
         self.steps = int(steps)
         self.tolerance = tolerance or Tolerance()
+        if int(batch_size) <= 0:  # the objective's (a perceptron's mini-batch size)
+            batch_size = int(getattr(objective, "batch_size", 0) or 0)
         self.batch_size = int(batch_size)
         self.racers: list[RacerConfig] = []
+        self._epoch_lock = threading.Lock()  # guards the cache only (never held by advance)
+        self._epoch_cache: dict[int, _EpochCache] = {}
         self._alloc(0, self.steps + 1)
         for cfg in racers:
             self.add_racer(cfg)
@@ -171,6 +196,7 @@ class Race:
         self.status = np.zeros(n, dtype=np.int64)
         self.active = np.zeros(n, dtype=np.int64)
         self.rng = np.zeros((n, 4), dtype=np.uint64)
+        self.run_id = np.zeros(n, dtype=np.int64)  # new id at every reset (epoch-metric cache)
         nrows = self.objective.data.shape[0]
         self.perm = np.zeros((n, nrows), dtype=np.int64)
         self.perm_epoch = np.full(n, -1, dtype=np.int64)
@@ -193,6 +219,7 @@ class Race:
         return np.array(s if s is not None else self.objective.start, dtype=np.float64)
 
     def _reset_racer(self, i: int) -> None:
+        self.run_id[i] = next(_RUN_IDS)  # first: readers see a reset before any row changes
         self.X[i] = self._start_of(i)
         self.st[i] = 0.0
         self.sc[i] = 0.0
@@ -238,6 +265,7 @@ class Race:
             "status",
             "active",
             "rng",
+            "run_id",
             "perm",
             "perm_epoch",
             "xs",
@@ -277,6 +305,7 @@ class Race:
                 "status",
                 "active",
                 "rng",
+                "run_id",
                 "perm",
                 "perm_epoch",
                 "xs",
@@ -393,6 +422,18 @@ class Race:
             return int((self.t - before).max()) if len(self.racers) else 0
 
     @property
+    def is_perceptron(self) -> bool:
+        return int(getattr(self.objective, "kind", 0)) == PERCEPTRON
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Updates per pass over the training rows (1 for a landscape)."""
+        if not self.is_perceptron:
+            return 1
+        n = int(self.objective.data.shape[0])
+        return max(-(-n // max(self.batch_size, 1)), 1)
+
+    @property
     def done(self) -> bool:
         """True when no enabled racer can take another step."""
         for i, c in enumerate(self.racers):
@@ -418,6 +459,39 @@ class Race:
         xs, loss, gnorm, lrs = self.xs, self.loss, self.gnorm, self.lrs
         c = int(self.count[i])
         return Trajectory(xs[i, :c], loss[i, :c], gnorm[i, :c], lrs[i, :c])
+
+    def epoch_metrics(self, i: int) -> dict[str, np.ndarray]:
+        """Full-set metrics of racer ``i`` at every epoch boundary reached so far.
+
+        Entry ``e`` is the state after ``e`` epochs (recorded row ``e × steps_per_epoch``;
+        epoch 0 is the start): arrays ``epoch``, ``step``, ``train_loss``, ``val_loss``,
+        ``val_accuracy`` and ``train_accuracy`` (fresh copies). Computed lazily from the
+        recorded parameters and cached per run: each call evaluates only the epochs
+        reached since the last call. Safe while another thread advances the race (the
+        race lock is not taken; a reset between the reads is detected and retried).
+        """
+        if not self.is_perceptron:
+            raise ValueError("epoch metrics exist only for a perceptron objective")
+        spe = self.steps_per_epoch
+        with self._epoch_lock:
+            for _attempt in range(100):
+                rid = int(self.run_id[i])
+                cache = self._epoch_cache.get(rid) or _EpochCache()
+                c = int(self.count[i])  # count before the buffer: rows < c are valid in it
+                xs = self.xs
+                n_ep = (c - 1) // spe + 1 if c > 0 else 0
+                new = None
+                if n_ep > cache.n:
+                    new = self.objective.evaluate(xs[i, np.arange(cache.n, n_ep) * spe])
+                if int(self.run_id[i]) != rid:
+                    continue  # reset meanwhile: the rows read may be mixed; read again
+                if new is not None:
+                    cache.append(new)
+                live = set(self.run_id.tolist())
+                self._epoch_cache = {k: v for k, v in self._epoch_cache.items() if k in live}
+                self._epoch_cache[rid] = cache
+                return cache.as_dict(spe)
+        raise RuntimeError("the race kept being reset")  # pragma: no cover
 
     def diverged_step(self, i: int) -> int | None:
         return int(self.t[i]) if self.status[i] == DIVERGED else None
@@ -461,6 +535,11 @@ class Race:
             ds = [float(np.linalg.norm(last - np.asarray(m))) for m in minima]
             near = int(np.argmin(ds))
             dist = ds[near]
+        extra: dict[str, Any] = {}
+        if self.is_perceptron:
+            tl, vl, va, ta = (float(v) for v in self.objective.evaluate(last)[0])
+            extra = {"val_loss": vl, "val_accuracy": va, "train_loss": tl,
+                     "train_accuracy": ta, "epochs": (n - 1) / self.steps_per_epoch}  # fmt: skip
         return RunMetrics(
             label=cfg.label,
             optimizer=cfg.optimizer,
@@ -475,17 +554,63 @@ class Race:
             distance_to_minimum=dist,
             diverged_step=self.diverged_step(i),
             final_point=tuple(float(v) for v in last),
+            **extra,
         )
 
     def leaderboard(self) -> list[tuple[int, RunMetrics]]:
-        """Racer indices with metrics, best first (diverged last, then by final loss)."""
+        """Racer indices with metrics, best first (diverged last, then by final loss).
+
+        Perceptron: diverged last, then by the final validation loss (the full training
+        loss if there are no validation rows); the last mini-batch loss is too noisy.
+        """
         ms = list(enumerate(self.metrics()))
 
         def key(item: tuple[int, RunMetrics]) -> tuple[int, float, float]:
             m = item[1]
             div = 1 if m.diverged_step is not None else 0
+            if m.epochs is not None:
+                tl = _finite_or_inf(m.train_loss)
+                vl = _finite_or_inf(m.val_loss)
+                return (div, vl if math.isfinite(vl) else tl, tl)
             tol = m.steps_to_tol if m.steps_to_tol is not None else math.inf
             fl = m.final_loss if math.isfinite(m.final_loss) else math.inf
             return (div, tol, fl)
 
         return sorted(ms, key=key)
+
+
+_RUN_IDS = itertools.count(1)
+
+
+def _finite_or_inf(v: float | None) -> float:
+    return v if v is not None and math.isfinite(v) else math.inf
+
+
+class _EpochCache:
+    """Per-epoch figures of one run: rows = epochs 0, 1, ...; columns train loss,
+    validation loss, validation accuracy, training accuracy (a doubling buffer)."""
+
+    def __init__(self) -> None:
+        self.buf = np.empty((16, 4))
+        self.n = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        need = self.n + rows.shape[0]
+        if need > self.buf.shape[0]:
+            buf = np.empty((max(need, 2 * self.buf.shape[0]), 4))
+            buf[: self.n] = self.buf[: self.n]
+            self.buf = buf
+        self.buf[self.n : need] = rows
+        self.n = need
+
+    def as_dict(self, spe: int) -> dict[str, np.ndarray]:
+        ep = np.arange(self.n, dtype=np.int64)
+        t = self.buf[: self.n]
+        return {
+            "epoch": ep,
+            "step": ep * spe,
+            "train_loss": t[:, 0].copy(),
+            "val_loss": t[:, 1].copy(),
+            "val_accuracy": t[:, 2].copy(),
+            "train_accuracy": t[:, 3].copy(),
+        }

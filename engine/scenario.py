@@ -13,6 +13,28 @@ ever leaves :func:`load_scenario`, :func:`loads_scenario` or :func:`scenario_fro
 
 Writing goes through a tiny TOML emitter (:func:`dumps_scenario`); the standard library
 can only read TOML. ``loads_scenario(dumps_scenario(s)) == s`` for every valid ``s``.
+
+Two kinds of objective. ``kind = "landscape"`` (the default) takes ``name``, ``params``,
+``start = [x, y]`` and ``grad_noise``. ``kind = "perceptron"`` (a single sigmoid neuron
+trained by mini-batches) takes::
+
+    [objective]
+    kind = "perceptron"
+    data = { kind = "blobs", n = 1152, separation = 4.0, spread = 1.0, balance = 0.5,
+             noise = 0.0, seed = 0 }     # or data = { csv = "points.csv" }
+    batch_size = 128                     # an integer >= 1, or "full" (batch gradient descent)
+    epochs = 20
+    standardize = false                  # scale x1, x2 by the TRAINING mean / std
+    validation_fraction = 0.2            # in [0, 0.9]
+    start = [0.0, 0.0, 0.0]              # [w1, w2, b]
+
+``data`` defaults to blobs; its ``seed`` defaults to the scenario's. A CSV path is
+relative to the scenario file and the file is read (and checked) when the scenario is
+loaded. The length of a perceptron race is ``epochs``: ``steps`` is derived
+(epochs × ceil(training rows / batch size)) and giving ``steps`` as well is an error.
+A racer's schedule may count epochs instead of steps: ``schedule = { name = "exponential",
+gamma = 0.9, unit = "epoch" }`` (``unit`` is "step" by default; "epoch" needs a
+perceptron objective).
 """
 
 from __future__ import annotations
@@ -35,6 +57,16 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.data import (
+    DEFAULT_VALIDATION_FRACTION,
+    GENERATORS,
+    MAX_ROWS,
+    DataError,
+    describe_params,
+    generate,
+    load_csv,
+    split_sizes,
+)
 from engine.landscapes import LANDSCAPES
 from engine.optimizers import OPTIMIZERS
 from engine.params import ParamError, ParamSpec
@@ -100,13 +132,24 @@ class ScenarioError(Exception):
 # ---------------------------------------------------------------------------- data
 @dataclass
 class ObjectiveSpec:
-    """What the race runs on (today always a 2-D landscape)."""
+    """What the race runs on: a 2-D landscape or the perceptron (``kind``).
+
+    For the perceptron ``name`` is "perceptron", ``params`` is empty, ``start`` is
+    (w1, w2, b), and the perceptron fields below are set (None for a landscape).
+    """
 
     kind: str
     name: str
     params: dict[str, Any]  # resolved: every parameter of the landscape
     start: tuple[float, ...]
     grad_noise: float = 0.0
+    data: dict[str, Any] | None = None  # {"kind": <generator>, <every param>} or {"csv": path}
+    batch_size: int | str | None = None  # an integer >= 1 or "full"
+    epochs: int | None = None
+    standardize: bool | None = None
+    validation_fraction: float | None = None
+    rows: np.ndarray | None = field(default=None, compare=False, repr=False)  # CSV rows read
+    csv_path: Path | None = field(default=None, compare=False, repr=False)  # resolved path
 
 
 @dataclass
@@ -149,11 +192,17 @@ class _Tolerance(_Model):
 
 
 class _Objective(_Model):
-    kind: Literal["landscape"] = "landscape"
-    name: str
+    kind: str = "landscape"  # checked by hand (did you mean, keys that fit the kind)
+    name: str | None = None  # required for a landscape (checked by hand)
     params: dict[str, Any] = Field(default_factory=dict)
-    start: _Point | None = None
+    start: list[float] | None = None  # length checked by hand: 2 or 3 by kind
     grad_noise: float = Field(0.0, ge=0.0, le=1e6)
+    # perceptron
+    data: Any = None  # checked by hand
+    batch_size: Any = None  # checked by hand: int >= 1 or "full"
+    epochs: int | None = Field(None, ge=1, le=MAX_STEPS)
+    standardize: bool | None = None
+    validation_fraction: float | None = Field(None, ge=0.0, le=0.9)
 
 
 class _View(_Model):
@@ -168,7 +217,7 @@ class _Racer(_Model):
     label: str | None = Field(None, max_length=200)
     color: str | None = None
     enabled: bool = True
-    start: _Point | None = None
+    start: list[float] | None = None  # length checked by hand: 2 or 3 by kind
     params: dict[str, Any] = Field(default_factory=dict)
     schedule: Any = None  # a table {name = ..., <params>} or a bare name; checked by hand
 
@@ -208,12 +257,15 @@ _EXPECT: dict[str, str] = {
     "tolerance": "a table { loss = <number >= 0>, grad = <number >= 0> }",
     "tolerance.loss": "a finite number >= 0",
     "tolerance.grad": "a finite number >= 0",
-    "objective": "a table [objective] with at least kind and name",
-    "objective.kind": "'landscape'",
+    "objective": "a table [objective] with a landscape name, or kind = 'perceptron'",
+    "objective.kind": "'landscape' or 'perceptron'",
     "objective.name": "a landscape name (see `main.py list`)",
     "objective.params": "a table of landscape parameters",
-    "objective.start": "[x, y]: two finite numbers",
+    "objective.start": "[x, y] (landscape) or [w1, w2, b] (perceptron): finite numbers",
     "objective.grad_noise": "a finite number in [0, 1e6] (std. dev. of the gradient noise)",
+    "objective.epochs": f"an integer in [1, {MAX_STEPS}] (passes over the training rows)",
+    "objective.standardize": "true or false",
+    "objective.validation_fraction": "a finite number in [0, 0.9]",
     "view": "a table [view]",
     "view.x_range": "[min, max]: two finite numbers",
     "view.y_range": "[min, max]: two finite numbers",
@@ -225,7 +277,7 @@ _EXPECT: dict[str, str] = {
     "optimizers[].label": "a string of at most 200 characters",
     "optimizers[].color": "a colour '#rrggbb'",
     "optimizers[].enabled": "true or false",
-    "optimizers[].start": "[x, y]: two finite numbers",
+    "optimizers[].start": "[x, y] (landscape) or [w1, w2, b] (perceptron): finite numbers",
     "optimizers[].params": "a table of hyperparameters",
 }
 
@@ -554,15 +606,19 @@ def _check_name(value: Any, registry: dict[str, Any], key: str, what: str, col: 
     return None
 
 
-def _check_schedule(raw: Any, key: str, col: _Collector) -> tuple[str, dict[str, Any]] | None:
+def _check_schedule(
+    raw: Any, key: str, col: _Collector, kind: str | None = "landscape"
+) -> tuple[str, dict[str, Any], str] | None:
+    """(name, resolved params, unit) of a racer's schedule; ``kind`` is the objective's."""
     if raw is None:
-        return "constant", SCHEDULES["constant"].resolve({})
+        return "constant", SCHEDULES["constant"].resolve({}), "step"
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, dict):
         col.add(key, f"expected a table {{ name = <schedule>, <parameters> }}, got {_show(raw)}")
         return None
     given = dict(raw)
+    unit = _check_unit(given.pop("unit", "step"), f"{key}.unit", col, kind)
     if "name" not in given:
         col.add(f"{key}.name", f"missing; expected a schedule name, one of: {', '.join(SCHEDULES)}")
         return None
@@ -574,7 +630,24 @@ def _check_schedule(raw: Any, key: str, col: _Collector) -> tuple[str, dict[str,
     if sch is None:
         return None
     params = _check_params(sch.all_params, given, key, col, sch.resolve, f"schedule {name}")
-    return None if params is None else (name, params)
+    return None if params is None or unit is None else (name, params, unit)
+
+
+_UNITS = ("step", "epoch")
+
+
+def _check_unit(unit: Any, key: str, col: _Collector, kind: str | None) -> str | None:
+    """A schedule's unit: "step" (t counts updates) or "epoch" (perceptron only)."""
+    if not isinstance(unit, str) or unit not in _UNITS:
+        hint = _did_you_mean(unit, _UNITS)
+        col.add(key, f"expected 'step' or 'epoch' (what the schedule's t counts), got "
+                     f"{_show(unit)}" + (f"; {hint.strip()}" if hint else ""))  # fmt: skip
+        return None
+    if unit == "epoch" and kind == "landscape":
+        col.add(key, "expected 'step': a landscape race has no epochs ('epoch' needs "
+                     "objective.kind = 'perceptron'), got \"epoch\"")  # fmt: skip
+        return None
+    return unit
 
 
 def _check_range(v: Any, key: str, col: _Collector) -> None:
@@ -586,18 +659,180 @@ def _check_range(v: Any, key: str, col: _Collector) -> None:
             pass  # reported by pydantic
 
 
-def _semantic(raw: dict[str, Any], col: _Collector) -> dict[str, Any]:
+_OBJECTIVE_KINDS = ("landscape", "perceptron")
+_LANDSCAPE_ONLY = ("name", "params")
+_PERCEPTRON_ONLY = ("data", "batch_size", "epochs", "standardize", "validation_fraction")
+_KEYS_OF_KIND = {
+    "landscape": ("kind", "name", "params", "start", "grad_noise"),
+    "perceptron": ("kind", *_PERCEPTRON_ONLY, "start", "grad_noise"),
+}
+_DIM = {"landscape": 2, "perceptron": 3}
+_START_EXPECT = {
+    "landscape": "[x, y]: two finite numbers",
+    "perceptron": "[w1, w2, b]: three finite numbers",
+}
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_EPOCHS = 20
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _objective_kind(obj: dict[str, Any], col: _Collector) -> str | None:
+    """The objective's kind, or None (reported) if unknown or at odds with its keys."""
+    kind = obj.get("kind", "landscape")
+    if not isinstance(kind, str):
+        return None  # pydantic reported the type
+    if kind not in _OBJECTIVE_KINDS:
+        col.add(
+            "objective.kind",
+            f"unknown objective kind {_show(kind)}; {_did_you_mean(kind, _OBJECTIVE_KINDS)}"
+            "expected 'landscape' or 'perceptron'",
+        )
+        return None
+    other = "landscape" if kind == "perceptron" else "perceptron"
+    stray = [k for k in (_LANDSCAPE_ONLY if kind == "perceptron" else _PERCEPTRON_ONLY)
+             if k in obj]  # fmt: skip
+    if stray:
+        got = f"got {_show(kind)}" if "kind" in obj else "missing (so 'landscape')"
+        col.add(
+            "objective.kind",
+            f"expected '{other}' for an objective with {_and(stray)} ({other} keys), {got}; "
+            f"a {kind} objective takes: {', '.join(_KEYS_OF_KIND[kind])}",
+        )
+        return None
+    return kind
+
+
+def _check_start(v: Any, key: str, kind: str | None, col: _Collector) -> None:
+    if kind is None or not isinstance(v, list) or len(v) == _DIM[kind]:
+        return
+    n = len(v)
+    col.add(key, f"expected {_START_EXPECT[kind]}, got {n} entr{'y' if n == 1 else 'ies'}")
+
+
+def _check_batch_size(v: Any, col: _Collector) -> int | str | None:
+    key = "objective.batch_size"
+    if v is None:
+        return DEFAULT_BATCH_SIZE
+    if v == "full" and isinstance(v, str):
+        return "full"
+    if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ROWS:
+        return v
+    hint = _did_you_mean(v, ["full"]) if isinstance(v, str) else ""
+    col.add(
+        key,
+        f"expected an integer in [1, {MAX_ROWS}] (rows per update; 1 = stochastic), or "
+        f"'full' (the whole training set: batch gradient descent), got {_show(v)}"
+        + (f"; {hint.strip()}" if hint else ""),
+    )
+    return None
+
+
+def _check_data(
+    v: Any, col: _Collector, seed: int, base_dir: Path | None
+) -> tuple[dict[str, Any], np.ndarray | None, int, Path | None] | None:
+    """(resolved data table, CSV rows or None, number of rows, resolved CSV path)."""
+    key = "objective.data"
+    gens = ", ".join(GENERATORS)
+    if v is None:
+        v = {"kind": "blobs"}
+    if not isinstance(v, dict):
+        col.add(key, f"expected a table {{ kind = <{' | '.join(GENERATORS)}>, n = ..., ... }} "
+                     f"or {{ csv = \"file.csv\" }}, got {_show(v)}")  # fmt: skip
+        return None
+    if "csv" in v:
+        stray = [k for k in v if k != "csv"]
+        if stray:
+            col.add(_join(key, stray[0]), "unknown key next to csv; a CSV data table takes only "
+                    "csv = \"file.csv\" (its header names the columns x1, x2, y)")  # fmt: skip
+            return None
+        path = v["csv"]
+        if not isinstance(path, str) or not path.strip() or "\x00" in path:
+            col.add(f"{key}.csv", f"expected a CSV file name, got {_show(path)}")
+            return None
+        p = Path(path)
+        if not p.is_absolute() and base_dir is not None:
+            p = base_dir / p
+        try:
+            rows = load_csv(p)
+        except DataError as e:
+            col.add(f"{key}.csv", f"cannot use the data: {e}")
+            return None
+        return {"csv": path}, rows, int(rows.shape[0]), p
+    given = dict(v)
+    if "kind" not in given:
+        col.add(f"{key}.kind", f"missing; expected a data set, one of: {gens} "
+                               "(or csv = \"file.csv\" for your own data)")  # fmt: skip
+        return None
+    name = given.pop("kind")
+    if not isinstance(name, str):
+        col.add(f"{key}.kind", f"expected a data set name, one of: {gens}; got {_show(name)}")
+        return None
+    gen = _check_name(name, GENERATORS, f"{key}.kind", "data set", col)
+    if gen is None:
+        return None
+    given.setdefault("seed", seed)
+    params = _check_params(gen.all_params, given, key, col, gen.resolve, f"data set {name}")
+    if params is None:
+        return None
+    return {"kind": name, **params}, None, int(params["n"]), None
+
+
+def _perceptron_semantic(
+    obj: dict[str, Any], raw: dict[str, Any], col: _Collector, base_dir: Path | None
+) -> dict[str, Any] | None:
+    """Checks of a perceptron objective; the resolved parts and the derived steps."""
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        seed = 0  # reported by pydantic
+    bs = _check_batch_size(obj.get("batch_size"), col)
+    data = _check_data(obj.get("data"), col, seed, base_dir)
+    if "steps" in raw:
+        col.add("steps", "expected no steps in a perceptron scenario: its length is "
+                "objective.epochs (steps = epochs × updates per epoch); remove steps")  # fmt: skip
+    epochs = obj.get("epochs", DEFAULT_EPOCHS)
+    vf = obj.get("validation_fraction", DEFAULT_VALIDATION_FRACTION)
+    if bs is None or data is None:
+        return None
+    if not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
+        return None  # reported by pydantic
+    if isinstance(vf, bool) or not isinstance(vf, int | float) or not 0.0 <= vf <= 0.9:
+        return None  # reported by pydantic
+    table, rows, n_rows, path = data
+    n_train, _ = split_sizes(n_rows, float(vf))
+    b = n_train if bs == "full" else min(int(bs), n_train)
+    spe = -(-n_train // b)
+    steps = epochs * spe
+    if steps > MAX_STEPS:
+        col.add("objective.epochs", f"expected epochs × updates per epoch <= {MAX_STEPS}, got "
+                f"{epochs} × {spe} = {steps}; use fewer epochs or a larger batch_size")  # fmt: skip
+        return None
+    return {"data": table, "rows": rows, "csv_path": path, "batch_size": bs, "steps": steps}
+
+
+def _semantic(raw: dict[str, Any], col: _Collector, base_dir: Path | None = None) -> dict[str, Any]:
     """Name and parameter checks on the raw data (types guarded); returns resolved parts."""
-    out: dict[str, Any] = {"racers": {}}
+    out: dict[str, Any] = {"racers": {}, "kind": None}
     obj = raw.get("objective")
+    kind = None
     if isinstance(obj, dict):
-        ls = _check_name(obj.get("name"), LANDSCAPES, "objective.name", "landscape", col)
-        if ls is not None:
-            prm = _check_params(
-                ls.params, obj.get("params", {}), "objective.params", col, ls.resolve,
-                f"landscape {ls.name}",
-            )  # fmt: skip
-            out["landscape"] = (ls, prm)
+        kind = _objective_kind(obj, col)
+        out["kind"] = kind
+        if kind == "landscape":
+            if "name" not in obj:
+                col.add("objective.name", f"missing; expected {_EXPECT['objective.name']}")
+            ls = _check_name(obj.get("name"), LANDSCAPES, "objective.name", "landscape", col)
+            if ls is not None:
+                prm = _check_params(
+                    ls.params, obj.get("params", {}), "objective.params", col, ls.resolve,
+                    f"landscape {ls.name}",
+                )  # fmt: skip
+                out["landscape"] = (ls, prm)
+        elif kind == "perceptron":
+            out["perceptron"] = _perceptron_semantic(obj, raw, col, base_dir)
+        _check_start(obj.get("start"), "objective.start", kind, col)
     view = raw.get("view")
     if isinstance(view, dict):
         for k in ("x_range", "y_range"):
@@ -615,7 +850,8 @@ def _semantic(raw: dict[str, Any], col: _Collector) -> dict[str, Any]:
                     opt.params, r.get("params", {}), f"{key}.params", col, opt.resolve,
                     f"optimizer {opt.name}",
                 )  # fmt: skip
-            sched = _check_schedule(r.get("schedule"), f"{key}.schedule", col)
+            sched = _check_schedule(r.get("schedule"), f"{key}.schedule", col, kind)
+            _check_start(r.get("start"), f"{key}.start", kind, col)
             color = r.get("color")
             if isinstance(color, str) and not _COLOR_RE.match(color):
                 col.add(f"{key}.color", f"expected a colour '#rrggbb', got {_show(color)}")
@@ -624,7 +860,9 @@ def _semantic(raw: dict[str, Any], col: _Collector) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- building
-def _from_dict(d: Any, source: str, lines: dict[str, int] | None) -> Scenario:
+def _from_dict(
+    d: Any, source: str, lines: dict[str, int] | None, base_dir: Path | None = None
+) -> Scenario:
     col = _Collector(source, lines)
     if not isinstance(d, dict):
         col.add("", f"expected a table of scenario keys, got {_show(d)}")
@@ -637,19 +875,34 @@ def _from_dict(d: Any, source: str, lines: dict[str, int] | None) -> Scenario:
         model = _Scenario.model_validate(raw)
     except ValidationError as e:
         _pydantic_problems(e, col)
-    sem = _semantic(raw, col)
+    sem = _semantic(raw, col, base_dir)
     if col.problems or model is None:
         if not col.problems:  # pragma: no cover - defensive
             col.add("", "invalid scenario")
         raise col.error()
 
-    ls, lparams = sem["landscape"]
     o = model.objective
-    start = tuple(o.start) if o.start is not None else tuple(float(v) for v in ls.start)
-    objective = ObjectiveSpec(o.kind, ls.name, lparams, start, float(o.grad_noise))
+    steps = model.steps
+    if sem["kind"] == "perceptron":
+        pc = sem["perceptron"]
+        start = tuple(o.start) if o.start is not None else (0.0, 0.0, 0.0)
+        objective = ObjectiveSpec(
+            "perceptron", "perceptron", {}, start, float(o.grad_noise),
+            data=pc["data"], batch_size=pc["batch_size"],
+            epochs=o.epochs if o.epochs is not None else DEFAULT_EPOCHS,
+            standardize=bool(o.standardize),
+            validation_fraction=float(o.validation_fraction if o.validation_fraction is not None
+                                      else DEFAULT_VALIDATION_FRACTION),
+            rows=pc["rows"], csv_path=pc["csv_path"],
+        )  # fmt: skip
+        steps = pc["steps"]
+    else:
+        ls, lparams = sem["landscape"]
+        start = tuple(o.start) if o.start is not None else tuple(float(v) for v in ls.start)
+        objective = ObjectiveSpec(o.kind, ls.name, lparams, start, float(o.grad_noise))
     racers = []
     for i, r in enumerate(model.optimizers):
-        params, (sname, sparams) = sem["racers"][i]
+        params, (sname, sparams, unit) = sem["racers"][i]
         racers.append(
             RacerConfig(
                 optimizer=r.name,
@@ -660,6 +913,7 @@ def _from_dict(d: Any, source: str, lines: dict[str, int] | None) -> Scenario:
                 color=r.color,
                 enabled=r.enabled,
                 start=tuple(r.start) if r.start is not None else None,
+                schedule_unit=unit,
             )
         )
     tol = model.tolerance or _Tolerance()
@@ -674,7 +928,7 @@ def _from_dict(d: Any, source: str, lines: dict[str, int] | None) -> Scenario:
         schema=model.schema_,
         name=model.name,
         description=model.description,
-        steps=model.steps,
+        steps=steps,
         seed=model.seed,
         tolerance=Tolerance(loss=float(tol.loss), grad=float(tol.grad)),
         objective=objective,
@@ -705,16 +959,29 @@ def _guard(fn: Callable[[], Scenario], source: str) -> Scenario:
         ) from None
 
 
-def scenario_from_dict(d: dict[str, Any], source: str = "<dict>") -> Scenario:
-    """Validate a parsed scenario (as tomllib returns it); raises ScenarioError."""
-    return _guard(lambda: _from_dict(d, source, None), source)
+def scenario_from_dict(
+    d: dict[str, Any], source: str = "<dict>", base_dir: str | Path | None = None
+) -> Scenario:
+    """Validate a parsed scenario (as tomllib returns it); raises ScenarioError.
+
+    ``base_dir``: where relative CSV paths start (default: the current folder).
+    """
+    bd = Path(base_dir) if base_dir is not None else None
+    return _guard(lambda: _from_dict(d, source, None, bd), source)
 
 
 _TOML_POS_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-def loads_scenario(text: str, source: str = "<string>") -> Scenario:
-    """Parse and validate scenario TOML ``text``; raises ScenarioError."""
+def loads_scenario(
+    text: str, source: str = "<string>", base_dir: str | Path | None = None
+) -> Scenario:
+    """Parse and validate scenario TOML ``text``; raises ScenarioError.
+
+    ``base_dir``: where relative CSV paths start (default: the current folder;
+    :func:`load_scenario` passes the scenario file's folder).
+    """
+    bd = Path(base_dir) if base_dir is not None else None
 
     def go() -> Scenario:
         if not isinstance(text, str):
@@ -737,7 +1004,7 @@ def loads_scenario(text: str, source: str = "<string>") -> Scenario:
             ) from None
         except ValueError as e:  # e.g. an integer literal with more than 4300 digits
             raise ScenarioError([Problem(source, "", f"invalid TOML: {e}")]) from None
-        return _from_dict(data, source, _line_map(body))
+        return _from_dict(data, source, _line_map(body), bd)
 
     return _guard(go, source)
 
@@ -772,7 +1039,7 @@ def load_scenario(path: str | Path) -> Scenario:
                 [Problem(name, "", f"expected UTF-8 text, got the byte 0x{data[e.start]:02x} "
                          f"at offset {e.start}", line)]
             ) from None  # fmt: skip
-        s = loads_scenario(text, source=name)
+        s = loads_scenario(text, source=name, base_dir=p.parent)
         s.source = p
         return s
 
@@ -792,17 +1059,30 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
     d: dict[str, Any] = {"schema": s.schema, "name": s.name}
     if s.description:
         d["description"] = s.description
-    d["steps"] = s.steps
+    o = s.objective
+    if o.kind != "perceptron":  # a perceptron's length is its epochs
+        d["steps"] = s.steps
     d["seed"] = s.seed
     d["tolerance"] = {"loss": s.tolerance.loss, "grad": s.tolerance.grad}
-    o = s.objective
-    d["objective"] = {
-        "kind": o.kind,
-        "name": o.name,
-        "params": copy.deepcopy(o.params),
-        "start": [float(v) for v in o.start],
-        "grad_noise": o.grad_noise,
-    }
+    if o.kind == "perceptron":
+        d["objective"] = {
+            "kind": o.kind,
+            "data": copy.deepcopy(o.data),
+            "batch_size": o.batch_size,
+            "epochs": o.epochs,
+            "standardize": bool(o.standardize),
+            "validation_fraction": o.validation_fraction,
+            "start": [float(v) for v in o.start],
+            "grad_noise": o.grad_noise,
+        }
+    else:
+        d["objective"] = {
+            "kind": o.kind,
+            "name": o.name,
+            "params": copy.deepcopy(o.params),
+            "start": [float(v) for v in o.start],
+            "grad_noise": o.grad_noise,
+        }
     view: dict[str, Any] = {}
     if s.view.x_range is not None:
         view["x_range"] = list(s.view.x_range)
@@ -828,8 +1108,10 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
         e["params"] = copy.deepcopy(r.params)
         defaults = {p.name: p.default for p in SCHEDULES[r.schedule].all_params}
         sp = {k: v for k, v in r.schedule_params.items() if defaults.get(k, _DROP) != v}
-        if r.schedule != "constant" or sp:
+        if r.schedule != "constant" or sp or r.schedule_unit != "step":
             e["schedule"] = {"name": r.schedule, **copy.deepcopy(sp)}
+            if r.schedule_unit != "step":
+                e["schedule"]["unit"] = r.schedule_unit
         racers.append(e)
     d["optimizers"] = racers
     return d
@@ -964,9 +1246,58 @@ def build_race(s: Scenario, steps: int | None = None) -> Race:
             [Problem(source, "steps", f"expected an integer in [1, {MAX_STEPS}], got {_show(n)}")]
         )
     o = s.objective
-    objective = LandscapeObjective.create(o.name, dict(o.params), tuple(o.start), o.grad_noise)
+    objective: Any
+    if o.kind == "perceptron":
+        objective = _perceptron_objective(s, source)
+    else:
+        objective = LandscapeObjective.create(o.name, dict(o.params), tuple(o.start), o.grad_noise)
     racers = [
         replace(r, params=copy.deepcopy(r.params), schedule_params=copy.deepcopy(r.schedule_params))
         for r in s.racers
     ]
     return Race(objective, racers, steps=n, seed=s.seed, tolerance=s.tolerance)
+
+
+def _perceptron_objective(s: Scenario, source: str) -> Any:
+    """The PerceptronObjective of scenario ``s`` (data made or read, split, scaled)."""
+    from engine.objective import PerceptronObjective
+
+    o = s.objective
+    data = o.data or {"kind": "blobs"}
+    try:
+        if "csv" in data:
+            rows = o.rows
+            if rows is None:  # a Scenario made in code: read the file now
+                path = o.csv_path
+                if path is None:
+                    p = Path(data["csv"])
+                    base = s.source.parent if s.source is not None else None
+                    path = p if p.is_absolute() or base is None else base / p
+                rows = load_csv(path)
+            what = f"CSV {data['csv']}"
+        else:
+            params = {k: v for k, v in data.items() if k != "kind"}
+            rows = generate(data["kind"], params)
+            what = describe_params(data["kind"], params)
+        return PerceptronObjective.from_rows(
+            rows,
+            batch_size=o.batch_size if o.batch_size is not None else DEFAULT_BATCH_SIZE,
+            epochs=o.epochs if o.epochs is not None else DEFAULT_EPOCHS,
+            start=tuple(o.start),
+            validation_fraction=(
+                o.validation_fraction
+                if o.validation_fraction is not None
+                else DEFAULT_VALIDATION_FRACTION
+            ),
+            standardize=bool(o.standardize),
+            seed=s.seed,
+            grad_noise=o.grad_noise,
+            source=what,
+        )
+    except DataError as e:
+        key = "objective.data.csv" if "csv" in data else "objective.data"
+        raise ScenarioError([Problem(source, key, f"cannot use the data: {e}")]) from None
+    except MemoryError:
+        raise ScenarioError(
+            [Problem(source, "objective.data", "not enough memory for this data set")]
+        ) from None
