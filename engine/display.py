@@ -667,3 +667,34 @@ def quiver_segments(
         gx, gy, xs, ys, length, shift, float(head), math.cos(theta), math.sin(theta), px, py
     )
     return px[:p].copy(), py[:p].copy()
+
+
+@jit
+def perceptron_loss_grid(
+    data: np.ndarray,
+    b: float,
+    x0: float,
+    x1: float,
+    nx: int,
+    y0: float,
+    y1: float,
+    ny: int,
+    out: np.ndarray,
+) -> None:
+    """Mean BCE of σ(w1·x1 + w2·x2 + b) over ``data`` rows on a (w1, w2) grid at fixed b.
+
+    ``out[j, i]`` is the loss at w1 = x0 + i·(x1 − x0)/(nx − 1), w2 = y0 + j·(y1 − y0)/(ny − 1):
+    the slice of the full-batch loss surface that the weight-space panel draws.
+    """
+    n = data.shape[0]
+    dx = (x1 - x0) / (nx - 1) if nx > 1 else 0.0
+    dy = (y1 - y0) / (ny - 1) if ny > 1 else 0.0
+    for j in range(ny):
+        w2 = y0 + j * dy
+        for i in range(nx):
+            w1 = x0 + i * dx
+            s = 0.0
+            for k in range(n):
+                z = w1 * data[k, 0] + w2 * data[k, 1] + b
+                s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - data[k, 2] * z
+            out[j, i] = s / n if n > 0 else math.nan

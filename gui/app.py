@@ -32,7 +32,7 @@ def run_gui(scenario_path: str | None = None) -> int:
 
 
 def render_png(
-    scenario_path: str, out: str, steps: int | None = None, size: tuple[int, int] = (1900, 800)
+    scenario_path: str, out: str, steps: int | None = None, size: tuple[int, int] = (2000, 800)
 ) -> Path:
     """Run a scenario headless and save the landscape + loss panels as a PNG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -55,9 +55,14 @@ def render_png(
     app.processEvents()
     assert win.race is not None
     win.race.run()
-    win.landscape.refresh_grid()
     win._last_counts = []
     win.on_frame()
+    if win.is_perceptron:
+        win._perceptron_slow_updates()
+        win.perceptron.refresh_grid()
+    else:
+        win.landscape.refresh_grid()
+    win._update_board()
     app.processEvents()
     img = win.compose_image()
     out_path = Path(out)

@@ -326,6 +326,7 @@ class LossPanel(pg.PlotWidget):
         self.plotItem.setLabel("bottom", "step")
         self.plotItem.showGrid(True, True, alpha=0.3)
         self.curves: list[pg.PlotCurveItem] = []
+        self.epoch_curves: list[pg.PlotDataItem] = []
         self.markers = pg.ScatterPlotItem(symbol="x", size=14, pen=pg.mkPen("r", width=3))
         self.addItem(self.markers)
         self.fstar: float | None = None
@@ -345,13 +346,29 @@ class LossPanel(pg.PlotWidget):
         self._set_label()
 
     def set_racers(self, labels: list[str], colors: list[str]) -> None:
-        for c in self.curves:
+        for c in (*self.curves, *self.epoch_curves):
             self.removeItem(c)
         self.curves = []
+        self.epoch_curves: list[pg.PlotDataItem] = []
         for _label, color in zip(labels, colors, strict=True):
             c = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
             self.addItem(c)
             self.curves.append(c)
+            e = pg.PlotDataItem(
+                pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
+                symbol="o",
+                symbolSize=6,
+                symbolBrush=pg.mkBrush(color),
+                connect="finite",
+            )
+            e.setZValue(3)
+            self.addItem(e)
+            self.epoch_curves.append(e)
+
+    def set_epoch_curves(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Per-epoch full validation loss (dashed, dots) at the epoch-boundary steps."""
+        for item, (steps, vals) in zip(self.epoch_curves, curves, strict=False):
+            item.setData(np.asarray(steps, dtype=float), self.transform(np.asarray(vals)))
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         if self.gap and self.fstar is not None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSlider,
     QSpinBox,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QToolBar,
@@ -50,6 +51,7 @@ from engine.schedules import get_schedule
 from gui.editors import FloatEditor, ParamForm
 from gui.palette import color_for
 from gui.panels import LandscapePanel, LossPanel
+from gui.perceptron import PerceptronPanel
 from gui.racers import RacerEditor
 
 DEFAULT_SCENARIO = """
@@ -129,6 +131,7 @@ class MainWindow(QMainWindow):
         self.start_runner = start_runner
         self.editors: list[RacerEditor] = []
         self.selected = 0
+        self.is_perceptron = False
         self.frame_times: list[float] = []
         self._frame = 0
         self._last_counts: list[int] = []
@@ -148,8 +151,13 @@ class MainWindow(QMainWindow):
         big.setPointSize(11)
         self.setFont(big)
         self.landscape = LandscapePanel()
-        self.setCentralWidget(self.landscape)
+        self.perceptron = PerceptronPanel()
+        self.central = QStackedWidget()
+        self.central.addWidget(self.landscape)
+        self.central.addWidget(self.perceptron)
+        self.setCentralWidget(self.central)
         self.landscape.startChosen.connect(self.on_start_chosen)
+        self.perceptron.startChosen.connect(self.on_weights_chosen)
 
         # loss dock
         self.loss = LossPanel()
@@ -172,7 +180,7 @@ class MainWindow(QMainWindow):
         # leaderboard dock
         self.board = QTableWidget(0, 6)
         self.board.setHorizontalHeaderLabels(
-            ["#", "racer", "loss", "best", "steps to tol", "status"]
+            ["#", "racer", "loss", "best / val acc", "steps to tol", "status"]
         )
         self.board.verticalHeader().hide()
         self.board.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -212,6 +220,9 @@ class MainWindow(QMainWindow):
         self.formula = QLabel()
         self.formula.setWordWrap(True)
         self.obj_layout.addWidget(self.formula)
+        self.data_label = QLabel()
+        self.data_label.setWordWrap(True)
+        self.obj_layout.addWidget(self.data_label)
         self.ls_form = ParamForm((), {})
         self.obj_layout.addWidget(self.ls_form)
         misc = QFormLayout()
@@ -351,19 +362,28 @@ class MainWindow(QMainWindow):
         self.noise.blockSignals(True)
         self.noise.setValue(obj.grad_noise)
         self.noise.blockSignals(False)
-        objective = LandscapeObjective.create(obj.name, obj.params, obj.start, obj.grad_noise)
+        if obj.kind == "perceptron":
+            from engine.scenario import build_race
+
+            objective = build_race(scenario).objective
+            self.steps_box.blockSignals(True)
+            self.steps_box.setValue(int(objective.total_steps))
+            self.steps_box.blockSignals(False)
+        else:
+            objective = LandscapeObjective.create(obj.name, obj.params, obj.start, obj.grad_noise)
         self._set_objective(objective, list(scenario.racers))
 
-    def _set_objective(self, objective: LandscapeObjective, racers: list[RacerConfig]) -> None:
+    def _set_objective(self, objective: Any, racers: list[RacerConfig]) -> None:
         was_playing = self.runner.playing if self.runner is not None else False
         self._stop_runner()
-        ls = objective.landscape
-        self.formula.setText(ls.formula)
-        new_form = ParamForm(ls.params, objective.params)
-        self.obj_layout.replaceWidget(self.ls_form, new_form)
-        self.ls_form.deleteLater()
-        self.ls_form = new_form
-        self.ls_form.changed.connect(self._on_landscape_param)
+        perceptron = objective.kind != 0
+        self.is_perceptron = perceptron
+        self.central.setCurrentIndex(1 if perceptron else 0)
+        for w in (self.landscape_box, self.formula, self.ls_form):
+            w.setVisible(not perceptron)
+        self.data_label.setVisible(perceptron)
+        self.quiver_action.setEnabled(not perceptron)
+        self.arrows_action.setEnabled(not perceptron)
         self.race = Race(
             objective,
             racers,
@@ -371,25 +391,46 @@ class MainWindow(QMainWindow):
             seed=self.scenario.seed,
             tolerance=self.scenario.tolerance,
         )
-        view = ls.view
-        sv = getattr(self.scenario, "view", None)
-        if (
-            sv is not None
-            and getattr(sv, "x_range", None)
-            and obj_name_matches(self.scenario, ls.name)
-        ):
-            view = (*sv.x_range, *sv.y_range)
-        self.landscape.set_landscape(
-            ls.lid,
-            objective.packed,
-            view,
-            objective.minima(),
-            objective.saddles(),
-            objective.f_star(),
-        )
-        self.landscape.set_start_marker(*objective.start[:2])
-        self.loss.set_mode(objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked())
-        self.gap_y.setEnabled(objective.f_star() is not None)
+        if perceptron:
+            self.data_label.setText(
+                f"<b>Perceptron</b> a = σ(w₁x₁ + w₂x₂ + b), mean binary cross-entropy.<br>"
+                f"{objective.describe()}<br>mode: {objective.mode}, "
+                f"{objective.steps_per_epoch} updates per epoch"
+            )
+            self.perceptron.set_data(objective.data, objective.describe())
+            self.perceptron.set_start_marker(*objective.start[:2])
+            self.loss.set_mode(None, False, self.log_y.isChecked())
+            self.loss.plotItem.setLabel(
+                "left", "log₁₀ loss: mini-batch (solid), validation per epoch (dashed)"
+            )
+            self.gap_y.setEnabled(False)
+        else:
+            ls = objective.landscape
+            self.formula.setText(ls.formula)
+            new_form = ParamForm(ls.params, objective.params)
+            self.obj_layout.replaceWidget(self.ls_form, new_form)
+            self.ls_form.deleteLater()
+            self.ls_form = new_form
+            self.ls_form.changed.connect(self._on_landscape_param)
+            view = ls.view
+            sv = getattr(self.scenario, "view", None)
+            if (
+                sv is not None
+                and getattr(sv, "x_range", None)
+                and obj_name_matches(self.scenario, ls.name)
+            ):
+                view = (*sv.x_range, *sv.y_range)
+            self.landscape.set_landscape(
+                ls.lid,
+                objective.packed,
+                view,
+                objective.minima(),
+                objective.saddles(),
+                objective.f_star(),
+            )
+            self.landscape.set_start_marker(*objective.start[:2])
+            self.loss.set_mode(objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked())
+            self.gap_y.setEnabled(objective.f_star() is not None)
         self._rebuild_racers()
         if self.start_runner:
             self.runner = RaceRunner(self.race, steps_per_second=speed_of(self.speed.value()))
@@ -428,6 +469,7 @@ class MainWindow(QMainWindow):
         labels = [c.label for c in self.race.racers]
         colors = [c.color or color_for(i) for i, c in enumerate(self.race.racers)]
         self.landscape.set_racers(labels, colors)
+        self.perceptron.set_racers(labels, colors)
         self.loss.set_racers(labels, colors)
         self._last_counts = [-1] * len(labels)
         for i, ed in enumerate(self.editors):
@@ -542,6 +584,15 @@ class MainWindow(QMainWindow):
         self._last_counts = [-1] * len(self.race.racers)
         self.on_frame()
 
+    def on_weights_chosen(self, w1: float, w2: float) -> None:
+        """A click in weight space: restart from (w1, w2) with the start's b."""
+        assert self.race is not None
+        b = float(self.race.objective.start[2])
+        self.race.set_start((w1, w2, b))
+        self.perceptron.set_start_marker(w1, w2)
+        self._last_counts = [-1] * len(self.race.racers)
+        self.on_frame()
+
     # ------------------------------------------------------------ transport
     def toggle_play(self) -> None:
         if self.runner is None or self.race is None:
@@ -607,9 +658,10 @@ class MainWindow(QMainWindow):
         changed = counts != self._last_counts
         xs = race.xs
         if changed:
+            panel = self.perceptron if self.is_perceptron else self.landscape
             for i in range(n):
                 if counts[i] != (self._last_counts[i] if i < len(self._last_counts) else -1):
-                    self.landscape.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
+                    panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
             diverged = [race.diverged_step(i) for i in range(n)]
             self.loss.update_curves(
                 [race.loss[i] for i in range(n)],
@@ -626,6 +678,8 @@ class MainWindow(QMainWindow):
             for i in range(n):
                 self.landscape.set_arrows(i, None)
         self._frame += 1
+        if self.is_perceptron and (self._frame % 10 == 0 or (changed and self._frame < 3)):
+            self._perceptron_slow_updates()
         if self._frame % 8 == 0 or not changed:
             if changed or self._frame % 30 == 0:
                 self._update_board()
@@ -633,6 +687,23 @@ class MainWindow(QMainWindow):
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 2000:
             del self.frame_times[:1000]
+
+    def _perceptron_slow_updates(self) -> None:
+        """Epoch curves and the weight-space slice (a few times per second)."""
+        race = self.race
+        assert race is not None
+        n = len(race.racers)
+        if n == 0:
+            return
+        i = min(self.selected, n - 1)
+        c = int(race.count[i])
+        if c > 0:
+            self.perceptron.set_slice(float(race.xs[i, c - 1, 2]), race.racers[i].label)
+        curves = []
+        for k in range(n):
+            m = race.epoch_metrics(k)
+            curves.append((m["step"], m["val_loss"]))
+        self.loss.set_epoch_curves(curves)
 
     def _draw_arrows(self, counts: list[int]) -> None:
         race = self.race
@@ -682,7 +753,16 @@ class MainWindow(QMainWindow):
                 else ("disabled" if not cfg.enabled else "running")
             )
             tol = "—" if m.steps_to_tol is None else f"{m.steps_to_tol:,}"
-            vals = [str(rank), m.label, f"{m.final_loss:.4g}", f"{m.best_loss:.4g}", tol, status]
+            best = f"{m.best_loss:.4g}"
+            if self.is_perceptron:
+                em = race.epoch_metrics(i)
+                acc = em["val_accuracy"]
+                best = f"{100 * acc[-1]:.1f} %" if acc.size and np.isfinite(acc[-1]) else "—"
+                if m.diverged_step is None and cfg.enabled:
+                    status = f"epoch {max(len(acc) - 1, 0)}"
+            elif m.diverged_step is None and cfg.enabled and m.steps >= race.steps:
+                status = "done"
+            vals = [str(rank), m.label, f"{m.final_loss:.4g}", best, tol, status]
             for col, v in enumerate(vals):
                 item = QTableWidgetItem(v)
                 if col == 1:
@@ -790,7 +870,7 @@ class MainWindow(QMainWindow):
 
     def compose_image(self) -> QImage:
         """The landscape and loss panels side by side, as shown (for slides)."""
-        a = self.landscape.grab().toImage()
+        a = self.central.currentWidget().grab().toImage()
         b = self.loss.grab().toImage()
         h = max(a.height(), b.height())
         img = QImage(a.width() + b.width(), h, QImage.Format.Format_ARGB32)

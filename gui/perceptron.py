@@ -1,0 +1,220 @@
+"""The perceptron view: the data with each racer's decision line, and weight space.
+
+Weight space shows the full-batch training loss over (w1, w2) at a fixed bias b: the
+slice through the selected racer's current b (the title says which), recomputed when
+that b moves. The loss surface is drawn from at most GRID_ROWS training rows (every
+k-th row; the title says so when it is a subsample).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from engine.display import contour_segments, nice_levels, perceptron_loss_grid
+from gui.panels import Trail
+
+GRID = 72
+GRID_ROWS = 3000
+SCATTER_ROWS = 4000
+
+
+class PerceptronPanel(QWidget):
+    """Data scatter with decision lines (left) and the weight-space contour (right)."""
+
+    startChosen = Signal(float, float)  # (w1, w2); b is kept
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.data_plot = pg.PlotWidget()
+        self.data_plot.plotItem.setLabel("bottom", "x₁")
+        self.data_plot.plotItem.setLabel("left", "x₂")
+        self.weights = pg.PlotWidget()
+        self.weights.plotItem.setLabel("bottom", "w₁")
+        self.weights.plotItem.setLabel("left", "w₂")
+        lay.addWidget(self.data_plot, 1)
+        lay.addWidget(self.weights, 1)
+        self.scatter0 = pg.ScatterPlotItem(
+            size=6, symbol="o", brush=pg.mkBrush(0, 114, 178, 120), pen=None, name="y = 0"
+        )
+        self.scatter1 = pg.ScatterPlotItem(
+            size=7, symbol="t", brush=pg.mkBrush(213, 94, 0, 140), pen=None, name="y = 1"
+        )
+        self.data_plot.addItem(self.scatter0)
+        self.data_plot.addItem(self.scatter1)
+        self.data_legend = self.data_plot.plotItem.addLegend(offset=(10, 10))
+        self.data_legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+        self.image = pg.ImageItem()
+        self.image.setZValue(-10)
+        self.weights.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(
+            colorMap=pg.colormap.get("viridis"),
+            label="log₁₀ training loss",
+            interactive=False,
+            width=15,
+        )
+        self.colorbar.setImageItem(self.image, insert_in=self.weights.plotItem)
+        self.contours = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 255, 150), width=1))
+        self.contours.setZValue(-5)
+        self.weights.addItem(self.contours)
+        self.start = pg.TargetItem(pos=(0, 0), size=14, movable=True, pen=pg.mkPen("w", width=2))
+        self.start.setZValue(20)
+        self.weights.addItem(self.start)
+        self.start.sigPositionChangeFinished.connect(self._on_start_dragged)
+        self.weights.scene().sigMouseClicked.connect(self._on_click)
+        self.lines: list[pg.PlotCurveItem] = []
+        self.trails: list[pg.PlotCurveItem] = []
+        self.heads: list[pg.ScatterPlotItem] = []
+        self.trail_state: list[Trail] = []
+        self.train = np.zeros((0, 3))
+        self.grid_rows = np.zeros((0, 3))
+        self.slice_b: float | None = None
+        self.slice_label = ""
+        self.weights.plotItem.vb.sigRangeChanged.connect(lambda *_: self._grid_dirty())
+        self._dirty = True
+        self.grid_ms = 0.0
+
+    # ------------------------------------------------------------ data
+    def set_data(self, train: np.ndarray, description: str) -> None:
+        self.train = train
+        step = max(1, train.shape[0] // SCATTER_ROWS)
+        shown = train[::step]
+        c0 = shown[shown[:, 2] < 0.5]
+        c1 = shown[shown[:, 2] >= 0.5]
+        self.scatter0.setData(c0[:, 0], c0[:, 1])
+        self.scatter1.setData(c1[:, 0], c1[:, 1])
+        gstep = max(1, train.shape[0] // GRID_ROWS)
+        self.grid_rows = np.ascontiguousarray(train[::gstep])
+        self.grid_note = f" (every {gstep}th of {train.shape[0]} rows)" if gstep > 1 else ""
+        note = f" — {shown.shape[0]} of {train.shape[0]} rows shown" if step > 1 else ""
+        self.data_plot.plotItem.setTitle(f"training data{note}", size="10pt")
+        self.data_plot.setToolTip(description)
+        x0, x1 = np.percentile(train[:, 0], [0.5, 99.5]) if train.size else (-1, 1)
+        y0, y1 = np.percentile(train[:, 1], [0.5, 99.5]) if train.size else (-1, 1)
+        px, py = 0.15 * (x1 - x0 + 1e-9), 0.15 * (y1 - y0 + 1e-9)
+        self.data_plot.plotItem.vb.setRange(
+            xRange=(x0 - px, x1 + px), yRange=(y0 - py, y1 + py), padding=0
+        )
+        self.weights.plotItem.vb.setRange(xRange=(-6, 6), yRange=(-6, 6), padding=0)
+        self._dirty = True
+
+    def set_start_marker(self, w1: float, w2: float) -> None:
+        self.start.blockSignals(True)
+        self.start.setPos(QPointF(w1, w2))
+        self.start.blockSignals(False)
+
+    # ------------------------------------------------------------ racers
+    def set_racers(self, labels: list[str], colors: list[str]) -> None:
+        for it in (*self.lines, *self.trails, *self.heads):
+            it.scene().removeItem(it) if it.scene() else None
+        self.lines, self.trails, self.heads, self.trail_state = [], [], [], []
+        for _label, color in zip(labels, colors, strict=True):
+            c = pg.mkColor(color)
+            line = pg.PlotCurveItem(pen=pg.mkPen(c, width=3))
+            self.data_plot.addItem(line)
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
+            head = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(c), pen=pg.mkPen("w", width=1.5))
+            trail.setZValue(5)
+            head.setZValue(10)
+            self.weights.addItem(trail)
+            self.weights.addItem(head)
+            self.lines.append(line)
+            self.trails.append(trail)
+            self.heads.append(head)
+            t = Trail()
+            t.reset(0.002)
+            self.trail_state.append(t)
+        self.data_legend.clear()
+        self.data_legend.addItem(self.scatter0, "y = 0")
+        self.data_legend.addItem(self.scatter1, "y = 1")
+        for line, label in zip(self.lines, labels, strict=True):
+            self.data_legend.addItem(line, label)
+
+    def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
+        line, trail, head = self.lines[i], self.trails[i], self.heads[i]
+        for it in (line, trail, head):
+            it.setVisible(visible)
+        if not visible or count == 0:
+            return
+        w = xs[count - 1]
+        st = self.trail_state[i]
+        st.update(xs, count)
+        px, py = st.points(w[:2])
+        trail.setData(px, py)
+        head.setData([w[0]], [w[1]])
+        (x0, x1), (y0, y1) = self.data_plot.plotItem.vb.viewRange()
+        line.setData(*decision_line(float(w[0]), float(w[1]), float(w[2]), x0, x1, y0, y1))
+
+    # ------------------------------------------------------------ weight-space slice
+    def set_slice(self, b: float, label: str) -> None:
+        """Draw the loss over (w1, w2) at bias ``b`` (recomputed if b moved visibly)."""
+        same = self.slice_b is not None and (
+            abs(b - self.slice_b) <= 0.02 * max(1.0, abs(self.slice_b))
+        )
+        if same and not self._dirty:
+            return
+        self.slice_b = b
+        self.slice_label = label
+        self.refresh_grid()
+
+    def _grid_dirty(self) -> None:
+        self._dirty = True
+
+    def refresh_grid(self) -> None:
+        import time
+
+        if self.slice_b is None or self.grid_rows.shape[0] == 0:
+            return
+        t0 = time.perf_counter()
+        (x0, x1), (y0, y1) = self.weights.plotItem.vb.viewRange()
+        z = np.empty((GRID, GRID))
+        perceptron_loss_grid(self.grid_rows, self.slice_b, x0, x1, GRID, y0, y1, GRID, z)
+        img = np.log10(np.maximum(z, 1e-12))
+        lo, hi = np.nanpercentile(img, [0.5, 99.5])
+        self.image.setImage(img, autoLevels=False, levels=(lo, hi))
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.colorbar.setLevels((lo, hi))
+        cx, cy, _ = contour_segments(z, x0, x1, y0, y1, nice_levels(z, 12))
+        self.contours.setData(cx, cy, connect="pairs")
+        self.weights.plotItem.setTitle(
+            f"training loss over (w₁, w₂) at b = {self.slice_b:.3g} "
+            f"({self.slice_label}'s current b){getattr(self, 'grid_note', '')}",
+            size="10pt",
+        )
+        self._dirty = False
+        self.grid_ms = (time.perf_counter() - t0) * 1000
+
+    # ------------------------------------------------------------ mouse
+    def _on_start_dragged(self) -> None:
+        p = self.start.pos()
+        self.startChosen.emit(float(p.x()), float(p.y()))
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+            return
+        vb = self.weights.plotItem.vb
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        p = vb.mapSceneToView(ev.scenePos())
+        ev.accept()
+        self.set_start_marker(p.x(), p.y())
+        self.startChosen.emit(float(p.x()), float(p.y()))
+
+
+def decision_line(
+    w1: float, w2: float, b: float, x0: float, x1: float, y0: float, y1: float
+) -> tuple[list[float], list[float]]:
+    """End points of w1·x1 + w2·x2 + b = 0 across the box (empty if none is visible)."""
+    if not all(math.isfinite(v) for v in (w1, w2, b)):
+        return [], []
+    if abs(w2) >= abs(w1) and w2 != 0:
+        return [x0, x1], [-(w1 * x0 + b) / w2, -(w1 * x1 + b) / w2]
+    if w1 != 0:
+        return [-(w2 * y0 + b) / w1, -(w2 * y1 + b) / w1], [y0, y1]
+    return [], []
