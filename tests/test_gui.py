@@ -230,3 +230,37 @@ def test_render_and_gui_bad_input_exit_2(tmp_path):
         assert "Traceback" not in r.stderr
         assert r.stderr.strip()
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_perceptron_window_shows_and_updates(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "s.ini"))
+    from engine.scenario import load_scenario
+    from gui.window import MainWindow
+
+    w = MainWindow(load_scenario(ROOT / "scenarios" / "perceptron_minibatch.toml"))
+    qtbot.addWidget(w)
+    w.show()
+    assert w.is_perceptron
+    assert w.central.currentWidget() is w.perceptron
+    race = w.race
+    assert race.objective.dim == 3
+    line0 = w.perceptron.lines[0].getData()[1]
+    w.speed.setValue(w.speed.maximum())
+    w.play_action.trigger()
+    qtbot.waitUntil(lambda: race.done, timeout=20000)
+    qtbot.wait(100)
+    w.on_frame()
+    w._perceptron_slow_updates()
+    w._update_board()
+    # decision lines moved, the weight-space slice is drawn, accuracy is in the board
+    x, y = w.perceptron.lines[0].getData()
+    assert x is not None and len(x) == 2
+    assert line0 is None or len(line0) != 2 or not np.allclose(line0, y)
+    assert w.perceptron.slice_b is not None
+    accs = [w.board.item(r, 3).text() for r in range(w.board.rowCount())]
+    assert all(a.endswith("%") for a in accs)
+    assert all(float(a.rstrip(" %")) >= 95.0 for a in accs)
+    # a click in weight space restarts from (w1, w2) with the start's b
+    w.on_weights_chosen(1.0, -2.0)
+    assert np.allclose(race.xs[:, 0], [1.0, -2.0, race.objective.start[2]])
+    w.close()
