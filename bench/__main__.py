@@ -1,0 +1,49 @@
+"""``python -m bench {engine,gui,all} [--quick]`` (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Gradient Arena benchmarks: medians of repeated runs and ratios against "
+        "baselines measured in the same run.",
+    )
+    p.add_argument("what", choices=("engine", "gui", "all"), help="which benchmark to run")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="short run (smoke test, well under 30 s with warm numba caches)",
+    )
+    p.add_argument(
+        "--no-startup",
+        action="store_true",
+        help="skip the start-up measurements (child processes: warm start, cold compile, "
+        "import and launch times)",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    t0 = time.perf_counter()
+    code = 0
+    if args.what in ("engine", "all"):
+        from bench.engine_bench import bench_engine
+
+        code |= bench_engine(quick=args.quick, startup=not args.no_startup)
+    if args.what in ("gui", "all"):
+        from bench.gui_bench import bench_gui
+
+        code |= bench_gui(quick=args.quick, startup=not args.no_startup)
+    mode = "quick" if args.quick else "full"
+    print(f"bench {args.what} ({mode}) finished in {time.perf_counter() - t0:.1f} s", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

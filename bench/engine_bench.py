@@ -1,0 +1,375 @@
+"""``python -m bench engine``: the race kernel against its baselines, and start-up times.
+
+Figures (all on Rosenbrock, a = 1, b = 100, from the landscape's default start):
+
+* ns per step of every optimizer in ``OPTIMIZERS``: one racer (``Race.advance`` of a few
+  100k steps) and eight racers together (ns per racer-step);
+* baselines in the same run, interleaved round by round with the engine: bare numba GD
+  and Adam, the same in plain Python, torch.optim SGD and Adam;
+* warm start (spawn of ``python -c`` to the first recorded update, warm numba cache),
+  cold compile (the same with ``NUMBA_CACHE_DIR`` in a fresh folder) and ``import
+  gui.window``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.common import (
+    Case,
+    ChildRun,
+    Stopwatch,
+    Timing,
+    child_env,
+    emit,
+    engine_source_hash,
+    fmt,
+    fmt_ns,
+    fmt_pct,
+    fmt_ratio,
+    median,
+    note,
+    ratio,
+    run_child,
+    run_interleaved,
+    spread,
+    table,
+    temp_dir,
+    verdict,
+)
+
+# Learning rates that run 300k steps on Rosenbrock from (-1.5, 2) without diverging
+# (the eight-racer runs use lr·2^(−k/8), k = 0..7). An optimizer added to the registry
+# later runs with its default lr; a divergence is reported in the table.
+LR_ROSENBROCK: dict[str, float] = {
+    "sgd": 1e-3,
+    "momentum": 2e-3,
+    "nag": 5e-4,
+    "adagrad": 0.05,
+    "adadelta": 1.0,
+    "rmsprop": 1e-3,
+    "adam": 1e-2,
+    "adamw": 1e-2,
+    "nadam": 1e-2,
+    "radam": 1e-2,
+    "adamax": 1e-2,
+    "rprop": 1e-3,
+    "newton": 0.5,
+    "random_search": 1e-3,
+}
+
+TARGET_RATIO_BARE = 1.5  # ours / bare numba
+TARGET_GD_NS = 8.0
+TARGET_ADAM_NS = 40.0
+TARGET_TORCH_RATIO = 2000.0  # torch / ours
+TARGET_WARM_S = 1.5
+TARGET_COLD_S = 10.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    steps_1: int  # updates of the one-racer runs
+    steps_8: int  # updates per racer of the eight-racer runs
+    python_steps: int
+    torch_steps: int
+    repeats: int
+    child_repeats: int
+    cold: bool
+
+
+FULL = Sizes(300_000, 100_000, 40_000, 3_000, 7, 3, True)
+QUICK = Sizes(20_000, 5_000, 3_000, 300, 3, 1, False)
+
+
+# ---------------------------------------------------------------------------- engine cases
+
+
+@dataclass
+class RaceOutcome:
+    diverged: list[int]  # racer indices that diverged in the last run
+
+
+def race_case(
+    objective: object, optimizer: str, lr: float, racers: int, steps: int, outcome: RaceOutcome
+) -> Callable[[], Timing]:
+    """A fresh Race each repeat (untimed), then one timed ``advance(steps)``.
+
+    Units are the racer-steps actually done (a diverged racer stops early).
+    """
+    from engine.race import Race, RacerConfig
+
+    def run() -> Timing:
+        cfgs = [RacerConfig(optimizer, {"lr": lr * 2.0 ** (-k / 8)}) for k in range(racers)]
+        race = Race(objective, cfgs, steps=steps)  # type: ignore[arg-type]
+        t_before = int(race.t.sum())
+        with Stopwatch() as sw:
+            race.advance(steps)
+        outcome.diverged = [i for i in range(racers) if race.diverged_step(i) is not None]
+        return sw.wall, sw.cpu, float(int(race.t.sum()) - t_before)
+
+    return run
+
+
+# ---------------------------------------------------------------------------- start-up children
+
+WARM_CODE = """
+import json, os, time
+m = {"start": time.time()}
+from engine.objective import LandscapeObjective
+from engine.race import Race, RacerConfig
+m["imported"] = time.time()
+race = Race(LandscapeObjective.create("rosenbrock"), [RacerConfig("adam", {"lr": 0.01})], 1000)
+m["race"] = time.time()
+race.advance(1)
+m["first_step"] = time.time()
+assert int(race.count[0]) == 2, race.count
+print(json.dumps({"marks": m, "info": {"cache": os.environ.get("NUMBA_CACHE_DIR", "")}}))
+"""
+
+IMPORT_GUI_CODE = """
+import json, time
+m = {"start": time.time()}
+import gui.window
+m["imported"] = time.time()
+print(json.dumps({"marks": m}))
+"""
+
+
+def _child_median(runs: list[ChildRun], a: str, b: str | None = None) -> float:
+    if b is None:
+        return median([r.marks[a] for r in runs])
+    return median([r.marks[b] - r.marks[a] for r in runs])
+
+
+def startup_figures(sizes: Sizes) -> tuple[list[list[str]], dict[str, float]]:
+    """Rows of the start-up table and the figures checked against targets."""
+    env = child_env()
+    rows: list[list[str]] = []
+    figs: dict[str, float] = {}
+    n = sizes.child_repeats
+
+    note(f"warm start: one unmeasured child to warm the numba cache, then {n} measured")
+    run_child(WARM_CODE, env)
+    warm = [run_child(WARM_CODE, env) for _ in range(n)]
+    figs["warm"] = _child_median(warm, "first_step")
+    rows += [
+        ["warm start: spawn → first recorded update", fmt(figs["warm"], ".3f", " s"), str(n),
+         f"< {TARGET_WARM_S} s", verdict(figs["warm"] < TARGET_WARM_S)],
+        ["  spawn → interpreter ready", fmt(_child_median(warm, "start"), ".3f", " s"), "", "", ""],
+        ["  import engine (objective, race)", fmt(_child_median(warm, "start", "imported"), ".3f",
+                                                  " s"), "", "", ""],
+        ["  Race(...) incl. loading cached kernels", fmt(_child_median(warm, "imported", "race"),
+                                                         ".3f", " s"), "", "", ""],
+        ["  advance(1)", fmt(_child_median(warm, "race", "first_step"), ".4f", " s"), "", "", ""],
+    ]  # fmt: skip
+
+    if sizes.cold:
+        note("cold compile: a child with NUMBA_CACHE_DIR in a fresh temp folder (~10-60 s)")
+        with temp_dir("bench-numba-cold-") as d:
+            cold = run_child(WARM_CODE, child_env(NUMBA_CACHE_DIR=str(d)), timeout=900)
+        figs["cold"] = cold.marks["first_step"]
+        rows += [
+            ["cold compile: spawn → first recorded update", fmt(figs["cold"], ".1f", " s"), "1",
+             f"< {TARGET_COLD_S:g} s", verdict(figs["cold"] < TARGET_COLD_S)],
+            ["  Race(...) incl. compiling race_chunk", fmt(cold.marks["race"] - cold.marks[
+                "imported"], ".1f", " s"), "", "", ""],
+        ]  # fmt: skip
+    else:
+        rows.append(["cold compile", "skipped (--quick)", "", f"< {TARGET_COLD_S:g} s", "—"])
+
+    note(f"import gui.window: {n} children")
+    run_child(IMPORT_GUI_CODE, env)
+    imp = [run_child(IMPORT_GUI_CODE, env) for _ in range(n)]
+    figs["import_gui"] = _child_median(imp, "start", "imported")
+    rows += [
+        ["import gui.window (in the child)", fmt(figs["import_gui"], ".3f", " s"), str(n), "", ""],
+        ["  spawn → gui.window imported", fmt(_child_median(imp, "imported"), ".3f", " s"), "",
+         "", ""],
+    ]  # fmt: skip
+    return rows, figs
+
+
+# ---------------------------------------------------------------------------- the report
+
+
+def bench_engine(quick: bool = False, startup: bool = True) -> int:
+    """Run the engine benchmark and print its tables; returns a process exit code."""
+    sizes = QUICK if quick else FULL
+    src_hash = engine_source_hash()
+    note("importing the engine (compiles race_chunk if its numba cache is cold)")
+    t0 = time.perf_counter()
+    from bench import baselines
+    from engine.objective import LandscapeObjective
+    from engine.optimizers import OPTIMIZERS
+    from engine.race import Race, RacerConfig
+
+    obj = LandscapeObjective.create("rosenbrock")
+    # one tiny race: loads (or compiles) the kernel outside every timing
+    Race(obj, [RacerConfig("sgd", {"lr": 1e-3})], steps=4).advance(4)
+    note(f"engine ready in {time.perf_counter() - t0:.1f} s")
+    a, b = float(obj.params["a"]), float(obj.params["b"])
+    start = (float(obj.start[0]), float(obj.start[1]))
+
+    # ---- cases
+    names = list(OPTIMIZERS)
+    lr_of = {n: LR_ROSENBROCK.get(n, float(OPTIMIZERS[n].resolve({})["lr"])) for n in names}
+    one: dict[str, Case] = {}
+    eight: dict[str, Case] = {}
+    outcomes: dict[tuple[str, int], RaceOutcome] = {}
+    for name in names:
+        o1, o8 = RaceOutcome([]), RaceOutcome([])
+        outcomes[(name, 1)], outcomes[(name, 8)] = o1, o8
+        one[name] = Case(f"{name} x1", race_case(obj, name, lr_of[name], 1, sizes.steps_1, o1))
+        eight[name] = Case(f"{name} x8", race_case(obj, name, lr_of[name], 8, sizes.steps_8, o8))
+    n1 = sizes.steps_1
+    bare_gd = Case("bare numba GD", baselines.bare_gd_case(n1, a, b, lr_of["sgd"], start))
+    bare_rows = Case(
+        "bare GD + engine rows", baselines.bare_gd_rows_case(n1, a, b, lr_of["sgd"], start)
+    )
+    bare_adam = Case("bare numba Adam", baselines.bare_adam_case(n1, a, b, lr_of["adam"], start))
+    npy = sizes.python_steps
+    py_gd = Case("plain Python GD", baselines.python_case("gd", npy, a, b, lr_of["sgd"], start))
+    py_adam = Case(
+        "plain Python Adam", baselines.python_case("adam", npy, a, b, lr_of["adam"], start)
+    )
+    nt = sizes.torch_steps
+    torch_cases: list[Case] = []
+    for which, label, lr in (("gd", "torch.optim.SGD", lr_of["sgd"]),
+                             ("adam", "torch.optim.Adam", lr_of["adam"])):  # fmt: skip
+        fn = baselines.torch_case(which, nt, a, b, lr, start)
+        if fn is not None:
+            torch_cases.append(Case(label, fn))
+    base_cases = [bare_gd, bare_rows, bare_adam, py_gd, py_adam, *torch_cases]
+    cases = [*base_cases, *one.values(), *eight.values()]
+    note(
+        f"timing {len(names)} optimizers x (1 racer x {sizes.steps_1:,} steps, 8 racers x "
+        f"{sizes.steps_8:,} steps) and {len(base_cases)} baselines, {sizes.repeats} "
+        "interleaved rounds"
+    )
+    t_cases = time.perf_counter()
+    run_interleaved(cases, sizes.repeats)
+    t_cases = time.perf_counter() - t_cases
+
+    # ---- sanity: the engine's sgd does the bare loop's arithmetic
+    r = Race(obj, [RacerConfig("sgd", {"lr": lr_of["sgd"]})], steps=n1)
+    r.advance(n1)
+    xs, ys, fs = baselines._buffers(n1 + 1)
+    bx, by = baselines.bare_gd(n1, a, b, lr_of["sgd"], start[0], start[1], xs, ys, fs)
+    same = math.isclose(float(r.X[0, 0]), bx, rel_tol=1e-9) and math.isclose(
+        float(r.X[0, 1]), by, rel_tol=1e-9
+    )
+
+    # ---- table 1: every optimizer (ratios and verdicts from CPU time, see the notes)
+    gd, adam = bare_gd.cpu_per_unit, bare_adam.cpu_per_unit
+    rows = []
+    for name in names:
+        c1, c8 = one[name], eight[name]
+        div = sorted(set(outcomes[(name, 1)].diverged) | set(outcomes[(name, 8)].diverged))
+        rows.append(
+            [
+                name,
+                fmt(lr_of[name], ".3g"),
+                fmt_ns(c1.cpu_per_unit),
+                fmt_pct(spread(c1.cpu_samples)),
+                fmt_ns(c1.per_unit),
+                fmt_ns(c8.cpu_per_unit),
+                fmt_pct(spread(c8.cpu_samples)),
+                fmt_ns(c8.per_unit),
+                fmt_ratio(ratio(c8.cpu_per_unit, c1.cpu_per_unit)),
+                fmt_ratio(ratio(c1.cpu_per_unit, gd)),
+                fmt_ratio(ratio(c1.cpu_per_unit, adam)),
+                f"diverged: racers {div}" if div else "",
+            ]
+        )
+    emit(
+        table(
+            f"ENGINE  ns/step on rosenbrock (a={a:g}, b={b:g}) from {start}; median of "
+            f"{sizes.repeats} interleaved rounds",
+            ["optimizer", "lr", "1 racer", "noise", "(wall)", "8 racers", "noise", "(wall)",
+             "8÷1", "÷bare GD", "÷bare Adam", ""],
+            rows,
+            left=(0, 11),
+            notes=[
+                f"1 racer: Race.advance({sizes.steps_1:,}), ns per step; 8 racers: "
+                f"advance({sizes.steps_8:,}) of 8 racers (lr·2^(−k/8)), ns per racer-step.",
+                "figures are the median of the timed thread's CPU time per step (the kernel "
+                "runs in the calling thread), so time the thread spent descheduled on a busy "
+                "host does not count; (wall): the wall-clock median, equal on a quiet host.",
+                "noise: half the interquartile range of the repeats, relative to the median.",
+                f"÷bare: ours (1 racer) / the bare numba loop; target ≤ {TARGET_RATIO_BARE}x "
+                "for sgd ÷ bare GD and adam ÷ bare Adam.",
+                "sanity: engine sgd and the bare GD loop end at "
+                + ("the same point (same arithmetic)." if same else f"different points "
+                   f"({r.X[0].tolist()} vs {(bx, by)}): the baseline may not do the same work."),
+            ],
+        )
+    )  # fmt: skip
+
+    # ---- table 2: baselines
+    sgd1, adam1 = one["sgd"], one["adam"]
+
+    def brow(c: Case, what: str, r: float, target: str, ok: bool | None) -> list[str]:
+        return [c.name, fmt_ns(c.cpu_per_unit), fmt_pct(spread(c.cpu_samples)),
+                fmt_ns(c.per_unit), what, fmt_ratio(r), target, verdict(ok)]  # fmt: skip
+
+    def cpu_ratio(x: Case, y: Case) -> float:
+        return ratio(x.cpu_per_unit, y.cpu_per_unit)
+
+    r_gd, r_adam = cpu_ratio(sgd1, bare_gd), cpu_ratio(adam1, bare_adam)
+    rows2 = [
+        brow(bare_gd, "sgd ÷ bare", r_gd, f"≤ {TARGET_RATIO_BARE}x", r_gd <= TARGET_RATIO_BARE),
+        brow(bare_rows, "sgd ÷ this", cpu_ratio(sgd1, bare_rows), "", None),
+        brow(bare_adam, "adam ÷ bare", r_adam, f"≤ {TARGET_RATIO_BARE}x",
+             r_adam <= TARGET_RATIO_BARE),
+        brow(py_gd, "python ÷ sgd", cpu_ratio(py_gd, sgd1), "", None),
+        brow(py_adam, "python ÷ adam", cpu_ratio(py_adam, adam1), "", None),
+    ]  # fmt: skip
+    for c in torch_cases:
+        ours = sgd1 if c.name.endswith("SGD") else adam1
+        r_t = cpu_ratio(c, ours)
+        rows2.append(brow(c, f"torch ÷ {ours.name.split()[0]}", r_t,
+                          f"≥ {TARGET_TORCH_RATIO:,.0f}x", r_t >= TARGET_TORCH_RATIO))  # fmt: skip
+    if not torch_cases:
+        rows2.append(["torch.optim", "not installed", "", "", "", "", "", "—"])
+    for c, target in ((sgd1, TARGET_GD_NS), (adam1, TARGET_ADAM_NS)):
+        row = brow(c, "ns/step", math.nan, f"≤ {target:g} ns", c.cpu_per_unit * 1e9 <= target)
+        row[0] = f"ours: {c.name.split()[0]}, 1 racer"
+        row[5] = fmt_ns(c.cpu_per_unit)
+        rows2.append(row)
+    emit(
+        table(
+            "BASELINES  same landscape, same lr and start; measured in the same rounds",
+            ["baseline", "ns/step", "noise", "(wall)", "compared", "value", "target", "verdict"],
+            rows2,
+            left=(0, 4),
+            notes=[
+                f"steps per repeat: bare numba {sizes.steps_1:,}, Python {sizes.python_steps:,}, "
+                f"torch {sizes.torch_steps:,} (gradient computed in Python, copied into p.grad).",
+                "ns/step and ratios: medians of CPU time per step, as in the table above.",
+                "bare GD + engine rows: the GD loop also writing |∇f|, lr, the row count and "
+                "checking divergence, into an (n, 2) x buffer, as the engine does.",
+                f"engine + baselines timing took {t_cases:.1f} s.",
+            ],
+        )
+    )
+
+    # ---- table 3: start-up
+    if startup:
+        srows, _ = startup_figures(sizes)
+        emit(
+            table(
+                "START-UP  fresh `python -c` children, warm numba cache unless stated; median",
+                ["what", "median", "runs", "target", "verdict"],
+                srows,
+                notes=["times are from just before the spawn (they include interpreter start-up)."],
+            )
+        )
+    if engine_source_hash() != src_hash:
+        emit(
+            "WARNING: engine sources changed while the benchmark ran (another edit); the "
+            "figures may mix two versions and include recompilation."
+        )
+    return 0
