@@ -698,3 +698,53 @@ def perceptron_loss_grid(
                 z = w1 * data[k, 0] + w2 * data[k, 1] + b
                 s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - data[k, 2] * z
             out[j, i] = s / n if n > 0 else math.nan
+
+
+@jit
+def envelope_update(
+    y: np.ndarray,
+    start: int,
+    stop: int,
+    width: int,
+    mins: np.ndarray,
+    maxs: np.ndarray,
+    imin: np.ndarray,
+    imax: np.ndarray,
+) -> int:
+    """Incremental min/max envelope of ``y`` in fixed buckets of ``width`` steps.
+
+    Recomputes the buckets that rows [start, stop) touch (from each bucket's first row),
+    so a caller that passes start = the first row of its last incomplete bucket pays only
+    for the new rows. Returns the number of buckets now covered. Non-finite rows are
+    skipped (a bucket of only non-finite rows gets NaN).
+    """
+    if stop <= start or width < 1:
+        return (stop + width - 1) // width if width >= 1 else 0
+    b0 = start // width
+    b1 = (stop - 1) // width
+    for b in range(b0, b1 + 1):
+        lo = b * width
+        hi = min(lo + width, stop)
+        mn = math.inf
+        mx = -math.inf
+        jn = lo
+        jx = lo
+        for j in range(lo, hi):
+            v = y[j]
+            if not math.isfinite(v):
+                continue
+            if v < mn:
+                mn = v
+                jn = j
+            if v > mx:
+                mx = v
+                jx = j
+        if mn == math.inf:
+            mins[b] = math.nan
+            maxs[b] = math.nan
+        else:
+            mins[b] = mn
+            maxs[b] = mx
+        imin[b] = jn
+        imax[b] = jx
+    return b1 + 1

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 
 from engine.display import (
     contour_segments,
+    envelope_update,
     log_safe,
     minmax_decimate,
     nice_levels,
@@ -26,6 +27,24 @@ from engine.display import (
 from engine.landscapes import landscape_grid
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
+
+
+def cache_static_items(plot: pg.PlotWidget, *items: object) -> None:
+    """Render axes (and other rarely changing items) once into a pixmap and reuse it.
+
+    Without this every repaint replays each axis' QPicture (text included), which costs
+    ~12 ms per axis per frame with software rendering.
+    """
+    from PySide6.QtWidgets import QGraphicsItem
+
+    mode = QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for name in ("left", "bottom", "right", "top"):
+        ax = plot.plotItem.getAxis(name)
+        if ax is not None:
+            ax.setCacheMode(mode)
+    for it in items:
+        it.setCacheMode(mode)  # type: ignore[attr-defined]
+
 
 GRID = 512
 LEVELS = 15
@@ -144,6 +163,7 @@ class LandscapePanel(pg.PlotWidget):
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_move)
         self.grid_ms = 0.0
+        cache_static_items(self, self.contours, self.colorbar)
 
     # ------------------------------------------------------------ objective
     def set_landscape(
@@ -239,7 +259,7 @@ class LandscapePanel(pg.PlotWidget):
         eps = (self.view_box()[1] - self.view_box()[0]) / 3000.0
         for label, color in zip(labels, colors, strict=True):
             c = pg.mkColor(color)
-            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=1.5))
             head = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(c), pen=pg.mkPen("w", width=1.5))
             arrow = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
             trail.setZValue(5)
@@ -327,6 +347,7 @@ class LossPanel(pg.PlotWidget):
         self.plotItem.showGrid(True, True, alpha=0.3)
         self.curves: list[pg.PlotCurveItem] = []
         self.epoch_curves: list[pg.PlotDataItem] = []
+        self.env: list[_Envelope] = []
         self.markers = pg.ScatterPlotItem(symbol="x", size=14, pen=pg.mkPen("r", width=3))
         self.addItem(self.markers)
         self.fstar: float | None = None
@@ -336,6 +357,7 @@ class LossPanel(pg.PlotWidget):
         self._oy = np.empty(2 * self.BUCKETS)
         self.plotItem.vb.setLimits(xMin=0)
         self._set_label()
+        cache_static_items(self)
 
     def _set_label(self) -> None:
         what = "|f − f*|" if self.gap and self.fstar is not None else "f"
@@ -350,8 +372,11 @@ class LossPanel(pg.PlotWidget):
             self.removeItem(c)
         self.curves = []
         self.epoch_curves: list[pg.PlotDataItem] = []
+        self.env: list[_Envelope] = []
         for _label, color in zip(labels, colors, strict=True):
-            c = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
+            # 1 px, no antialiasing: min/max-decimated loss curves are dense zig-zags and
+            # wide antialiased strokes of them cost ~270 ms per repaint
+            c = pg.PlotCurveItem(pen=pg.mkPen(color, width=1), connect="finite", antialias=False)
             self.addItem(c)
             self.curves.append(c)
             e = pg.PlotDataItem(
@@ -364,6 +389,7 @@ class LossPanel(pg.PlotWidget):
             e.setZValue(3)
             self.addItem(e)
             self.epoch_curves.append(e)
+            self.env.append(_Envelope())
 
     def set_epoch_curves(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Per-epoch full validation loss (dashed, dots) at the epoch-boundary steps."""
@@ -383,10 +409,16 @@ class LossPanel(pg.PlotWidget):
         diverged: list[int | None],
         max_steps: int,
     ) -> None:
+        """Redraw every racer's curve; the cost does not grow with the run's length.
+
+        Zoomed out (auto range), each racer keeps an incremental min/max envelope in fixed
+        buckets, so a frame only scans the rows added since the last one. Zoomed in, the
+        visible range is decimated. Decimation happens before the log transform (which is
+        monotone in f), so only the few thousand surviving points are transformed.
+        """
         vb = self.plotItem.vb
+        auto = vb.autoRangeEnabled()[0]
         (x0, x1), _ = vb.viewRange()
-        if vb.autoRangeEnabled()[0]:
-            x0, x1 = 0.0, float(max(counts, default=1))
         mx, my = [], []
         for i, c in enumerate(self.curves):
             c.setVisible(visible[i])
@@ -394,19 +426,66 @@ class LossPanel(pg.PlotWidget):
             if not visible[i] or n == 0:
                 c.setData([], [])
                 continue
-            lo = max(math.floor(x0) - 1, 0)
-            hi = min(math.ceil(x1) + 2, n)
-            if hi - lo <= 2 * self.BUCKETS:
-                xs = np.arange(lo, hi, dtype=np.float64)
-                ys = self.transform(losses[i][lo:hi])
+            y = losses[i]
+            if auto:
+                xs, ys = self.env[i].update(y, n, max_steps, self.BUCKETS)
             else:
-                y = self.transform(losses[i][lo:hi])
-                k = minmax_decimate(y, 0, hi - lo, self.BUCKETS, self._ox, self._oy)
-                xs = self._ox[:k] + lo
-                ys = self._oy[:k].copy()
-            c.setData(xs, ys)
+                lo = max(math.floor(x0) - 1, 0)
+                hi = min(math.ceil(x1) + 2, n)
+                if hi <= lo:
+                    c.setData([], [])
+                    continue
+                if hi - lo <= 2 * self.BUCKETS:
+                    xs = np.arange(lo, hi, dtype=np.float64)
+                    ys = y[lo:hi]
+                else:
+                    k = minmax_decimate(y, lo, hi, self.BUCKETS, self._ox, self._oy)
+                    xs = self._ox[:k].copy()
+                    ys = self._oy[:k]
+            c.setData(xs, self.transform(ys))
             if diverged[i] is not None and n > 0:
-                last = self.transform(losses[i][n - 1 : n])
+                last = self.transform(y[n - 1 : n])
                 mx.append(float(n - 1))
                 my.append(float(last[0]) if np.isfinite(last[0]) else 0.0)
         self.markers.setData(mx, my)
+
+
+class _Envelope:
+    """Min/max of a growing loss curve in fixed-width buckets, updated incrementally."""
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.done = 0  # rows consumed
+        self.nb = 0
+        self.mins = np.empty(0)
+
+    def update(
+        self, y: np.ndarray, n: int, max_steps: int, buckets: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        width = max(1, -(-(max_steps + 1) // buckets))
+        if width != self.width or n < self.done or self.mins.shape[0] * width < n:
+            self.width = width
+            cap = -(-max(n, max_steps + 1) // width) + 1
+            self.mins = np.full(cap, np.nan)
+            self.maxs = np.full(cap, np.nan)
+            self.imin = np.zeros(cap, dtype=np.int64)
+            self.imax = np.zeros(cap, dtype=np.int64)
+            self.done = 0
+        start = (self.done // width) * width
+        self.nb = int(
+            envelope_update(y, start, n, width, self.mins, self.maxs, self.imin, self.imax)
+        )
+        self.done = n
+        nb = self.nb
+        if width == 1:
+            return np.arange(n, dtype=np.float64), y[:n]
+        first_min = self.imin[:nb] <= self.imax[:nb]
+        xa = np.where(first_min, self.imin[:nb], self.imax[:nb])
+        xb = np.where(first_min, self.imax[:nb], self.imin[:nb])
+        ya = np.where(first_min, self.mins[:nb], self.maxs[:nb])
+        yb = np.where(first_min, self.maxs[:nb], self.mins[:nb])
+        xs = np.empty(2 * nb)
+        ys = np.empty(2 * nb)
+        xs[0::2], xs[1::2] = xa, xb
+        ys[0::2], ys[1::2] = ya, yb
+        return xs, ys

@@ -680,9 +680,9 @@ class MainWindow(QMainWindow):
         self._frame += 1
         if self.is_perceptron and (self._frame % 10 == 0 or (changed and self._frame < 3)):
             self._perceptron_slow_updates()
-        if self._frame % 8 == 0 or not changed:
-            if changed or self._frame % 30 == 0:
-                self._update_board()
+        if self._frame % 30 == 0:  # 2 Hz: the metrics scan every recorded row
+            self._update_board()
+        if self._frame % 8 == 0:
             self._sync_play()
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 2000:
