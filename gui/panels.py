@@ -51,6 +51,39 @@ LEVELS = 15
 TRAIL_CAP = 20000
 
 
+def clip_polyline(
+    px: np.ndarray, py: np.ndarray, box: tuple[float, float, float, float]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Clip a polyline to ``box`` (Liang-Barsky per segment) for drawing.
+
+    Returns the points and pyqtgraph's ``connect`` mode: the polyline unchanged when it is
+    inside the box, else its clipped segments as pairs. A diverging zig-zag reaches 1e150
+    long before it overflows, and Qt strokes such coordinates extremely slowly.
+    """
+    x0, x1, y0, y1 = box
+    if px.size < 2 or (px.min() >= x0 and px.max() <= x1 and py.min() >= y0 and py.max() <= y1):
+        return px, py, "all"
+    ax, ay, bx, by = px[:-1], py[:-1], px[1:], py[1:]
+    dx, dy = bx - ax, by - ay
+    t0 = np.zeros_like(ax)
+    t1 = np.ones_like(ax)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+            r = q / p
+            par = p == 0
+            t0 = np.where(~par & (p < 0), np.maximum(t0, r), t0)
+            t1 = np.where(~par & (p > 0), np.minimum(t1, r), t1)
+            t1 = np.where(par & (q < 0), -1.0, t1)  # parallel and outside
+    keep = (t0 <= t1) & np.isfinite(t0) & np.isfinite(t1)
+    t0, t1 = t0[keep], t1[keep]
+    ax, ay, dx, dy = ax[keep], ay[keep], dx[keep], dy[keep]
+    out_x = np.empty(2 * ax.size)
+    out_y = np.empty(2 * ax.size)
+    out_x[0::2], out_y[0::2] = ax + t0 * dx, ay + t0 * dy
+    out_x[1::2], out_y[1::2] = ax + t1 * dx, ay + t1 * dy
+    return out_x, out_y, "pairs"
+
+
 class Trail:
     """Incrementally thinned copy of one racer's path, for drawing."""
 
@@ -291,7 +324,12 @@ class LandscapePanel(pg.PlotWidget):
         if st.update(xs, count):
             last = xs[count - 1]
             px, py = st.points(last)
-            trail.setData(px, py)
+            x0, x1, y0, y1 = self.view_box()
+            w, h = x1 - x0, y1 - y0
+            px, py, connect = clip_polyline(
+                px, py, (x0 - 4 * w, x1 + 4 * w, y0 - 4 * h, y1 + 4 * h)
+            )
+            trail.setData(px, py, connect=connect)
             head.setData([last[0]], [last[1]])
 
     def set_arrows(self, i: int, segs: tuple[np.ndarray, np.ndarray] | None) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.display import contour_segments, nice_levels, perceptron_loss_grid
-from gui.panels import Trail
+from gui.panels import Trail, clip_polyline
 
 GRID = 72
 GRID_ROWS = 3000
@@ -146,7 +146,12 @@ class PerceptronPanel(QWidget):
         st = self.trail_state[i]
         st.update(xs, count)
         px, py = st.points(w[:2])
-        trail.setData(px, py)
+        (x0, x1), (y0, y1) = self.weights.plotItem.vb.viewRange()
+        wd, ht = x1 - x0, y1 - y0
+        px, py, connect = clip_polyline(
+            px, py, (x0 - 4 * wd, x1 + 4 * wd, y0 - 4 * ht, y1 + 4 * ht)
+        )
+        trail.setData(px, py, connect=connect)
         head.setData([w[0]], [w[1]])
         (x0, x1), (y0, y1) = self.data_plot.plotItem.vb.viewRange()
         line.setData(*decision_line(float(w[0]), float(w[1]), float(w[2]), x0, x1, y0, y1))
