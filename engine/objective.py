@@ -192,7 +192,9 @@ class PerceptronObjective:
         self.val = np.ascontiguousarray(self.dataset.val, dtype=np.float64).reshape(-1, 3)
         n = self.data.shape[0]
         if self.data.ndim != 2 or self.data.shape[1] != 3 or n < 1:
-            raise ValueError(f"expected training rows of shape (n, 3), n >= 1, got {self.data.shape}")
+            raise ValueError(
+                f"expected training rows of shape (n, 3), n >= 1, got {self.data.shape}"
+            )
         bs = int(self.batch_size)
         if bs <= 0 or bs > n:  # 0 (or "full" upstream) = the whole training set
             bs = n
@@ -252,7 +254,7 @@ class PerceptronObjective:
 
     @property
     def mode(self) -> str:
-        """"batch", "stochastic" or "mini-batch" (the lecture notes' names)."""
+        """The lecture notes' name of the mode: batch, stochastic or mini-batch."""
         if self.batch_size >= self.n_train:
             return "batch"
         return "stochastic" if self.batch_size == 1 else "mini-batch"

@@ -142,9 +142,7 @@ class RunMetrics:
 
         perceptron = self.epochs is not None
         return {
-            k: clean(v)
-            for k, v in self.__dict__.items()
-            if perceptron or k not in _PERCEPTRON_ONLY
+            k: clean(v) for k, v in self.__dict__.items() if perceptron or k not in _PERCEPTRON_ONLY
         }
 
 
@@ -532,7 +530,8 @@ class Race:
         last = tr.x[-1]
         near, dist = None, None
         if minima:
-            ds = [float(np.linalg.norm(last - np.asarray(m))) for m in minima]
+            # math.hypot scales: no overflow for points far out (e.g. 1e300 on a bounded landscape)
+            ds = [math.hypot(*(float(v) for v in last - np.asarray(m))) for m in minima]
             near = int(np.argmin(ds))
             dist = ds[near]
         extra: dict[str, Any] = {}
