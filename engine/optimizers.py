@@ -76,6 +76,10 @@ def opt_update(
     """
     d = x.shape[0]
     step = float(t + 1)
+    # torch computes `x ** 0.5` with C pow(); LLVM turns a literal `** 0.5` into sqrt(),
+    # which differs in the last bit for ~0.1 % of inputs. An exponent LLVM cannot
+    # constant-fold keeps the real pow() call, so trajectories stay bit-identical.
+    half = step * 0.0 + 0.5
     if oid == SGD:
         momentum = hp[1]
         dampening = hp[2]
@@ -176,7 +180,7 @@ def opt_update(
         bc1 = 1.0 - beta1**step
         bc2 = 1.0 - beta2**step
         step_size = lr / bc1
-        bc2_sqrt = bc2**0.5
+        bc2_sqrt = bc2**half
         for i in range(d):
             gi = g[i]
             if wd != 0.0:
@@ -243,7 +247,7 @@ def opt_update(
                 * (rho_t - 2.0)
                 * rho_inf
                 / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
-            ) ** 0.5
+            ) ** half
         for i in range(d):
             gi = g[i]
             if wd != 0.0:
@@ -257,7 +261,8 @@ def opt_update(
             st[1, i] = v
             mhat = m / bc1
             if rho_t > 5.0:
-                adaptive = (bc2**0.5) / (math.sqrt(v) + eps)
+                # torch: float / tensor is tensor.reciprocal() * float
+                adaptive = (1.0 / (math.sqrt(v) + eps)) * (bc2**half)
                 x[i] = x[i] + (-1.0) * (mhat * lr * adaptive * rect)
             else:
                 x[i] = x[i] + (-1.0) * (mhat * lr)

@@ -118,7 +118,15 @@ def test_schedule_formula(name: str, data: st.DataObject, lr: float, t: int) -> 
     p = data.draw(schedule_params(name, warmup=False))
     got = lr_at(name, p, lr, t)
     want = expected(name, p, lr, float(t))
-    assert close(got, want), f"{name} {p} lr={lr} t={t}: {got} != {want}"
+    assert close_sched(name, p, got, want), f"{name} {p} lr={lr} t={t}: {got} != {want}"
+
+
+def close_sched(name: str, p: dict[str, Any], got: float, want: float) -> bool:
+    """Relative 1e-12, except that the cyclic triangle's two formulas (CLR's and
+    t mod 2s) round differently near η_min: compare it at the scale of η_max."""
+    if name == "cyclic":
+        return abs(got - want) <= 1e-12 * max(p["eta_max"], 1e-300)
+    return close(got, want)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -128,7 +136,7 @@ def test_schedule_with_warmup(name: str, data: st.DataObject, lr: float, t: int)
     p = data.draw(schedule_params(name))
     got = lr_at(name, p, lr, t)
     want = expected(name, p, lr, float(t))
-    assert close(got, want), f"{name} {p} lr={lr} t={t}: {got} != {want}"
+    assert close_sched(name, p, got, want), f"{name} {p} lr={lr} t={t}: {got} != {want}"
 
 
 @pytest.mark.parametrize("name", ["constant", "step", "exponential", "cosine", "linear",
