@@ -149,6 +149,13 @@ class RunMetrics:
 _PERCEPTRON_ONLY = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "epochs")
 
 
+# every array with one entry per racer (allocated in Race._alloc)
+PER_RACER_ARRAYS = (
+    "oids", "sids", "hps", "sps", "X", "st", "sc", "t", "count", "status", "active", "rng",
+    "run_id", "perm", "perm_epoch", "xs", "loss", "gnorm", "lrs",
+)  # fmt: skip
+
+
 class Race:
     """A race of several racers on one objective (see the module docstring)."""
 
@@ -250,27 +257,7 @@ class Race:
         old = self.__dict__.copy()
         self._alloc(n, self.cap)
         m = n - 1
-        for name in (
-            "oids",
-            "sids",
-            "hps",
-            "sps",
-            "X",
-            "st",
-            "sc",
-            "t",
-            "count",
-            "status",
-            "active",
-            "rng",
-            "run_id",
-            "perm",
-            "perm_epoch",
-            "xs",
-            "loss",
-            "gnorm",
-            "lrs",
-        ):
+        for name in PER_RACER_ARRAYS:
             getattr(self, name)[:m] = old[name][:m]
 
     def add_racer(self, cfg: RacerConfig) -> int:
@@ -290,27 +277,7 @@ class Race:
             old = self.__dict__.copy()
             self.racers.pop(i)
             self._alloc(len(self.racers), self.cap)
-            for name in (
-                "oids",
-                "sids",
-                "hps",
-                "sps",
-                "X",
-                "st",
-                "sc",
-                "t",
-                "count",
-                "status",
-                "active",
-                "rng",
-                "run_id",
-                "perm",
-                "perm_epoch",
-                "xs",
-                "loss",
-                "gnorm",
-                "lrs",
-            ):
+            for name in PER_RACER_ARRAYS:
                 getattr(self, name)[:] = old[name][keep]
 
     # ------------------------------------------------------------ control
