@@ -401,6 +401,14 @@ class LossPanel(pg.PlotWidget):
         what = "|f − f*|" if self.gap and self.fstar is not None else "f"
         self.plotItem.setLabel("left", f"log₁₀ {what}" if self.log else what)
 
+    def show_steps(self, steps: int) -> None:
+        """Fix the x axis to the whole run: the axis then stays still while curves grow
+        (re-laying out a moving axis every frame costs more than drawing the curves)."""
+        vb = self.plotItem.vb
+        vb.disableAutoRange(axis=pg.ViewBox.XAxis)
+        vb.setXRange(0, max(steps, 1), padding=0.01)
+        vb.enableAutoRange(axis=pg.ViewBox.YAxis)
+
     def set_mode(self, fstar: float | None, gap: bool, log: bool) -> None:
         self.fstar, self.gap, self.log = fstar, gap, log
         self._set_label()
@@ -455,8 +463,9 @@ class LossPanel(pg.PlotWidget):
         monotone in f), so only the few thousand surviving points are transformed.
         """
         vb = self.plotItem.vb
-        auto = vb.autoRangeEnabled()[0]
         (x0, x1), _ = vb.viewRange()
+        # the whole run is in view (the usual case): use the incremental envelope
+        auto = bool(vb.autoRangeEnabled()[0]) or (x0 <= 1.0 and x1 >= max_steps - 1.0)
         mx, my = [], []
         for i, c in enumerate(self.curves):
             c.setVisible(visible[i])

@@ -432,6 +432,7 @@ class MainWindow(QMainWindow):
             self.loss.set_mode(objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked())
             self.gap_y.setEnabled(objective.f_star() is not None)
         self._rebuild_racers()
+        self.loss.show_steps(self.race.steps)
         if self.start_runner:
             self.runner = RaceRunner(self.race, steps_per_second=speed_of(self.speed.value()))
             if was_playing:
@@ -575,6 +576,7 @@ class MainWindow(QMainWindow):
     def _on_steps(self, steps: int) -> None:
         assert self.race is not None
         self.race.extend(steps)
+        self.loss.show_steps(steps)
 
     def on_start_chosen(self, x: float, y: float) -> None:
         """A click or a drag of the start marker: restart from (x, y)."""
@@ -598,7 +600,8 @@ class MainWindow(QMainWindow):
         if self.runner is None or self.race is None:
             return
         if not self.runner.playing and self.race.done:
-            self.race.extend(self.race.steps * 2)
+            self.race.extend(min(self.race.steps * 2, MAX_RACE_STEPS))
+            self.loss.show_steps(self.race.steps)
             self.steps_box.blockSignals(True)
             self.steps_box.setValue(self.race.steps)
             self.steps_box.blockSignals(False)
@@ -643,7 +646,7 @@ class MainWindow(QMainWindow):
         self.loss.set_mode(
             self.race.objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked()
         )
-        self.loss.enableAutoRange()
+        self.loss.show_steps(self.race.steps)
         self._last_counts = [-1] * len(self.race.racers)
 
     # ------------------------------------------------------------ drawing
@@ -892,6 +895,12 @@ class MainWindow(QMainWindow):
         self.loss_dock.show()
         self.resize(width, height)
         self.resizeDocks([self.loss_dock], [int(width * 0.4)], Qt.Orientation.Horizontal)
+        # a still picture can afford the wide, antialiased strokes a live frame cannot
+        import pyqtgraph as pg
+
+        for item in (*self.loss.curves, *self.landscape.trails, *self.perceptron.trails):
+            item.setPen(pg.mkPen(item.opts["pen"].color(), width=2.5))
+            item.opts["antialias"] = True
 
     # ------------------------------------------------------------ lifetime
     def _restore_settings(self) -> None:
