@@ -52,10 +52,11 @@ def _fg_epoch(data: np.ndarray, perm: np.ndarray, bs: int, lr: float) -> float:
     n = perm.shape[0]
     x = np.zeros(3)
     g = np.empty(3)
+    tile = np.empty((256, 3))
     s = 0.0
     for lo in range(0, n, bs):
         hi = min(lo + bs, n)
-        s += perceptron_fg(data, perm, lo, hi, x, g)
+        s += perceptron_fg(data, perm, lo, hi, x, g, tile)
         for i in range(3):
             x[i] -= lr * g[i]
     return s + x[0]

@@ -125,14 +125,41 @@ def epoch_permutation(seed: int, epoch: int, perm: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------- objectives
+PF_TILE = 256  # rows of a mini-batch gathered at a time into scratch (see perceptron_fg)
+PF_GATHER_MIN = 32  # smaller batches are read in place
+
+
+@jit_inline
+def _bce_row(w1: float, w2: float, b: float, x1: float, x2: float, y: float) -> tuple[float, float]:
+    """(ℓ, dℓ/dz) of one row: ℓ = softplus(z) − y·z (stable), dℓ/dz = σ(z) − y."""
+    z = w1 * x1 + w2 * x2 + b
+    e = math.exp(-abs(z))
+    inv = 1.0 / (1.0 + e)
+    a = inv if z >= 0.0 else e * inv
+    return max(z, 0.0) + math.log1p(e) - y * z, a - y
+
+
 @jit_inline
 def perceptron_fg(
-    data: np.ndarray, perm: np.ndarray, lo: int, hi: int, x: np.ndarray, g: np.ndarray
+    data: np.ndarray,
+    perm: np.ndarray,
+    lo: int,
+    hi: int,
+    x: np.ndarray,
+    g: np.ndarray,
+    tile: np.ndarray,
 ) -> float:
     """Mean binary cross-entropy of a = σ(w1·x1 + w2·x2 + b) over rows perm[lo:hi].
 
     ``x = (w1, w2, b)``; writes the gradient mean((a − y)·(x1, x2, 1)) into ``g``.
     The loss uses the stable form ℓ = softplus(z) − y·z = −y·log a − (1 − y)·log(1 − a).
+
+    The rows are read through a random permutation, so nearly every read misses the
+    cache. Batches of PF_GATHER_MIN rows or more are first copied, ``tile.shape[0]`` rows
+    at a time, into the contiguous scratch ``tile`` (k, 3): independent loads whose misses
+    the CPU overlaps; read inside the compute loop, each miss would wait behind the exp
+    and log1p of the rows before it (3-4x slower on 1M rows). Same arithmetic in the same
+    order either way: bit-identical results.
     """
     w1 = x[0]
     w2 = x[1]
@@ -141,21 +168,34 @@ def perceptron_fg(
     g0 = 0.0
     g1 = 0.0
     g2 = 0.0
-    for k in range(lo, hi):
-        j = perm[k]
-        x1 = data[j, 0]
-        x2 = data[j, 1]
-        y = data[j, 2]
-        z = w1 * x1 + w2 * x2 + b
-        e = math.exp(-abs(z))
-        inv = 1.0 / (1.0 + e)
-        a = inv if z >= 0.0 else e * inv
-        s += max(z, 0.0) + math.log1p(e) - y * z
-        r = a - y
-        g0 += r * x1
-        g1 += r * x2
-        g2 += r
     m = hi - lo
+    nt = tile.shape[0]
+    if m >= PF_GATHER_MIN and nt > 0:
+        for t0 in range(lo, hi, nt):
+            t1 = min(t0 + nt, hi)
+            for k in range(t0, t1):
+                j = perm[k]
+                tile[k - t0, 0] = data[j, 0]
+                tile[k - t0, 1] = data[j, 1]
+                tile[k - t0, 2] = data[j, 2]
+            for k in range(t1 - t0):
+                x1 = tile[k, 0]
+                x2 = tile[k, 1]
+                ell, r = _bce_row(w1, w2, b, x1, x2, tile[k, 2])
+                s += ell
+                g0 += r * x1
+                g1 += r * x2
+                g2 += r
+    else:
+        for k in range(lo, hi):
+            j = perm[k]
+            x1 = data[j, 0]
+            x2 = data[j, 1]
+            ell, r = _bce_row(w1, w2, b, x1, x2, data[j, 2])
+            s += ell
+            g0 += r * x1
+            g1 += r * x2
+            g2 += r
     if m == 0:
         g[0] = 0.0
         g[1] = 0.0
@@ -221,11 +261,12 @@ def objective_fg(
     hi: int,
     x: np.ndarray,
     g: np.ndarray,
+    tile: np.ndarray,
 ) -> float:
-    """Loss and gradient of the race's objective at ``x``."""
+    """Loss and gradient of the race's objective at ``x`` (``tile``: perceptron scratch)."""
     if kind == LANDSCAPE:
         return landscape_fg(lid, lp, x, g)
-    return perceptron_fg(data, perm, lo, hi, x, g)
+    return perceptron_fg(data, perm, lo, hi, x, g, tile)
 
 
 @jit_inline
@@ -318,8 +359,11 @@ def sym_eig(a: np.ndarray, lam: np.ndarray, v: np.ndarray, m: np.ndarray) -> Non
 
 # ---------------------------------------------------------------- the race kernel
 def scratch_for(d: int) -> np.ndarray:
-    """Scratch space for :func:`race_chunk` with parameter dimension ``d``."""
-    return np.zeros((4 + 3 * d, d))
+    """Scratch space for :func:`race_chunk` with parameter dimension ``d``.
+
+    Rows 4 + 3d on: the perceptron's gather tile (PF_TILE rows of [x1, x2, y]; d = 3).
+    """
+    return np.zeros((4 + 3 * d + (PF_TILE if d == 3 else 0), d))
 
 
 @jit_kernel
@@ -377,6 +421,7 @@ def race_chunk(
     h = scratch[4 : 4 + d]
     vec = scratch[4 + d : 4 + 2 * d]
     mscr = scratch[4 + 2 * d : 4 + 3 * d]
+    tile = scratch[4 + 3 * d :]  # (PF_TILE, 3) for the perceptron; empty otherwise
     for r in range(R):
         if active[r] == 0 or status[r] != RUNNING:
             continue
@@ -403,7 +448,7 @@ def race_chunk(
                     perm_epoch[r] = ep
                 lo = (t % spe) * bs
                 hi = min(lo + bs, nrows)
-            f = objective_fg(kind, lid, lp, data, prow, lo, hi, x, g)
+            f = objective_fg(kind, lid, lp, data, prow, lo, hi, x, g, tile)
             gn2 = 0.0
             for i in range(d):
                 gn2 += g[i] * g[i]
@@ -423,7 +468,7 @@ def race_chunk(
             if oid == NAG:
                 for i in range(d):
                     xt[i] = x[i] + hp[1] * st_r[0, i]
-                objective_fg(kind, lid, lp, data, prow, lo, hi, xt, g)
+                objective_fg(kind, lid, lp, data, prow, lo, hi, xt, g, tile)
             if noise > 0.0 and oid != RANDOM_SEARCH:
                 for i in range(d):
                     g[i] += noise * rng_normal(rng_r, 0)

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.data import DEFAULT_VALIDATION_FRACTION, Dataset, prepare
 from engine.jit import jit
-from engine.kernel import LANDSCAPE, PERCEPTRON, perceptron_fg
+from engine.kernel import LANDSCAPE, PERCEPTRON, PF_TILE, perceptron_fg
 from engine.landscapes import Landscape, get_landscape, landscape_f, landscape_fg
 
 
@@ -157,7 +157,7 @@ def evaluate_points(train: np.ndarray, val: np.ndarray, pts: np.ndarray, out: np
 def _full_fg(data: np.ndarray, x: np.ndarray, g: np.ndarray) -> float:
     n = data.shape[0]
     perm = np.arange(n)
-    return perceptron_fg(data, perm, 0, n, x, g)
+    return perceptron_fg(data, perm, 0, n, x, g, np.empty((PF_TILE, 3)))
 
 
 EPOCH_FIELDS = ("train_loss", "val_loss", "val_accuracy", "train_accuracy")
