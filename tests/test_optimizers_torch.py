@@ -339,7 +339,7 @@ def test_grad_is_the_analytic_gradient() -> None:
 
 
 @pytest.mark.parametrize("name", TORCH_OPTIMIZERS)
-@settings(deadline=None, max_examples=12, database=None)
+@settings(deadline=None, max_examples=25, database=None)
 @given(data=st.data(), u=st.floats(0, 1), v=st.floats(0, 1))
 def test_matches_torch(name: str, data: st.DataObject, u: float, v: float) -> None:
     params = data.draw(hyperparams(name), label="params")
@@ -360,7 +360,7 @@ def test_matches_torch_at_defaults() -> None:
 
 
 @pytest.mark.parametrize("name", SCHEDULED)
-@settings(deadline=None, max_examples=10, database=None)
+@settings(deadline=None, max_examples=20, database=None)
 @given(
     data=st.data(),
     landscape=st.sampled_from(sorted(LANDSCAPES)),
