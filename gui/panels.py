@@ -185,6 +185,8 @@ class LandscapePanel(pg.PlotWidget):
         self.arrows: list[pg.PlotCurveItem] = []
         self.trail_state: list[Trail] = []
         self.show_quiver = False
+        self.levels = LEVELS  # contour levels (scenario view.levels)
+        self.log_color = True  # heat map of log10(f − f_min + δ), else of f (view.log_color)
         self.lid = -1
         self.packed = np.zeros(1)
         self.fmin = 0.0
@@ -244,12 +246,16 @@ class LandscapePanel(pg.PlotWidget):
         fref = min(fref, zmin)
         span = float(np.percentile(z[finite], 99)) - fref
         delta = max(span * 1e-6, 1e-12)
-        img = np.log10(np.where(finite, z - fref + delta, np.nan))
+        if self.log_color:
+            img = np.log10(np.where(finite, z - fref + delta, np.nan))
+        else:
+            img = np.where(finite, z, np.nan)
+        self.colorbar.setLabel("right", "log₁₀(f − f_min + δ)" if self.log_color else "f")
         lo, hi = np.nanpercentile(img, [0.5, 99.5])
         self.image.setImage(img, autoLevels=False, levels=(lo, hi))
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((lo, hi))
-        levels = nice_levels(z, LEVELS)
+        levels = nice_levels(z, self.levels)
         cx, cy, _ = contour_segments(z, x0, x1, y0, y1, levels)
         self.contours.setData(cx, cy, connect="pairs")
         if self.show_quiver:

@@ -50,7 +50,7 @@ from engine.scenario import Scenario, ScenarioError, load_scenario, loads_scenar
 from engine.schedules import get_schedule
 from gui.editors import FloatEditor, ParamForm
 from gui.palette import color_for
-from gui.panels import LandscapePanel, LossPanel
+from gui.panels import LEVELS, LandscapePanel, LossPanel
 from gui.perceptron import PerceptronPanel
 from gui.racers import RacerEditor
 
@@ -414,12 +414,10 @@ class MainWindow(QMainWindow):
             self.ls_form.changed.connect(self._on_landscape_param)
             view = ls.view
             sv = getattr(self.scenario, "view", None)
-            if (
-                sv is not None
-                and getattr(sv, "x_range", None)
-                and obj_name_matches(self.scenario, ls.name)
-            ):
-                view = (*sv.x_range, *sv.y_range)
+            if sv is not None and obj_name_matches(self.scenario, ls.name):
+                view = (*(sv.x_range or view[:2]), *(sv.y_range or view[2:]))
+            self.landscape.levels = sv.levels if sv is not None and sv.levels else LEVELS
+            self.landscape.log_color = not (sv is not None and sv.log_color is False)
             self.landscape.set_landscape(
                 ls.lid,
                 objective.packed,

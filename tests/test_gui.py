@@ -264,3 +264,25 @@ def test_perceptron_window_shows_and_updates(qtbot, tmp_path, monkeypatch):
     w.on_weights_chosen(1.0, -2.0)
     assert np.allclose(race.xs[:, 0], [1.0, -2.0, race.objective.start[2]])
     w.close()
+
+
+def test_scenario_view_settings_reach_the_panel(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "s.ini"))
+    from engine.scenario import loads_scenario
+    from gui.window import MainWindow
+
+    text = (
+        'schema = 1\nname = "v"\nsteps = 10\n[objective]\nkind = "landscape"\n'
+        'name = "rosenbrock"\nstart = [-1.5, 2.0]\n'
+        "[view]\nx_range = [-3.0, 3.0]\nlevels = 7\nlog_color = false\n"
+        '[[optimizers]]\nname = "sgd"\n'
+    )
+    w = MainWindow(loads_scenario(text), start_runner=False)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.landscape.levels == 7
+    assert w.landscape.log_color is False
+    x0, x1, y0, y1 = w.landscape.view_box()
+    assert (x0, x1) == pytest.approx((-3.0, 3.0))
+    assert (y0, y1) == pytest.approx((-1.0, 3.0))  # the landscape's own y range
+    w.close()
