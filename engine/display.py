@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from engine.jit import jit
+from engine.kernel import bce_loss
 
 __all__ = [
     "TrailThinner",
@@ -696,7 +697,7 @@ def perceptron_loss_grid(
             s = 0.0
             for k in range(n):
                 z = w1 * data[k, 0] + w2 * data[k, 1] + b
-                s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - data[k, 2] * z
+                s += bce_loss(z, data[k, 2])
             out[j, i] = s / n if n > 0 else math.nan
 
 

@@ -130,6 +130,12 @@ PF_GATHER_MIN = 32  # smaller batches are read in place
 
 
 @jit_inline
+def bce_loss(z: float, y: float) -> float:
+    """Binary cross-entropy of a = σ(z) against y in the stable form softplus(z) − y·z."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z
+
+
+@jit_inline
 def _bce_row(w1: float, w2: float, b: float, x1: float, x2: float, y: float) -> tuple[float, float]:
     """(ℓ, dℓ/dz) of one row: ℓ = softplus(z) − y·z (stable), dℓ/dz = σ(z) − y."""
     z = w1 * x1 + w2 * x2 + b
@@ -214,7 +220,7 @@ def perceptron_f(data: np.ndarray, perm: np.ndarray, lo: int, hi: int, x: np.nda
     for k in range(lo, hi):
         j = perm[k]
         z = x[0] * data[j, 0] + x[1] * data[j, 1] + x[2]
-        s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - data[j, 2] * z
+        s += bce_loss(z, data[j, 2])
     m = hi - lo
     return s / m if m > 0 else 0.0
 

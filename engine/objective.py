@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.data import DEFAULT_VALIDATION_FRACTION, Dataset, prepare
 from engine.jit import jit
-from engine.kernel import LANDSCAPE, PERCEPTRON, PF_TILE, perceptron_fg
+from engine.kernel import LANDSCAPE, PERCEPTRON, PF_TILE, bce_loss, perceptron_fg
 from engine.landscapes import Landscape, get_landscape, landscape_f, landscape_fg
 
 
@@ -104,7 +104,7 @@ def full_loss(data: np.ndarray, x: np.ndarray) -> float:
     s = 0.0
     for j in range(n):
         z = w1 * data[j, 0] + w2 * data[j, 1] + b
-        s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - data[j, 2] * z
+        s += bce_loss(z, data[j, 2])
     return s / n
 
 
@@ -133,7 +133,7 @@ def _loss_acc(data: np.ndarray, w1: float, w2: float, b: float) -> tuple[float, 
     for j in range(n):
         z = w1 * data[j, 0] + w2 * data[j, 1] + b
         y = data[j, 2]
-        s += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z
+        s += bce_loss(z, y)
         pred = 1.0 if z > 0.0 else 0.0
         if pred == y:
             hits += 1
