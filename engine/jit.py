@@ -69,8 +69,24 @@ def jit_kernel(func: F) -> F:
 def jit_inline(func: F) -> F:
     """Like :func:`jit`, and inlined into its numba callers at the numba-IR level.
 
-    For the small functions called in the kernels' inner loops: a regular call between
-    jitted functions that passes arrays costs ~30 ns (runtime reference counting of each
-    array argument), more than a whole optimizer step. Inlined, it costs nothing.
+    For the small helpers of the dispatchers (one landscape's formula, ``_lerp``, the
+    random numbers): a regular call between jitted functions that passes arrays costs
+    ~30 ns (runtime reference counting of each array argument), more than a whole
+    optimizer step. Inlined, it costs nothing. Only for SMALL functions: numba copies
+    the callee's IR into every call site (deep copies that grow with the callee's
+    size times its number of blocks) and types the copy again, so a big dispatcher
+    inlined this way at a few sites cost ~25 s of compile time; see :func:`jit_hot`.
     """
     return numba.jit(**JIT_OPTIONS, inline="always")(func)  # type: ignore[return-value]
+
+
+def jit_hot(func: F) -> F:
+    """For the big dispatchers of the kernels' inner loops (objective, schedule, optimizer).
+
+    Compiled once per signature by numba, without the runtime (NRT, as
+    :func:`jit_kernel`: no reference counting of the array arguments), and marked
+    ``alwaysinline`` so that LLVM inlines the machine-level code into every caller:
+    the step costs what fully inlined code costs, and numba types and lowers the
+    function once instead of once per call site.
+    """
+    return numba.jit(**JIT_OPTIONS, _nrt=False, forceinline=True)(func)  # type: ignore[return-value]

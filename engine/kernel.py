@@ -20,10 +20,10 @@ import math
 
 import numpy as np
 
-from engine.jit import jit, jit_inline, jit_kernel
-from engine.landscapes import landscape_f, landscape_fg, landscape_hess
+from engine.jit import jit, jit_hot, jit_inline, jit_kernel
+from engine.landscapes import landscape_fg, landscape_hess
 from engine.optimizers import NAG, NEWTON, RANDOM_SEARCH, opt_update
-from engine.schedules import SP_UNIT, schedule_lr
+from engine.schedules import CONSTANT, SP_UNIT, SP_WARMUP, schedule_lr
 
 # objective kinds
 LANDSCAPE = 0
@@ -89,7 +89,7 @@ def splitmix64(seed: int) -> list[int]:
     return out
 
 
-@jit
+@jit_inline
 def _splitmix_word(z: np.uint64) -> np.uint64:
     z = z + np.uint64(0x9E3779B97F4A7C15)
     v = z
@@ -145,7 +145,7 @@ def _bce_row(w1: float, w2: float, b: float, x1: float, x2: float, y: float) -> 
     return max(z, 0.0) + math.log1p(e) - y * z, a - y
 
 
-@jit_inline
+@jit_hot
 def perceptron_fg(
     data: np.ndarray,
     perm: np.ndarray,
@@ -213,18 +213,6 @@ def perceptron_fg(
     return s / m
 
 
-@jit_inline
-def perceptron_f(data: np.ndarray, perm: np.ndarray, lo: int, hi: int, x: np.ndarray) -> float:
-    """Mean binary cross-entropy over rows perm[lo:hi] (loss only)."""
-    s = 0.0
-    for k in range(lo, hi):
-        j = perm[k]
-        z = x[0] * data[j, 0] + x[1] * data[j, 1] + x[2]
-        s += bce_loss(z, data[j, 2])
-    m = hi - lo
-    return s / m if m > 0 else 0.0
-
-
 @jit
 def perceptron_hess(
     data: np.ndarray, perm: np.ndarray, lo: int, hi: int, x: np.ndarray, h: np.ndarray
@@ -256,63 +244,8 @@ def perceptron_hess(
                 h[p, q] /= m
 
 
-@jit_inline
-def objective_fg(
-    kind: int,
-    lid: int,
-    lp: np.ndarray,
-    data: np.ndarray,
-    perm: np.ndarray,
-    lo: int,
-    hi: int,
-    x: np.ndarray,
-    g: np.ndarray,
-    tile: np.ndarray,
-) -> float:
-    """Loss and gradient of the race's objective at ``x`` (``tile``: perceptron scratch)."""
-    if kind == LANDSCAPE:
-        return landscape_fg(lid, lp, x, g)
-    return perceptron_fg(data, perm, lo, hi, x, g, tile)
-
-
-@jit_inline
-def objective_f(
-    kind: int,
-    lid: int,
-    lp: np.ndarray,
-    data: np.ndarray,
-    perm: np.ndarray,
-    lo: int,
-    hi: int,
-    x: np.ndarray,
-) -> float:
-    """Loss of the race's objective at ``x``."""
-    if kind == LANDSCAPE:
-        return landscape_f(lid, lp, x[0], x[1])
-    return perceptron_f(data, perm, lo, hi, x)
-
-
-@jit_inline
-def objective_hess(
-    kind: int,
-    lid: int,
-    lp: np.ndarray,
-    data: np.ndarray,
-    perm: np.ndarray,
-    lo: int,
-    hi: int,
-    x: np.ndarray,
-    h: np.ndarray,
-) -> None:
-    """Hessian of the race's objective at ``x``."""
-    if kind == LANDSCAPE:
-        landscape_hess(lid, lp, x, h)
-    else:
-        perceptron_hess(data, perm, lo, hi, x, h)
-
-
 # ---------------------------------------------------------------- linear algebra
-@jit
+@jit_inline
 def sym_eig(a: np.ndarray, lam: np.ndarray, v: np.ndarray, m: np.ndarray) -> None:
     """Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations.
 
@@ -373,6 +306,69 @@ def scratch_for(d: int) -> np.ndarray:
 
 
 @jit_kernel
+def special_step(
+    oid: int,
+    kind: int,
+    lid: int,
+    lp: np.ndarray,
+    data: np.ndarray,
+    prow: np.ndarray,
+    lo: int,
+    hi: int,
+    noise: float,
+    hp: np.ndarray,
+    rng_r: np.ndarray,
+    x: np.ndarray,
+    g: np.ndarray,
+    lr: float,
+    scratch: np.ndarray,
+) -> bool:
+    """The rare parts of an update, out of :func:`race_chunk` (compiled once, called).
+
+    ``g`` is the gradient the optimizer sees (for nag: at the look-ahead point). Adds
+    the gradient noise, then applies the whole update of ``newton`` (Hessian at ``x``)
+    and ``random_search`` (its estimate is in scratch row 2, see race_chunk). Returns
+    True when it has updated ``x``, False when the kernel still calls ``opt_update``.
+    """
+    d = x.shape[0]
+    acc = scratch[2]
+    lam = scratch[3]
+    h = scratch[4 : 4 + d]
+    vec = scratch[4 + d : 4 + 2 * d]
+    mscr = scratch[4 + 2 * d : 4 + 3 * d]
+    if noise > 0.0 and oid != RANDOM_SEARCH:  # random search uses no gradient
+        for i in range(d):
+            g[i] += noise * rng_normal(rng_r, 0)
+    if oid == NEWTON:
+        if kind == LANDSCAPE:
+            landscape_hess(lid, lp, x, h)
+        else:
+            perceptron_hess(data, prow, lo, hi, x, h)
+        sym_eig(h, lam, vec, mscr)
+        damping = hp[1]
+        for i in range(d):
+            s = 0.0
+            for k in range(d):
+                s += vec[k, i] * g[k]
+            acc[i] = s / max(abs(lam[i]), damping)
+        for k in range(d):
+            s = 0.0
+            for i in range(d):
+                s += vec[k, i] * acc[i]
+            x[k] = x[k] - lr * s
+        return True
+    if oid == RANDOM_SEARCH:
+        delta = hp[1]
+        scale = lr / int(hp[2])
+        if hp[3] != 0.0:
+            scale = scale / (2.0 * delta * delta)
+        for i in range(d):
+            x[i] = x[i] - scale * acc[i]
+        return True
+    return False
+
+
+@jit_kernel
 def race_chunk(
     n_steps: int,
     cfg: np.ndarray,
@@ -408,6 +404,14 @@ def race_chunk(
     ``xs`` (R, cap, d), ``loss``/``gnorm``/``lrs`` (R, cap) the recorded rows.
     A racer stops at row cap − 1. ``scratch`` comes from :func:`scratch_for` (the kernel
     runs without the numba runtime and allocates nothing).
+
+    Compile time: the dispatchers (objective, schedule, optimizer) are ``jit_hot``,
+    compiled once by numba and inlined by LLVM; each call site is still a copy of
+    their machine code for LLVM to optimise, so each has exactly one call site. The
+    extra evaluations of a step (nag's look-ahead point, random search's x ± δ·u) go
+    through the same objective call as the recorded one (``ev`` counts them; the loss
+    from the gradient call has the same bits as a loss-only evaluation); the rare
+    rest of an update is the called :func:`special_step`.
     """
     R = X.shape[0]
     d = X.shape[1]
@@ -422,11 +426,8 @@ def race_chunk(
         spe = (nrows + bs - 1) // bs
     g = scratch[0]
     xt = scratch[1]
-    acc = scratch[2]
-    lam = scratch[3]
-    h = scratch[4 : 4 + d]
-    vec = scratch[4 + d : 4 + 2 * d]
-    mscr = scratch[4 + 2 * d : 4 + 3 * d]
+    acc = scratch[2]  # random search: Σ (f(x + δu) − f(x − δu))·δu
+    vec = scratch[4 + d]  # random search: the direction δu
     tile = scratch[4 + 3 * d :]  # (PF_TILE, 3) for the perceptron; empty otherwise
     for r in range(R):
         if active[r] == 0 or status[r] != RUNNING:
@@ -438,12 +439,28 @@ def race_chunk(
         x = X[r]
         base_lr = hp[0]
         per_epoch = sp[SP_UNIT] != 0.0
+        special = oid == NEWTON or oid == RANDOM_SEARCH or noise > 0.0
+        n_extra = 0  # objective evaluations per update besides the recorded one
+        if oid == NAG:
+            n_extra = 1
+        elif oid == RANDOM_SEARCH:
+            n_extra = 2 * int(hp[2])
         t = t_arr[r]
         tend = min(t + n_steps, cap - 1)
         prow = perm[r]
         st_r = st[r]  # views made once per racer: a view made in the loop costs ~20 ns
         sc_r = sc[r]  # of runtime reference counting per step
         rng_r = rng[r]
+        xs_r = xs[r]
+        loss_r = loss[r]
+        gnorm_r = gnorm[r]
+        lrs_r = lrs[r]
+        # a constant rate without warm-up is base_lr at every step (schedule_lr returns
+        # it times 1.0: the same bits)
+        const_lr = sid == CONSTANT and not sp[SP_WARMUP] > 0.0
+        lr = base_lr
+        fplus = 0.0
+        ev = 0  # 0: the evaluation at x_t (recorded); 1..n_extra: the extra ones
         while True:
             lo = 0
             hi = 0
@@ -454,67 +471,55 @@ def race_chunk(
                     perm_epoch[r] = ep
                 lo = (t % spe) * bs
                 hi = min(lo + bs, nrows)
-            f = objective_fg(kind, lid, lp, data, prow, lo, hi, x, g, tile)
-            gn2 = 0.0
-            for i in range(d):
-                gn2 += g[i] * g[i]
-                xs[r, t, i] = x[i]
-            ts = float(t // spe) if per_epoch else float(t)
-            lr = schedule_lr(sid, sp, base_lr, ts)
-            loss[r, t] = f
-            gnorm[r, t] = math.sqrt(gn2)
-            lrs[r, t] = lr
-            if not (math.isfinite(f) and math.isfinite(gn2)):
-                status[r] = DIVERGED
-                break
-            count[r] = t + 1
-            if t >= tend:
-                break
-            # ---- the gradient the optimizer sees
-            if oid == NAG:
-                for i in range(d):
-                    xt[i] = x[i] + hp[1] * st_r[0, i]
-                objective_fg(kind, lid, lp, data, prow, lo, hi, xt, g, tile)
-            if noise > 0.0 and oid != RANDOM_SEARCH:
-                for i in range(d):
-                    g[i] += noise * rng_normal(rng_r, 0)
-            # ---- the update
-            if oid == NEWTON:
-                objective_hess(kind, lid, lp, data, prow, lo, hi, x, h)
-                sym_eig(h, lam, vec, mscr)
-                damping = hp[1]
-                for i in range(d):
-                    s = 0.0
-                    for k in range(d):
-                        s += vec[k, i] * g[k]
-                    acc[i] = s / max(abs(lam[i]), damping)
-                for k in range(d):
-                    s = 0.0
-                    for i in range(d):
-                        s += vec[k, i] * acc[i]
-                    x[k] = x[k] - lr * s
-            elif oid == RANDOM_SEARCH:
-                delta = hp[1]
-                ndir = int(hp[2])
-                for i in range(d):
-                    acc[i] = 0.0
-                for _k in range(ndir):
-                    for i in range(d):
-                        u = delta * rng_normal(rng_r, 2)
-                        vec[0, i] = u
-                        xt[i] = x[i] + u
-                    gp = objective_f(kind, lid, lp, data, prow, lo, hi, xt)
-                    for i in range(d):
-                        xt[i] = x[i] - vec[0, i]
-                    gm = objective_f(kind, lid, lp, data, prow, lo, hi, xt)
-                    for i in range(d):
-                        acc[i] += (gp - gm) * vec[0, i]
-                scale = lr / ndir
-                if hp[3] != 0.0:
-                    scale = scale / (2.0 * delta * delta)
-                for i in range(d):
-                    x[i] = x[i] - scale * acc[i]
+            xe = x if ev == 0 else xt
+            if kind == LANDSCAPE:
+                f = landscape_fg(lid, lp, xe, g)
             else:
+                f = perceptron_fg(data, prow, lo, hi, xe, g, tile)
+            if ev == 0:
+                gn2 = 0.0
+                for i in range(d):
+                    gn2 += g[i] * g[i]
+                    xs_r[t, i] = x[i]
+                if not const_lr:
+                    ts = float(t // spe) if per_epoch else float(t)
+                    lr = schedule_lr(sid, sp, base_lr, ts)
+                loss_r[t] = f
+                gnorm_r[t] = math.sqrt(gn2)
+                lrs_r[t] = lr
+                if not (math.isfinite(f) and math.isfinite(gn2)):
+                    status[r] = DIVERGED
+                    break
+                count[r] = t + 1
+                if t >= tend:
+                    break
+                if oid == RANDOM_SEARCH:
+                    for i in range(d):
+                        acc[i] = 0.0
+            elif oid == RANDOM_SEARCH:
+                if ev % 2 == 1:
+                    fplus = f
+                else:
+                    for i in range(d):
+                        acc[i] += (fplus - f) * vec[i]
+            if ev < n_extra:  # set up the next evaluation point
+                ev += 1
+                if oid == NAG:  # the gradient at the look-ahead point x + ρ·v
+                    for i in range(d):
+                        xt[i] = x[i] + hp[1] * st_r[0, i]
+                elif ev % 2 == 1:  # random search: a new direction δu, then x + δu ...
+                    for i in range(d):
+                        u = hp[1] * rng_normal(rng_r, 2)
+                        vec[i] = u
+                        xt[i] = x[i] + u
+                else:  # ... and x − δu
+                    for i in range(d):
+                        xt[i] = x[i] - vec[i]
+                continue
+            ev = 0
+            # ---- the update (g: the gradient the optimizer sees)
+            if not (special and special_step(oid, kind, lid, lp, data, prow, lo, hi, noise,
+                                              hp, rng_r, x, g, lr, scratch)):  # fmt: skip
                 opt_update(oid, hp, st_r, sc_r, x, g, lr, t)
             t += 1
         t_arr[r] = t

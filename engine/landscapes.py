@@ -13,13 +13,13 @@ None of them allocates or raises: huge inputs overflow to inf/NaN, an unknown ``
 gives NaN, and singular points get finite values (Ackley at the origin: gradient 0 and
 the Hessian of its smooth cosine part).
 
-Speed: the per-landscape helpers return tuples and are small enough for LLVM to inline
-into the dispatchers, so the dispatchers contain no calls (bar libm) and therefore no NRT
-reference counting of their array arguments; Rosenbrock ``landscape_fg`` costs ~5 ns
-including the call from a jitted loop.  A helper too big to inline leaves a call, which
-brings back ~20 ns of atomic incref/decref per call for *every* landscape; this is why
-the gaussian-wells loop sits in the dispatchers and Goldstein-Price's Hessian is split.
-``tests/test_landscapes.py`` checks the compiled dispatchers for this.
+Speed and compile time: the per-landscape helpers return tuples and are inlined into
+the dispatchers at the numba-IR level (``jit_inline``: small functions, one call site
+each, no compilation of their own), so the dispatchers contain no calls (bar libm) and
+therefore no NRT reference counting of their array arguments. ``landscape_fg`` itself
+is ``jit_hot``: compiled once and inlined by LLVM into the race kernel. (Each helper
+compiled as a function of its own cost ~0.15 s of cold compile, 54 of them ~8 s.)
+``tests/test_landscapes.py`` checks the compiled dispatchers for calls.
 
 Landscapes (``f`` with ``(x, y)`` the position; parameters in brackets):
 
@@ -64,7 +64,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit, jit_inline
+from engine.jit import jit, jit_hot, jit_inline
 from engine.params import ParamSpec
 from engine.params import resolve as resolve_params
 
@@ -104,14 +104,14 @@ _SQRT2 = math.sqrt(2.0)
 
 
 # Quadratic form f = f0 + ½·[a11·dx² + 2·a12·dx·dy + a22·dy²] (shared by both quadratics).
-@jit
+@jit_inline
 def _qform_f(a11, a12, a22, cx, cy, f0, x, y):
     dx = x - cx
     dy = y - cy
     return f0 + 0.5 * (a11 * dx * dx + 2.0 * a12 * dx * dy + a22 * dy * dy)
 
 
-@jit
+@jit_inline
 def _qform_fg(a11, a12, a22, cx, cy, f0, x, y):
     dx = x - cx
     dy = y - cy
@@ -121,46 +121,46 @@ def _qform_fg(a11, a12, a22, cx, cy, f0, x, y):
 
 
 # quadratic: p = [lambda1, lambda2, angle, cx, cy, f0, a11, a12, a22] (last 3 derived).
-@jit
+@jit_inline
 def _quadratic_f(p, x, y):
     return _qform_f(p[6], p[7], p[8], p[3], p[4], p[5], x, y)
 
 
-@jit
+@jit_inline
 def _quadratic_fg(p, x, y):
     return _qform_fg(p[6], p[7], p[8], p[3], p[4], p[5], x, y)
 
 
-@jit
+@jit_inline
 def _quadratic_h(p, x, y):
     return p[6], p[7], p[8]
 
 
 # quadratic_matrix: p = [a11, a12, a22, cx, cy, f0].
-@jit
+@jit_inline
 def _quadratic_matrix_f(p, x, y):
     return _qform_f(p[0], p[1], p[2], p[3], p[4], p[5], x, y)
 
 
-@jit
+@jit_inline
 def _quadratic_matrix_fg(p, x, y):
     return _qform_fg(p[0], p[1], p[2], p[3], p[4], p[5], x, y)
 
 
-@jit
+@jit_inline
 def _quadratic_matrix_h(p, x, y):
     return p[0], p[1], p[2]
 
 
 # rosenbrock: f = (a − x)² + b·(y − x²)², p = [a, b].
-@jit
+@jit_inline
 def _rosenbrock_f(p, x, y):
     u = p[0] - x
     v = y - x * x
     return u * u + p[1] * v * v
 
 
-@jit
+@jit_inline
 def _rosenbrock_fg(p, x, y):
     a = p[0]
     b = p[1]
@@ -170,14 +170,14 @@ def _rosenbrock_fg(p, x, y):
     return u * u + bv * v, -2.0 * u - 4.0 * x * bv, 2.0 * bv
 
 
-@jit
+@jit_inline
 def _rosenbrock_h(p, x, y):
     b = p[1]
     return 2.0 - 4.0 * b * (y - x * x) + 8.0 * b * x * x, -4.0 * b * x, 2.0 * b
 
 
 # beale: f = Σ_k (c_k − x + x·y^k)², c = (1.5, 2.25, 2.625).
-@jit
+@jit_inline
 def _beale_f(p, x, y):
     y2 = y * y
     t1 = 1.5 - x + x * y
@@ -186,7 +186,7 @@ def _beale_f(p, x, y):
     return t1 * t1 + t2 * t2 + t3 * t3
 
 
-@jit
+@jit_inline
 def _beale_fg(p, x, y):
     y2 = y * y
     y3 = y2 * y
@@ -199,7 +199,7 @@ def _beale_fg(p, x, y):
     return f, gx, gy
 
 
-@jit
+@jit_inline
 def _beale_h(p, x, y):
     y2 = y * y
     y3 = y2 * y
@@ -220,21 +220,21 @@ def _beale_h(p, x, y):
 
 
 # himmelblau: f = (x² + y − 11)² + (x + y² − 7)².
-@jit
+@jit_inline
 def _himmelblau_f(p, x, y):
     a = x * x + y - 11.0
     b = x + y * y - 7.0
     return a * a + b * b
 
 
-@jit
+@jit_inline
 def _himmelblau_fg(p, x, y):
     a = x * x + y - 11.0
     b = x + y * y - 7.0
     return a * a + b * b, 4.0 * x * a + 2.0 * b, 2.0 * a + 4.0 * y * b
 
 
-@jit
+@jit_inline
 def _himmelblau_h(p, x, y):
     a = x * x + y - 11.0
     b = x + y * y - 7.0
@@ -242,13 +242,13 @@ def _himmelblau_h(p, x, y):
 
 
 # rastrigin: f = 2A + Σ (xᵢ² − A·cos 2πxᵢ), p = [A].
-@jit
+@jit_inline
 def _rastrigin_f(p, x, y):
     a = p[0]
     return 2.0 * a + x * x - a * math.cos(_TWO_PI * x) + y * y - a * math.cos(_TWO_PI * y)
 
 
-@jit
+@jit_inline
 def _rastrigin_fg(p, x, y):
     a = p[0]
     cx = math.cos(_TWO_PI * x)
@@ -258,7 +258,7 @@ def _rastrigin_fg(p, x, y):
     return f, 2.0 * x + k * math.sin(_TWO_PI * x), 2.0 * y + k * math.sin(_TWO_PI * y)
 
 
-@jit
+@jit_inline
 def _rastrigin_h(p, x, y):
     k = _TWO_PI * _TWO_PI * p[0]
     return 2.0 + k * math.cos(_TWO_PI * x), 0.0, 2.0 + k * math.cos(_TWO_PI * y)
@@ -266,7 +266,7 @@ def _rastrigin_h(p, x, y):
 
 # ackley: f = a·(1 − exp(−b·q)) + (e − exp(½(cos cx + cos cy))), q = √(½(x² + y²)),
 # p = [a, b, c].  (Same as −a·exp(−b·q) − exp(…) + a + e, ordered to be exact at 0.)
-@jit
+@jit_inline
 def _ackley_f(p, x, y):
     a = p[0]
     b = p[1]
@@ -276,7 +276,7 @@ def _ackley_f(p, x, y):
     return a * (1.0 - math.exp(-b * q)) + (_E - e2)
 
 
-@jit
+@jit_inline
 def _ackley_fg(p, x, y):
     a = p[0]
     b = p[1]
@@ -296,7 +296,7 @@ def _ackley_fg(p, x, y):
     return f, gx, gy
 
 
-@jit
+@jit_inline
 def _ackley_h(p, x, y):
     a = p[0]
     b = p[1]
@@ -328,44 +328,44 @@ def _ackley_h(p, x, y):
 
 
 # booth: f = (x + 2y − 7)² + (2x + y − 5)².
-@jit
+@jit_inline
 def _booth_f(p, x, y):
     a = x + 2.0 * y - 7.0
     b = 2.0 * x + y - 5.0
     return a * a + b * b
 
 
-@jit
+@jit_inline
 def _booth_fg(p, x, y):
     a = x + 2.0 * y - 7.0
     b = 2.0 * x + y - 5.0
     return a * a + b * b, 2.0 * a + 4.0 * b, 4.0 * a + 2.0 * b
 
 
-@jit
+@jit_inline
 def _booth_h(p, x, y):
     return 10.0, 8.0, 10.0
 
 
 # matyas: f = 0.26·(x² + y²) − 0.48·x·y.
-@jit
+@jit_inline
 def _matyas_f(p, x, y):
     return 0.26 * (x * x + y * y) - 0.48 * x * y
 
 
-@jit
+@jit_inline
 def _matyas_fg(p, x, y):
     return 0.26 * (x * x + y * y) - 0.48 * x * y, 0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x
 
 
-@jit
+@jit_inline
 def _matyas_h(p, x, y):
     return 0.52, -0.48, 0.52
 
 
 # goldstein_price: f = A·B, A = 1 + u²·P, B = 30 + v²·Q, u = x + y + 1, v = 2x − 3y,
 # P = 19 − 14x + 3x² − 14y + 6xy + 3y², Q = 18 − 32x + 12x² + 48y − 36xy + 27y².
-@jit
+@jit_inline
 def _goldstein_price_f(p, x, y):
     u = x + y + 1.0
     v = 2.0 * x - 3.0 * y
@@ -374,7 +374,7 @@ def _goldstein_price_f(p, x, y):
     return (1.0 + u * u * pp) * (30.0 + v * v * qq)
 
 
-@jit
+@jit_inline
 def _goldstein_price_fg(p, x, y):
     u = x + y + 1.0
     v = 2.0 * x - 3.0 * y
@@ -391,7 +391,7 @@ def _goldstein_price_fg(p, x, y):
     return aa * bb, ax * bb + aa * bx, ax * bb + aa * by
 
 
-@jit
+@jit_inline
 def _gp_a(x, y):
     """A = 1 + u²·P with its derivatives (A_x = A_y, A_xx = A_xy = A_yy since u_x = u_y)."""
     u = x + y + 1.0
@@ -400,7 +400,7 @@ def _gp_a(x, y):
     return 1.0 + u * u * pp, 2.0 * u * pp + u * u * px, 2.0 * pp + 4.0 * u * px + 6.0 * u * u
 
 
-@jit
+@jit_inline
 def _gp_b(x, y):
     """B = 30 + v²·Q with its first and second derivatives (v_x = 2, v_y = −3):
     B_ij = 2·v_i·v_j·Q + 2v·(v_i·Q_j + v_j·Q_i) + v²·Q_ij."""
@@ -418,7 +418,7 @@ def _gp_b(x, y):
     return bb, bx, by, bxx, bxy, byy
 
 
-@jit
+@jit_inline
 def _goldstein_price_h(a, b):
     """Hessian of A·B from ``a = _gp_a(x, y)`` and ``b = _gp_b(x, y)`` (three small
     helpers, because one big one is not inlined into the dispatcher)."""
@@ -431,14 +431,14 @@ def _goldstein_price_h(a, b):
 
 
 # six_hump_camel: f = 4x² − 2.1x⁴ + x⁶/3 + xy − 4y² + 4y⁴.
-@jit
+@jit_inline
 def _six_hump_camel_f(p, x, y):
     x2 = x * x
     y2 = y * y
     return (4.0 - 2.1 * x2 + x2 * x2 / 3.0) * x2 + x * y + (-4.0 + 4.0 * y2) * y2
 
 
-@jit
+@jit_inline
 def _six_hump_camel_fg(p, x, y):
     x2 = x * x
     y2 = y * y
@@ -448,41 +448,41 @@ def _six_hump_camel_fg(p, x, y):
     return f, gx, gy
 
 
-@jit
+@jit_inline
 def _six_hump_camel_h(p, x, y):
     x2 = x * x
     return 8.0 - 25.2 * x2 + 10.0 * x2 * x2, 1.0, -8.0 + 48.0 * y * y
 
 
 # three_hump_camel: f = 2x² − 1.05x⁴ + x⁶/6 + xy + y².
-@jit
+@jit_inline
 def _three_hump_camel_f(p, x, y):
     x2 = x * x
     return x2 * (2.0 - 1.05 * x2 + x2 * x2 / 6.0) + x * y + y * y
 
 
-@jit
+@jit_inline
 def _three_hump_camel_fg(p, x, y):
     x2 = x * x
     f = x2 * (2.0 - 1.05 * x2 + x2 * x2 / 6.0) + x * y + y * y
     return f, x * (4.0 - 4.2 * x2 + x2 * x2) + y, x + 2.0 * y
 
 
-@jit
+@jit_inline
 def _three_hump_camel_h(p, x, y):
     x2 = x * x
     return 4.0 - 12.6 * x2 + 5.0 * x2 * x2, 1.0, 2.0
 
 
 # styblinski_tang: f = ½·Σ (xᵢ⁴ − 16xᵢ² + 5xᵢ).
-@jit
+@jit_inline
 def _styblinski_tang_f(p, x, y):
     x2 = x * x
     y2 = y * y
     return 0.5 * ((x2 * x2 - 16.0 * x2 + 5.0 * x) + (y2 * y2 - 16.0 * y2 + 5.0 * y))
 
 
-@jit
+@jit_inline
 def _styblinski_tang_fg(p, x, y):
     x2 = x * x
     y2 = y * y
@@ -490,13 +490,13 @@ def _styblinski_tang_fg(p, x, y):
     return f, x * (2.0 * x2 - 16.0) + 2.5, y * (2.0 * y2 - 16.0) + 2.5
 
 
-@jit
+@jit_inline
 def _styblinski_tang_h(p, x, y):
     return 6.0 * x * x - 16.0, 0.0, 6.0 * y * y - 16.0
 
 
 # levi13: f = sin²(3πx) + (x − 1)²·(1 + sin²(3πy)) + (y − 1)²·(1 + sin²(2πy)).
-@jit
+@jit_inline
 def _levi13_f(p, x, y):
     s1 = math.sin(3.0 * _PI * x)
     s2 = math.sin(3.0 * _PI * y)
@@ -506,7 +506,7 @@ def _levi13_f(p, x, y):
     return s1 * s1 + xm * xm * (1.0 + s2 * s2) + ym * ym * (1.0 + s3 * s3)
 
 
-@jit
+@jit_inline
 def _levi13_fg(p, x, y):
     s1 = math.sin(3.0 * _PI * x)
     s2 = math.sin(3.0 * _PI * y)
@@ -524,7 +524,7 @@ def _levi13_fg(p, x, y):
     return f, gx, gy
 
 
-@jit
+@jit_inline
 def _levi13_h(p, x, y):
     s2 = math.sin(3.0 * _PI * y)
     s3 = math.sin(2.0 * _PI * y)
@@ -543,48 +543,48 @@ def _levi13_h(p, x, y):
 
 
 # saddle: f = a·x² − b·y², p = [a, b].
-@jit
+@jit_inline
 def _saddle_f(p, x, y):
     return p[0] * x * x - p[1] * y * y
 
 
-@jit
+@jit_inline
 def _saddle_fg(p, x, y):
     a = p[0]
     b = p[1]
     return a * x * x - b * y * y, 2.0 * a * x, -2.0 * b * y
 
 
-@jit
+@jit_inline
 def _saddle_h(p, x, y):
     return 2.0 * p[0], 0.0, -2.0 * p[1]
 
 
 # monkey_saddle: f = x³ − 3xy².
-@jit
+@jit_inline
 def _monkey_saddle_f(p, x, y):
     return x * (x * x - 3.0 * y * y)
 
 
-@jit
+@jit_inline
 def _monkey_saddle_fg(p, x, y):
     return x * (x * x - 3.0 * y * y), 3.0 * (x * x - y * y), -6.0 * x * y
 
 
-@jit
+@jit_inline
 def _monkey_saddle_h(p, x, y):
     return 6.0 * x, -6.0 * y, -6.0 * x
 
 
 # plateau: f = h·tanh(s), s = (x² + y²)/w², p = [h, w].  sech²(s) = 4e/(1 + e)², e = exp(−2s),
 # is accurate where 1 − tanh² would cancel.
-@jit
+@jit_inline
 def _plateau_f(p, x, y):
     w = p[1]
     return p[0] * math.tanh((x * x + y * y) / (w * w))
 
 
-@jit
+@jit_inline
 def _plateau_fg(p, x, y):
     h = p[0]
     iw2 = 1.0 / (p[1] * p[1])
@@ -595,7 +595,7 @@ def _plateau_fg(p, x, y):
     return h * math.tanh(s), k * x, k * y
 
 
-@jit
+@jit_inline
 def _plateau_h(p, x, y):
     h = p[0]
     iw2 = 1.0 / (p[1] * p[1])
@@ -611,9 +611,8 @@ def _plateau_h(p, x, y):
 
 # gaussian_wells: f = bowl·(x² + y²) − Σₖ dₖ·exp(−rₖ²/(2wₖ²)),
 # p = [bowl, n, x₁, y₁, d₁, w₁, x₂, ...].  The helpers give one well's term at p[o:o+4];
-# the loop over wells sits in the dispatchers (a helper with a loop is not inlined, and
-# any real call inside a dispatcher costs ~20 ns of NRT reference counting per call).
-@jit
+# the loop over wells sits in the dispatchers.
+@jit_inline
 def _well_f(p, o, x, y):
     dx = x - p[o]
     dy = y - p[o + 1]
@@ -621,7 +620,7 @@ def _well_f(p, o, x, y):
     return p[o + 2] * math.exp(-(dx * dx + dy * dy) / (2.0 * w * w))
 
 
-@jit
+@jit_inline
 def _well_fg(p, o, x, y):
     # (dₖ·eₖ, gradient of −dₖ·eₖ): f −= the first, ∇f += the other two.
     dx = x - p[o]
@@ -632,7 +631,7 @@ def _well_fg(p, o, x, y):
     return de, de * iw2 * dx, de * iw2 * dy
 
 
-@jit
+@jit_inline
 def _well_h(p, o, x, y):
     dx = x - p[o]
     dy = y - p[o + 1]
@@ -696,7 +695,7 @@ def landscape_f(lid: int, p: np.ndarray, x0: float, x1: float) -> float:
     return f
 
 
-@jit_inline
+@jit_hot
 def landscape_fg(lid: int, p: np.ndarray, x: np.ndarray, g: np.ndarray) -> float:
     """Loss of landscape ``lid`` at ``(x[0], x[1])``; writes the gradient into ``g[0:2]``.
 

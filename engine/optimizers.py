@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit_inline
+from engine.jit import jit_hot, jit_inline
 from engine.params import ParamSpec, resolve
 
 K_STATE = 4  # state vectors per racer
@@ -57,7 +57,7 @@ def _lerp(a: float, b: float, w: float) -> float:
     return b - (b - a) * (1.0 - w)
 
 
-@jit_inline
+@jit_hot
 def opt_update(
     oid: int,
     hp: np.ndarray,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit_inline
+from engine.jit import jit_hot, jit_inline
 from engine.params import ParamError, ParamSpec, resolve
 
 # Layout of the packed float64 parameter vector of one schedule.
@@ -70,16 +70,22 @@ def _inner_lr(sid: int, sp: np.ndarray, lr: float, t: float) -> float:
     return lr
 
 
-@jit_inline
+@jit_hot
 def schedule_lr(sid: int, sp: np.ndarray, lr: float, t: float) -> float:
     """Learning rate of update ``t`` for schedule ``sid`` with packed params ``sp``."""
+    # One call site of the inlined _inner_lr (each site is a copy to compile); the
+    # factor 1.0 outside the warm-up is exact, so the rates are the same bits.
     w = sp[SP_WARMUP]
+    tt = t
+    factor = 1.0
     if w > 0.0:
         if t < w:
             s = sp[SP_WARMUP_START]
-            return _inner_lr(sid, sp, lr, 0.0) * (s + (1.0 - s) * t / w)
-        return _inner_lr(sid, sp, lr, t - w)
-    return _inner_lr(sid, sp, lr, t)
+            tt = 0.0
+            factor = s + (1.0 - s) * t / w
+        else:
+            tt = t - w
+    return _inner_lr(sid, sp, lr, tt) * factor
 
 
 _COMMON = (
