@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPainter, QTransform
 
 from engine.display import (
     contour_segments,
@@ -49,6 +50,87 @@ def cache_static_items(plot: pg.PlotWidget, *items: object) -> None:
 GRID = 512
 LEVELS = 15
 TRAIL_CAP = 20000
+# Live trails are cosmetic 1 px strokes: Qt strokes a wider pen by outlining the whole
+# path, ~30x slower (8 trails of ~20k points: ~60 ms per repaint at 1.5 px, ~2 ms at 1 px).
+# Rendered slides (MainWindow.slide_layout) widen them.
+TRAIL_WIDTH = 1
+
+
+class Heads(pg.GraphicsObject):
+    """Every racer's current position as a filled, white-ringed disc of ``size`` pixels.
+
+    One item painted in one pass: a ScatterPlotItem per racer costs ~0.3 ms per frame
+    to update and as much again to paint, and the heads move every frame.
+    """
+
+    def __init__(self, size: float = 12.0) -> None:
+        super().__init__()
+        self.size = float(size)
+        self.xy = np.full((0, 2), np.nan)
+        self.shown = np.zeros(0, dtype=bool)
+        self.brushes: list = []
+        self.pen = pg.mkPen("w", width=1.5)
+        self._rect: QRectF | None = None
+
+    def set_colors(self, colors: list[str]) -> None:
+        """One disc per colour, all hidden until :meth:`set_point` places them."""
+        self.prepareGeometryChange()
+        self.xy = np.full((len(colors), 2), np.nan)
+        self.shown = np.ones(len(colors), dtype=bool)
+        self.brushes = [pg.mkBrush(c) for c in colors]
+        self._rect = None
+        self.update()
+
+    def set_point(self, i: int, x: float, y: float, shown: bool = True) -> None:
+        """Move disc ``i`` to (x, y) (hidden while non-finite or not ``shown``)."""
+        if self.xy[i, 0] == x and self.xy[i, 1] == y and self.shown[i] == shown:
+            return
+        self.prepareGeometryChange()
+        self.xy[i] = (x, y)
+        self.shown[i] = shown
+        self._rect = None
+        self.update()
+
+    def points(self) -> np.ndarray:
+        """The drawn discs' centres, shape (k, 2)."""
+        ok = self.shown & np.isfinite(self.xy).all(axis=1)
+        return self.xy[ok]
+
+    def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
+        self.prepareGeometryChange()
+        self._rect = None
+
+    def boundingRect(self) -> QRectF:
+        if self._rect is None:
+            pts = self.points()
+            px, py = self.pixelVectors()
+            if pts.shape[0] == 0 or px is None or py is None:
+                self._rect = QRectF()
+            else:
+                (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+                mx = self.size * (abs(px.x()) + abs(py.x()))
+                my = self.size * (abs(px.y()) + abs(py.y()))
+                self._rect = QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my)
+        return self._rect
+
+    def paint(self, p: QPainter, *_args: object) -> None:
+        tr = p.transform()
+        r = self.size / 2
+        p.save()
+        p.resetTransform()  # discs in device pixels
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(self.pen)
+        for i in range(self.xy.shape[0]):
+            x, y = self.xy[i]
+            if not (self.shown[i] and math.isfinite(x) and math.isfinite(y)):
+                continue
+            c = tr.map(QPointF(float(x), float(y)))
+            if abs(c.x()) > 1e6 or abs(c.y()) > 1e6:
+                continue
+            p.setBrush(self.brushes[i])
+            p.drawEllipse(c, r, r)
+        p.restore()
 
 
 def clip_polyline(
@@ -93,12 +175,16 @@ class Trail:
         self.upto = 0
         self.eps = 0.0
         self.last = (math.nan, math.nan)
+        self.generation = 0  # bumped by reset: what was drawn of the trail is stale
+        self.fresh: list[np.ndarray] = []  # points kept since the last take_fresh()
 
     def reset(self, eps: float) -> None:
         self.n = 0
         self.upto = 0
         self.eps = eps
         self.last = (math.nan, math.nan)
+        self.generation += 1
+        self.fresh = []
 
     def update(self, xs: np.ndarray, count: int) -> bool:
         """Take rows [upto, count) of ``xs`` (n, ≥2); True if anything changed."""
@@ -114,13 +200,23 @@ class Trail:
                 if self.n:
                     self.last = (float(self.buf[self.n - 1, 0]), float(self.buf[self.n - 1, 1]))
             stop = min(count, self.upto + (cap - self.n))
+            n0 = self.n
             n, lx, ly = thin_path(
                 xs, self.upto, stop, self.last[0], self.last[1], self.eps, self.buf, self.n
             )
             self.n = int(n)
+            if self.n > n0:
+                self.fresh.append(self.buf[n0 : self.n].copy())
             self.last = (float(lx), float(ly))
             self.upto = stop
         return True
+
+    def take_fresh(self) -> np.ndarray:
+        """The points kept since the last call, in order, shape (k, 2)."""
+        f, self.fresh = self.fresh, []
+        if not f:
+            return np.empty((0, 2))
+        return f[0] if len(f) == 1 else np.concatenate(f)
 
     def points(self, head: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """x and y arrays to draw (the kept points plus the current head)."""
@@ -128,6 +224,169 @@ class Trail:
         if head is not None and np.all(np.isfinite(head)):
             pts = np.vstack([pts, head[None, :2]])
         return pts[:, 0].copy(), pts[:, 1].copy()
+
+
+class TrailLayer(pg.GraphicsObject):
+    """Every racer's trail, rasterised incrementally into one image.
+
+    A trail only grows, so each frame strokes just the segments added since the last
+    paint into an image the size of the view (device pixels), and a paint is one blit:
+    the cost of a frame does not grow with the trails' lengths or the pen's width. The
+    image is redrawn whole from the thinned trails (:class:`Trail`) when the view's
+    transform (zoom, pan, resize), a trail (restart), a pen or a racer's visibility
+    changes. ``styles[i]`` (a PlotCurveItem that is not drawn itself; it is the legend's
+    sample) holds racer ``i``'s pen and antialiasing.
+
+    Segments are stroked in the order they arrive (a later segment of any racer over an
+    earlier one); each increment starts at the last point drawn, so the joins are those
+    of one continuous polyline. The segment from the last kept point to the head is
+    stroked too: it lies along the true path, within the thinning tolerance.
+    """
+
+    MAX_PENDING = 200_000  # points waiting for a paint; beyond, redraw whole at the next
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trails: list[Trail] = []
+        self.styles: list[pg.PlotCurveItem] = []
+        self.heads: list[np.ndarray | None] = []
+        self.pending: list[list[np.ndarray]] = []
+        self.n_pending = 0
+        self.drawn: list[tuple[float, float] | None] = []  # last point drawn, per racer
+        self.generations: list[int] = []
+        self.img: QImage | None = None
+        self.key: tuple | None = None
+        self.origin = QPointF()
+        self.full_redraws = 0  # for tests and benchmarks
+
+    def set_racers(self, trails: list[Trail], styles: list[pg.PlotCurveItem]) -> None:
+        self.trails, self.styles = trails, styles
+        self.heads = [None] * len(trails)
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Redraw every trail whole at the next paint."""
+        self._forget()
+        self.update()
+
+    def _forget(self) -> None:
+        self.key = None
+        self.pending = [[] for _ in self.trails]
+        self.n_pending = 0
+        self.drawn = [None] * len(self.trails)
+        self.generations = [t.generation for t in self.trails]
+
+    def push(self, i: int, head: np.ndarray | None) -> None:
+        """Racer ``i``'s trail (``trails[i]``) moved on: queue its new points for drawing."""
+        if self.key is None:
+            self.trails[i].take_fresh()
+            self.heads[i] = head
+            self.update()
+            return
+        if self.trails[i].generation != self.generations[i]:
+            self.trails[i].take_fresh()
+            self.heads[i] = head
+            self.invalidate()
+            return
+        pts = self.trails[i].take_fresh()
+        if head is not None and np.all(np.isfinite(head[:2])):
+            pts = np.vstack([pts, head[None, :2]]) if pts.shape[0] else head[None, :2]
+        self.heads[i] = head
+        if pts.shape[0]:
+            self.pending[i].append(pts)
+            self.n_pending += pts.shape[0]
+            if self.n_pending > self.MAX_PENDING:
+                self.invalidate()
+        self.update()
+
+    # ------------------------------------------------------------ QGraphicsItem
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+    def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
+        self.prepareGeometryChange()
+
+    def boundingRect(self) -> QRectF:
+        vb = self.getViewBox()
+        return QRectF() if vb is None else vb.viewRect()
+
+    def _style_key(self) -> tuple:
+        return tuple(
+            (s.opts["pen"].color().rgba(), s.opts["pen"].widthF(), bool(s.opts["antialias"]),
+             s.isVisible())
+            for s in self.styles
+        )  # fmt: skip
+
+    def paint(self, p: QPainter, *_args: object) -> None:
+        if not self.trails:
+            return
+        tr = p.deviceTransform()
+        view = self.boundingRect()
+        dev = p.device()
+        box = tr.mapRect(view).toAlignedRect().intersected(QRect(0, 0, dev.width(), dev.height()))
+        if box.isEmpty():
+            return
+        dpr = dev.devicePixelRatioF() if hasattr(dev, "devicePixelRatioF") else 1.0
+        key = (tr.m11(), tr.m12(), tr.m21(), tr.m22(), tr.dx(), tr.dy(),
+               box.x(), box.y(), box.width(), box.height(), dpr, self._style_key())  # fmt: skip
+        if key != self.key:
+            self._forget()
+            self.key = key
+            self.full_redraws += 1
+            img = QImage(
+                int(box.width() * dpr), int(box.height() * dpr),
+                QImage.Format.Format_ARGB32_Premultiplied,
+            )  # fmt: skip
+            img.setDevicePixelRatio(dpr)
+            img.fill(0)
+            self.img, self.origin = img, QPointF(box.topLeft())
+            for i, t in enumerate(self.trails):
+                pts = t.buf[: t.n]
+                h = self.heads[i]
+                if h is not None and np.all(np.isfinite(h[:2])):
+                    pts = np.vstack([pts, h[None, :2]])
+                t.take_fresh()
+                if pts.shape[0]:
+                    self.pending[i].append(pts)
+        if self.n_pending or any(self.pending):
+            self._stroke(tr, view)
+        p.save()
+        p.resetTransform()
+        p.drawImage(self.origin, self.img)
+        p.restore()
+
+    def _stroke(self, tr: object, view: QRectF) -> None:
+        """Stroke the queued points into the image."""
+        q = QPainter(self.img)
+        q.setTransform(tr * QTransform.fromTranslate(-self.origin.x(), -self.origin.y()))
+        w, h = view.width(), view.height()
+        clip = (view.left() - 4 * w, view.right() + 4 * w, view.top() - 4 * h,
+                view.bottom() + 4 * h)  # fmt: skip
+        for i, chunks in enumerate(self.pending):
+            if not chunks:
+                continue
+            style = self.styles[i]
+            pts = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+            chunks.clear()
+            if not style.isVisible():
+                continue
+            last = self.drawn[i]
+            self.drawn[i] = (float(pts[-1, 0]), float(pts[-1, 1]))
+            if last is not None:
+                pts = np.vstack([np.array(last)[None, :], pts])
+            if pts.shape[0] < 2:
+                continue
+            px, py, connect = clip_polyline(
+                np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1]), clip
+            )
+            if px.size < 2:
+                continue
+            q.setRenderHint(QPainter.RenderHint.Antialiasing, bool(style.opts["antialias"]))
+            q.setPen(style.opts["pen"])
+            q.drawPath(pg.arrayToQPath(px, py, connect=connect))
+        q.end()
+        self.n_pending = 0
 
 
 class LandscapePanel(pg.PlotWidget):
@@ -180,8 +439,14 @@ class LandscapePanel(pg.PlotWidget):
         self.hover.hide()
         self.legend = self.plotItem.addLegend(offset=(10, 10), labelTextSize="11pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        self.trails: list[pg.PlotCurveItem] = []
-        self.heads: list[pg.ScatterPlotItem] = []
+        self.trails: list[pg.PlotCurveItem] = []  # styles and legend samples (not drawn)
+        self.trail_layer = TrailLayer()
+        self.trail_layer.setZValue(5)
+        self.addItem(self.trail_layer, ignoreBounds=True)
+        self.heads = Heads(12)
+        self.heads.setZValue(10)
+        self.addItem(self.heads, ignoreBounds=True)
+        self._sources: list[tuple[np.ndarray, int] | None] = []
         self.arrows: list[pg.PlotCurveItem] = []
         self.trail_state: list[Trail] = []
         self.show_quiver = False
@@ -198,7 +463,9 @@ class LandscapePanel(pg.PlotWidget):
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_move)
         self.grid_ms = 0.0
-        cache_static_items(self, self.contours, self.colorbar)
+        cache_static_items(
+            self, self.image, self.contours, self.colorbar, self.minima, self.saddles, self.legend
+        )
 
     # ------------------------------------------------------------ objective
     def set_landscape(
@@ -250,7 +517,8 @@ class LandscapePanel(pg.PlotWidget):
             img = np.log10(np.where(finite, z - fref + delta, np.nan))
         else:
             img = np.where(finite, z, np.nan)
-        self.colorbar.setLabel("right", "log₁₀(f − f_min + δ)" if self.log_color else "f")
+        # the constructor's label sits on the bar's left axis (a "right" label would be a second)
+        self.colorbar.setLabel("left", "log₁₀(f − f_min + δ)" if self.log_color else "f")
         lo, hi = np.nanpercentile(img, [0.5, 99.5])
         self.image.setImage(img, autoLevels=False, levels=(lo, hi))
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
@@ -264,8 +532,11 @@ class LandscapePanel(pg.PlotWidget):
             self.quiver.setData([], [])
         self.grid_ms = (time.perf_counter() - t0) * 1000
         eps = (x1 - x0) / 3000.0
-        for tr in self.trail_state:
+        for tr, src in zip(self.trail_state, self._sources, strict=False):
             tr.reset(eps)
+            if src is not None:  # re-thin now: a paused race gets no update_racer
+                tr.update(*src)
+        self.trail_layer.invalidate()
 
     def _draw_quiver(self, x0: float, x1: float, y0: float, y1: float) -> None:
         from engine.landscapes import landscape_fg
@@ -291,56 +562,51 @@ class LandscapePanel(pg.PlotWidget):
 
     # ------------------------------------------------------------ racers
     def set_racers(self, labels: list[str], colors: list[str]) -> None:
-        for item in (*self.trails, *self.heads, *self.arrows):
+        for item in self.arrows:
             self.removeItem(item)
         self.legend.clear()
-        self.trails, self.heads, self.arrows, self.trail_state = [], [], [], []
+        self.trails, self.arrows, self.trail_state = [], [], []
+        self.heads.set_colors(colors)
         eps = (self.view_box()[1] - self.view_box()[0]) / 3000.0
         for label, color in zip(labels, colors, strict=True):
             c = pg.mkColor(color)
-            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=1.5))
-            head = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(c), pen=pg.mkPen("w", width=1.5))
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=TRAIL_WIDTH))
             arrow = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
-            trail.setZValue(5)
-            head.setZValue(10)
             arrow.setZValue(11)
-            for it in (trail, head, arrow):
-                self.addItem(it)
+            self.addItem(arrow)
             self.legend.addItem(trail, label)
             self.trails.append(trail)
-            self.heads.append(head)
             self.arrows.append(arrow)
             t = Trail()
             t.reset(eps)
             self.trail_state.append(t)
+        self._sources = [None] * len(labels)
+        self.trail_layer.set_racers(self.trail_state, self.trails)
 
     def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
         """Pull racer ``i``'s new rows and redraw its trail and head."""
-        trail, head = self.trails[i], self.heads[i]
+        trail = self.trails[i]
         trail.setVisible(visible)
-        head.setVisible(visible)
         if not visible:
+            self.heads.set_point(i, math.nan, math.nan, False)
+            self.trail_layer.update()
             return
         st = self.trail_state[i]
+        self._sources[i] = (xs, count)
         if count == 0:
-            trail.setData([], [])
-            head.setData([], [])
+            self.heads.set_point(i, math.nan, math.nan)
             st.reset(st.eps)
+            self.trail_layer.push(i, None)
             return
+        last = xs[count - 1]
+        self.heads.set_point(i, float(last[0]), float(last[1]))
         if st.update(xs, count):
-            last = xs[count - 1]
-            px, py = st.points(last)
-            x0, x1, y0, y1 = self.view_box()
-            w, h = x1 - x0, y1 - y0
-            px, py, connect = clip_polyline(
-                px, py, (x0 - 4 * w, x1 + 4 * w, y0 - 4 * h, y1 + 4 * h)
-            )
-            trail.setData(px, py, connect=connect)
-            head.setData([last[0]], [last[1]])
+            self.trail_layer.push(i, last)
 
     def set_arrows(self, i: int, segs: tuple[np.ndarray, np.ndarray] | None) -> None:
         if segs is None:
-            self.arrows[i].setData([], [])
+            if self.arrows[i].xData is not None and self.arrows[i].xData.size:
+                self.arrows[i].setData([], [])
         else:
             self.arrows[i].setData(segs[0], segs[1], connect="pairs")
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.display import contour_segments, nice_levels, perceptron_loss_grid
-from gui.panels import Trail, clip_polyline
+from gui.panels import TRAIL_WIDTH, Heads, Trail, TrailLayer, cache_static_items
 
 GRID = 72
 GRID_ROWS = 3000
@@ -70,7 +70,12 @@ class PerceptronPanel(QWidget):
         self.weights.scene().sigMouseClicked.connect(self._on_click)
         self.lines: list[pg.PlotCurveItem] = []
         self.trails: list[pg.PlotCurveItem] = []
-        self.heads: list[pg.ScatterPlotItem] = []
+        self.trail_layer = TrailLayer()
+        self.trail_layer.setZValue(5)
+        self.weights.addItem(self.trail_layer, ignoreBounds=True)
+        self.heads = Heads(12)
+        self.heads.setZValue(10)
+        self.weights.addItem(self.heads, ignoreBounds=True)
         self.trail_state: list[Trail] = []
         self.train = np.zeros((0, 3))
         self.grid_rows = np.zeros((0, 3))
@@ -79,6 +84,8 @@ class PerceptronPanel(QWidget):
         self.weights.plotItem.vb.sigRangeChanged.connect(lambda *_: self._grid_dirty())
         self._dirty = True
         self.grid_ms = 0.0
+        cache_static_items(self.data_plot, self.scatter0, self.scatter1, self.data_legend)
+        cache_static_items(self.weights, self.image, self.contours, self.colorbar)
 
     # ------------------------------------------------------------ data
     def set_data(self, train: np.ndarray, description: str) -> None:
@@ -111,25 +118,21 @@ class PerceptronPanel(QWidget):
 
     # ------------------------------------------------------------ racers
     def set_racers(self, labels: list[str], colors: list[str]) -> None:
-        for it in (*self.lines, *self.trails, *self.heads):
+        for it in self.lines:
             it.scene().removeItem(it) if it.scene() else None
-        self.lines, self.trails, self.heads, self.trail_state = [], [], [], []
+        self.lines, self.trails, self.trail_state = [], [], []
+        self.heads.set_colors(colors)
         for _label, color in zip(labels, colors, strict=True):
             c = pg.mkColor(color)
             line = pg.PlotCurveItem(pen=pg.mkPen(c, width=3))
             self.data_plot.addItem(line)
-            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
-            head = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(c), pen=pg.mkPen("w", width=1.5))
-            trail.setZValue(5)
-            head.setZValue(10)
-            self.weights.addItem(trail)
-            self.weights.addItem(head)
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=TRAIL_WIDTH))  # style only
             self.lines.append(line)
             self.trails.append(trail)
-            self.heads.append(head)
             t = Trail()
             t.reset(0.002)
             self.trail_state.append(t)
+        self.trail_layer.set_racers(self.trail_state, self.trails)
         self.data_legend.clear()
         self.data_legend.addItem(self.scatter0, "y = 0")
         self.data_legend.addItem(self.scatter1, "y = 1")
@@ -137,22 +140,18 @@ class PerceptronPanel(QWidget):
             self.data_legend.addItem(line, label)
 
     def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
-        line, trail, head = self.lines[i], self.trails[i], self.heads[i]
-        for it in (line, trail, head):
+        line, trail = self.lines[i], self.trails[i]
+        for it in (line, trail):
             it.setVisible(visible)
         if not visible or count == 0:
+            self.heads.set_point(i, math.nan, math.nan, False)
+            self.trail_layer.update()
             return
         w = xs[count - 1]
+        self.heads.set_point(i, float(w[0]), float(w[1]))
         st = self.trail_state[i]
-        st.update(xs, count)
-        px, py = st.points(w[:2])
-        (x0, x1), (y0, y1) = self.weights.plotItem.vb.viewRange()
-        wd, ht = x1 - x0, y1 - y0
-        px, py, connect = clip_polyline(
-            px, py, (x0 - 4 * wd, x1 + 4 * wd, y0 - 4 * ht, y1 + 4 * ht)
-        )
-        trail.setData(px, py, connect=connect)
-        head.setData([w[0]], [w[1]])
+        if st.update(xs, count):
+            self.trail_layer.push(i, w[:2])
         (x0, x1), (y0, y1) = self.data_plot.plotItem.vb.viewRange()
         line.setData(*decision_line(float(w[0]), float(w[1]), float(w[2]), x0, x1, y0, y1))
 
