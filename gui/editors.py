@@ -8,7 +8,7 @@ the spec and shows what is expected instead of applying a bad value.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -45,6 +45,9 @@ class FloatEditor(QWidget):
 
     valueChanged = Signal(float)
     sliderReleased = Signal()
+    #: a token while any slider is being dragged (None otherwise): the undo stack merges
+    #: every change of one field made during one drag into one step
+    active_drag: ClassVar[object | None] = None
 
     def __init__(self, spec: ParamSpec, value: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,7 +70,17 @@ class FloatEditor(QWidget):
         self._sync_slider()
         self.text.editingFinished.connect(self._on_text)
         self.slider.valueChanged.connect(self._on_slider)
+        self.slider.sliderPressed.connect(self._drag_start)
+        self.slider.sliderReleased.connect(self._drag_end)
         self.slider.sliderReleased.connect(self.sliderReleased)
+
+    @staticmethod
+    def _drag_start() -> None:
+        FloatEditor.active_drag = object()
+
+    @staticmethod
+    def _drag_end() -> None:
+        FloatEditor.active_drag = None
 
     def value(self) -> float:
         return self._value

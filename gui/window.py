@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -46,8 +46,15 @@ from engine.optimizers import get_optimizer
 from engine.params import ParamSpec
 from engine.race import Race, RacerConfig
 from engine.runner import RaceRunner
-from engine.scenario import Scenario, ScenarioError, load_scenario, loads_scenario
+from engine.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    loads_scenario,
+    save_scenario,
+)
 from engine.schedules import get_schedule
+from gui.document import ScenarioDocument, SnapshotCommand, snapshot
 from gui.editors import FloatEditor, ParamForm
 from gui.palette import color_for
 from gui.panels import LEVELS, LandscapePanel, LossPanel
@@ -135,10 +142,17 @@ class MainWindow(QMainWindow):
         self.frame_times: list[float] = []
         self._frame = 0
         self._last_counts: list[int] = []
+        self.document = ScenarioDocument(self.current_scenario, self)
+        self._shown: Scenario | None = None  # snapshot of what the window shows
+        self._applying = False  # True while undo/redo/revert applies a snapshot
         self.setWindowTitle("Gradient Arena")
         self.resize(1500, 950)
+        self.setAcceptDrops(True)
         self._build_ui()
         self.load(self.scenario)
+        self.document.reset(self.current_scenario(), self.scenario.source)
+        self.document.changed.connect(self._update_title)
+        self._update_title()
         self.timer = QTimer(self)
         self.timer.setInterval(16)
         self.timer.timeout.connect(self.on_frame)
@@ -236,6 +250,7 @@ class MainWindow(QMainWindow):
         self.steps_box = QSpinBox()
         self.steps_box.setRange(1, MAX_RACE_STEPS)
         self.steps_box.setSingleStep(1000)
+        self.steps_box.setKeyboardTracking(False)  # one change per entry, not per key
         misc.addRow("steps", self.steps_box)
         self.restart_on_change = QCheckBox("restart on change")
         self.restart_on_change.setToolTip(
@@ -310,10 +325,21 @@ class MainWindow(QMainWindow):
 
         # menus
         fm = self.menuBar().addMenu("&File")
+        new = fm.addAction("&New scenario")
+        new.setShortcut(QKeySequence.StandardKey.New)
+        new.triggered.connect(self.new_scenario)
         op = fm.addAction("&Open scenario…")
         op.setShortcut(QKeySequence.StandardKey.Open)
         op.triggered.connect(self.open_dialog)
         self.recent_menu = fm.addMenu("Open &recent")
+        self.save_action = fm.addAction("&Save")
+        self.save_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_action.triggered.connect(self.save)
+        save_as = fm.addAction("Save &as…")
+        save_as.setShortcut(QKeySequence.StandardKey.SaveAs)
+        save_as.triggered.connect(self.save_as_dialog)
+        self.revert_action = fm.addAction("Re&vert to saved")
+        self.revert_action.triggered.connect(self.revert)
         fm.addSeparator()
         ex = fm.addAction("Export &trajectories…")
         ex.triggered.connect(self.export_dialog)
@@ -323,6 +349,13 @@ class MainWindow(QMainWindow):
         q = fm.addAction("&Quit")
         q.setShortcut(QKeySequence.StandardKey.Quit)
         q.triggered.connect(self.close)
+        em = self.menuBar().addMenu("&Edit")
+        self.undo_action = self.document.stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.document.stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        em.addAction(self.undo_action)
+        em.addAction(self.redo_action)
         vm = self.menuBar().addMenu("&View")
         for d in (self.side_dock, self.loss_dock, self.board_dock, self.eq_dock):
             vm.addAction(d.toggleViewAction())
@@ -352,7 +385,6 @@ class MainWindow(QMainWindow):
             if not c.color:
                 c.color = color_for(i)
         self.description.setText(scenario.description or "")
-        self.setWindowTitle(f"Gradient Arena — {scenario.name}")
         self.landscape_box.blockSignals(True)
         self.landscape_box.setCurrentText(obj.name)
         self.landscape_box.blockSignals(False)
@@ -372,6 +404,8 @@ class MainWindow(QMainWindow):
         else:
             objective = LandscapeObjective.create(obj.name, obj.params, obj.start, obj.grad_noise)
         self._set_objective(objective, list(scenario.racers))
+        self._shown = snapshot(self.current_scenario())
+        self._update_title()
 
     def _set_objective(self, objective: Any, racers: list[RacerConfig]) -> None:
         was_playing = self.runner.playing if self.runner is not None else False
@@ -454,7 +488,7 @@ class MainWindow(QMainWindow):
             ed.scheduleChanged.connect(self._on_schedule)
             ed.optimizerChanged.connect(self._on_optimizer)
             ed.enabledChanged.connect(self._on_enabled)
-            ed.styleChanged.connect(lambda _e: self._restyle())
+            ed.styleChanged.connect(self._on_style)
             ed.duplicateRequested.connect(self._duplicate)
             ed.removeRequested.connect(self._remove)
             ed.selected.connect(self._select)
@@ -479,11 +513,107 @@ class MainWindow(QMainWindow):
     def _index(self, ed: RacerEditor) -> int:
         return self.editors.index(ed)
 
+    # ------------------------------------------------------------ undo / document
+    def _record(self, text: str, key: str = "", gesture: object | None = None) -> None:
+        """Push the edit just applied onto the undo stack (before/after snapshots)."""
+        if self._applying or self.race is None or self._shown is None:
+            return
+        after = snapshot(self.current_scenario())
+        if after == self._shown:
+            return
+        cmd = SnapshotCommand(text, self._shown, after, self.apply_scenario, key, gesture)
+        self._shown = after
+        self.document.stack.push(cmd)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        if not hasattr(self, "document") or self.race is None:
+            return
+        doc = self.document
+        self.setWindowTitle(f"{self.scenario.name} — {doc.display_name()}[*] — Gradient Arena")
+        self.setWindowModified(doc.is_dirty())
+        self.revert_action.setEnabled(doc.path is not None)
+
+    def apply_scenario(self, scn: Scenario) -> None:
+        """Show ``scn`` (undo, redo, revert, the scenario fields), applying what differs.
+
+        Hyperparameters, schedules, labels, colours, enabled flags, steps, gradient noise
+        and tolerance change the running race in place (with "restart on change" the
+        racer restarts); another objective, start, seed, view or set of racers reloads.
+        """
+        assert self.race is not None
+        self._applying = True
+        try:
+            self._apply(scn)
+        finally:
+            self._applying = False
+        self._shown = snapshot(self.current_scenario())
+        self._update_title()
+
+    def _apply(self, scn: Scenario) -> None:
+        from dataclasses import replace
+
+        race = self.race
+        assert race is not None
+        old = self.current_scenario()
+        structural = (
+            replace(scn.objective, grad_noise=0.0) != replace(old.objective, grad_noise=0.0)
+            or scn.seed != old.seed
+            or scn.view != old.view
+            or len(scn.racers) != len(old.racers)
+            or any(
+                a.start != b.start or a.schedule_unit != b.schedule_unit
+                for a, b in zip(scn.racers, old.racers, strict=True)
+            )
+        )
+        if structural:
+            self.load(scn)
+            return
+        restart = self.restart_on_change.isChecked()
+        for i, (new, cur) in enumerate(zip(scn.racers, old.racers, strict=True)):
+            if new == cur:
+                continue
+            if new.optimizer != cur.optimizer:
+                race.set_optimizer(i, new.optimizer, new.params)
+            elif new.params != cur.params:
+                race.set_params(i, new.params, restart=restart)
+            if (new.schedule, new.schedule_params) != (cur.schedule, cur.schedule_params):
+                race.set_schedule(i, new.schedule, new.schedule_params, restart=restart)
+            if new.enabled != cur.enabled:
+                race.set_enabled(i, new.enabled)
+            race.racers[i].label = new.label
+            race.racers[i].color = new.color
+        if scn.objective.grad_noise != old.objective.grad_noise:
+            race.set_noise(scn.objective.grad_noise)
+            self.noise.blockSignals(True)
+            self.noise.setValue(scn.objective.grad_noise)
+            self.noise.blockSignals(False)
+        if scn.steps != old.steps and not self.is_perceptron:
+            race.extend(scn.steps)
+            self.loss.show_steps(race.steps)
+            self.steps_box.blockSignals(True)
+            self.steps_box.setValue(race.steps)
+            self.steps_box.blockSignals(False)
+        race.tolerance = scn.tolerance
+        self.scenario = replace(
+            self.scenario,
+            name=scn.name,
+            description=scn.description,
+            tolerance=scn.tolerance,
+        )
+        self.description.setText(scn.description or "")
+        self._rebuild_racers()
+
     # ------------------------------------------------------------ edits
     def _on_params(self, ed: RacerEditor, params: dict[str, Any]) -> None:
         assert self.race is not None
-        self.race.set_params(self._index(ed), params, restart=self.restart_on_change.isChecked())
-        ed.cfg.params = self.race.racers[self._index(ed)].params
+        i = self._index(ed)
+        self.race.set_params(i, params, restart=self.restart_on_change.isChecked())
+        ed.cfg.params = self.race.racers[i].params
+        names = ", ".join(params)
+        self._record(
+            f"{ed.cfg.label}: {names}", key=f"racer{i}.{names}", gesture=FloatEditor.active_drag
+        )
 
     def _on_schedule(self, ed: RacerEditor) -> None:
         assert self.race is not None
@@ -497,6 +627,10 @@ class MainWindow(QMainWindow):
         except ValueError as e:
             self.statusBar().showMessage(f"schedule: {e}", 6000)
         self._show_equations()
+        i = self._index(ed)
+        self._record(
+            f"{ed.cfg.label}: schedule", key=f"racer{i}.schedule", gesture=FloatEditor.active_drag
+        )
 
     def _on_optimizer(self, ed: RacerEditor) -> None:
         assert self.race is not None
@@ -505,10 +639,12 @@ class MainWindow(QMainWindow):
         self.race.racers[i].label = ed.cfg.label
         ed.cfg = self.race.racers[i]
         self._restyle()
+        self._record(f"{ed.cfg.label}: optimizer {ed.cfg.optimizer}")
 
     def _on_enabled(self, ed: RacerEditor, on: bool) -> None:
         assert self.race is not None
         self.race.set_enabled(self._index(ed), on)
+        self._record(f"{ed.cfg.label}: {'enable' if on else 'disable'}")
 
     def _add_racer(self) -> None:
         assert self.race is not None
@@ -517,6 +653,7 @@ class MainWindow(QMainWindow):
             RacerConfig("adam", {"lr": 0.01}, label=f"adam {n + 1}", color=color_for(n))
         )
         self._rebuild_racers()
+        self._record("add racer")
 
     def _duplicate(self, ed: RacerEditor) -> None:
         assert self.race is not None
@@ -532,14 +669,22 @@ class MainWindow(QMainWindow):
                 color=color_for(n),
                 enabled=c.enabled,
                 start=c.start,
+                schedule_unit=c.schedule_unit,
             )
         )
         self._rebuild_racers()
+        self._record(f"duplicate {c.label}")
 
     def _remove(self, ed: RacerEditor) -> None:
         assert self.race is not None
+        label = ed.cfg.label
         self.race.remove_racer(self._index(ed))
         self._rebuild_racers()
+        self._record(f"remove {label}")
+
+    def _on_style(self, ed: RacerEditor) -> None:
+        self._restyle()
+        self._record(f"{ed.cfg.label}: label / colour")
 
     def _select(self, ed: RacerEditor) -> None:
         self.selected = self._index(ed)
@@ -555,6 +700,8 @@ class MainWindow(QMainWindow):
         for c in self.race.racers:
             c.start = None
         self._set_objective(obj, list(self.race.racers))
+        self.scenario.view = type(self.scenario.view)()  # the old view box was for another map
+        self._record(f"landscape {name}")
 
     def _on_landscape_param(self, name: str, value: Any) -> None:
         assert self.race is not None
@@ -566,15 +713,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(e), 6000)
             return
         self._set_objective(obj, list(self.race.racers))
+        self._record(f"landscape {name}", key=f"landscape.{name}", gesture=FloatEditor.active_drag)
 
     def _on_noise(self, sigma: float) -> None:
         assert self.race is not None
         self.race.set_noise(sigma)
+        self._record("gradient noise", key="grad_noise", gesture=FloatEditor.active_drag)
 
     def _on_steps(self, steps: int) -> None:
         assert self.race is not None
         self.race.extend(steps)
         self.loss.show_steps(steps)
+        self._record(f"steps {steps:,}")
 
     def on_start_chosen(self, x: float, y: float) -> None:
         """A click or a drag of the start marker: restart from (x, y)."""
@@ -583,6 +733,7 @@ class MainWindow(QMainWindow):
         self.landscape.set_start_marker(x, y)
         self._last_counts = [-1] * len(self.race.racers)
         self.on_frame()
+        self._record(f"start ({x:.3g}, {y:.3g})")
 
     def on_weights_chosen(self, w1: float, w2: float) -> None:
         """A click in weight space: restart from (w1, w2) with the start's b."""
@@ -592,6 +743,7 @@ class MainWindow(QMainWindow):
         self.perceptron.set_start_marker(w1, w2)
         self._last_counts = [-1] * len(self.race.racers)
         self.on_frame()
+        self._record(f"start ({w1:.3g}, {w2:.3g}, {b:.3g})")
 
     # ------------------------------------------------------------ transport
     def toggle_play(self) -> None:
@@ -603,6 +755,7 @@ class MainWindow(QMainWindow):
             self.steps_box.blockSignals(True)
             self.steps_box.setValue(self.race.steps)
             self.steps_box.blockSignals(False)
+            self._record(f"steps {self.race.steps:,}")
         self.runner.toggle()
         self._sync_play()
 
@@ -794,23 +947,149 @@ class MainWindow(QMainWindow):
         )
 
     # ------------------------------------------------------------ files
-    def open_path(self, path: str | Path) -> bool:
-        """Load a scenario file; on error show every problem and keep the current race."""
+    def open_path(self, path: str | Path, ask: bool = True) -> bool:
+        """Open a scenario file (asking to save unsaved changes first).
+
+        A bad file shows every problem it has and changes nothing.
+        """
+        if ask and not self.maybe_save():
+            return False
         try:
             scn = load_scenario(path)
         except ScenarioError as e:
-            QMessageBox.warning(self, "Cannot open scenario", str(e))
+            self._error("Cannot open scenario", e)
             return False
         self.load(scn)
-        self._remember(str(Path(path).resolve()))
+        resolved = Path(path).resolve()
+        self.document.reset(self.current_scenario(), resolved)
+        self._remember(str(resolved))
+        self.statusBar().showMessage(f"opened {resolved}", 6000)
         return True
 
     def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open scenario", str(Path.cwd() / "scenarios"), "Scenarios (*.toml)"
+            self, "Open scenario", str(self._dialog_dir()), "Scenarios (*.toml)"
         )
         if path:
-            self.open_path(path)
+            self.open_path(path, ask=False)
+
+    def new_scenario(self) -> None:
+        """The default race, as an untitled document."""
+        if not self.maybe_save():
+            return
+        scn = loads_scenario(DEFAULT_SCENARIO, source="<new scenario>")
+        scn.name = "Untitled race"
+        self.load(scn)
+        self.document.reset(self.current_scenario(), None)
+
+    def save(self) -> bool:
+        """Save to the document's file (Save As when it has none); True when saved."""
+        if self.document.path is None or not self._is_user_file(self.document.path):
+            return self.save_as_dialog()
+        return self.save_to(self.document.path)
+
+    def save_as_dialog(self) -> bool:
+        start = self._dialog_dir() / (
+            self.document.path.name if self.document.path else "scenario.toml"
+        )
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save scenario", str(start), "Scenarios (*.toml)"
+        )
+        if not path:
+            return False
+        if not path.endswith(".toml"):
+            path += ".toml"
+        return self.save_to(Path(path))
+
+    def save_to(self, path: str | Path) -> bool:
+        """Write the scenario as shown, atomically; on failure say why and keep the file."""
+        p = Path(path).resolve()
+        scn = self.current_scenario()
+        try:
+            save_scenario(scn, p)
+        except ScenarioError as e:
+            self._error("Cannot save scenario", e)
+            return False
+        self.scenario.source = p
+        self.document.mark_saved(scn, p)
+        self._remember(str(p))
+        self.statusBar().showMessage(f"saved {p}", 6000)
+        return True
+
+    def revert(self) -> bool:
+        """Reload the document's file, discarding unsaved changes (after asking)."""
+        path = self.document.path
+        if path is None:
+            return False
+        if self.document.is_dirty():
+            answer = QMessageBox.question(
+                self,
+                "Revert",
+                f"Discard the changes made since {path.name} was saved?",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                return False
+        return self.open_path(path, ask=False)
+
+    def maybe_save(self) -> bool:
+        """If there are unsaved changes ask Save / Discard / Cancel; False means stop."""
+        if not self.document.is_dirty():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"The scenario “{self.scenario.name}” has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _error(self, title: str, e: ScenarioError) -> None:
+        QMessageBox.warning(self, title, str(e))
+
+    def _dialog_dir(self) -> Path:
+        if self.document.path is not None and self._is_user_file(self.document.path):
+            return self.document.path.parent
+        return Path.cwd() / "scenarios"
+
+    @staticmethod
+    def _is_user_file(path: Path) -> bool:
+        return not str(path).startswith("<")
+
+    # drag and drop: a scenario file dropped on the window opens
+    @staticmethod
+    def _dropped_file(mime: Any) -> Path | None:
+        if not mime.hasUrls():
+            return None
+        urls: list[QUrl] = mime.urls()
+        if len(urls) != 1 or not urls[0].isLocalFile():
+            return None
+        p = Path(urls[0].toLocalFile())
+        return p if p.suffix.lower() == ".toml" else None
+
+    def dragEnterEvent(self, ev: Any) -> None:
+        if self._dropped_file(ev.mimeData()) is not None:
+            ev.acceptProposedAction()
+        else:
+            ev.ignore()
+
+    def dragMoveEvent(self, ev: Any) -> None:
+        self.dragEnterEvent(ev)
+
+    def dropEvent(self, ev: Any) -> None:
+        p = self._dropped_file(ev.mimeData())
+        if p is None:
+            ev.ignore()
+            return
+        ev.acceptProposedAction()
+        self.open_path(p)
 
     def _remember(self, path: str) -> None:
         recent = [p for p in self._recent() if p != path]
@@ -830,6 +1109,7 @@ class MainWindow(QMainWindow):
         for p in self._recent():
             a = self.recent_menu.addAction(p)
             a.triggered.connect(lambda _=False, p=p: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
 
     def export_dialog(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Export trajectories to folder")
@@ -855,11 +1135,11 @@ class MainWindow(QMainWindow):
         obj = race.objective
         objective = replace(
             self.scenario.objective,
-            name=obj.name,
-            params=dict(obj.params),
-            start=tuple(obj.start),
+            start=tuple(float(v) for v in obj.start),
             grad_noise=float(obj.grad_noise),
         )
+        if not self.is_perceptron:
+            objective = replace(objective, name=obj.name, params=dict(obj.params))
         return replace(
             self.scenario, objective=objective, racers=list(race.racers), steps=race.steps
         )
@@ -911,6 +1191,9 @@ class MainWindow(QMainWindow):
         self._fill_recent()
 
     def closeEvent(self, ev: Any) -> None:
+        if not self.maybe_save():
+            ev.ignore()
+            return
         self.timer.stop()
         self._stop_runner()
         self.settings.setValue("geometry", self.saveGeometry())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,3 +18,33 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A modal dialog offscreen would wait forever: answer it and fail the test instead.
+
+    Tests that expect a dialog patch QMessageBox / QFileDialog themselves (after this).
+    """
+    if "PySide6.QtWidgets" not in sys.modules and request.node.get_closest_marker("gui") is None:
+        yield
+        return
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    shown: list[str] = []
+
+    def refuse(name: str, answer: Any) -> Any:
+        def dialog(*args: Any, **_kw: Any) -> Any:
+            shown.append(f"{name}: {[a for a in args if isinstance(a, str)]}")
+            return answer
+
+        return dialog
+
+    discard = QMessageBox.StandardButton.Discard
+    for name in ("question", "warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, refuse(f"QMessageBox.{name}", discard))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", refuse("getOpenFileName", ("", "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", refuse("getSaveFileName", ("", "")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", refuse("getExistingDirectory", ""))
+    yield
+    assert not shown, f"unexpected modal dialog(s): {shown}"

@@ -26,7 +26,7 @@ def window(qtbot, tmp_path, monkeypatch):
     from gui.window import MainWindow
 
     w = MainWindow()
-    qtbot.addWidget(w)
+    qtbot.addWidget(w, before_close_func=forget_edits)
     w.resize(1400, 900)
     w.show()
     qtbot.waitExposed(w)
@@ -139,13 +139,14 @@ def test_close_stops_every_thread(qtbot, tmp_path, monkeypatch):
     from gui.window import MainWindow
 
     w = MainWindow()
-    qtbot.addWidget(w)
+    qtbot.addWidget(w, before_close_func=forget_edits)
     w.show()
     w.steps_box.setValue(1_000_000)
     w.speed.setValue(w.speed.maximum())
     w.play_action.trigger()
     qtbot.wait(300)
     runner = w.runner
+    forget_edits(w)  # the steps edit would ask "save?" (tests/test_editor.py covers that)
     t0 = time.perf_counter()
     w.close()
     assert time.perf_counter() - t0 < 1.0
@@ -238,7 +239,7 @@ def test_perceptron_window_shows_and_updates(qtbot, tmp_path, monkeypatch):
     from gui.window import MainWindow
 
     w = MainWindow(load_scenario(ROOT / "scenarios" / "perceptron_minibatch.toml"))
-    qtbot.addWidget(w)
+    qtbot.addWidget(w, before_close_func=forget_edits)
     w.show()
     assert w.is_perceptron
     assert w.central.currentWidget() is w.perceptron
@@ -263,6 +264,12 @@ def test_perceptron_window_shows_and_updates(qtbot, tmp_path, monkeypatch):
     # a click in weight space restarts from (w1, w2) with the start's b
     w.on_weights_chosen(1.0, -2.0)
     assert np.allclose(race.xs[:, 0], [1.0, -2.0, race.objective.start[2]])
+    w.undo_action.trigger()  # the click is one undo step
+    assert np.allclose(
+        w.race.objective.start,
+        load_scenario(ROOT / "scenarios" / "perceptron_minibatch.toml").objective.start,
+    )
+    assert not w.isWindowModified()
     w.close()
 
 
@@ -278,7 +285,7 @@ def test_scenario_view_settings_reach_the_panel(qtbot, tmp_path, monkeypatch):
         '[[optimizers]]\nname = "sgd"\n'
     )
     w = MainWindow(loads_scenario(text), start_runner=False)
-    qtbot.addWidget(w)
+    qtbot.addWidget(w, before_close_func=forget_edits)
     w.show()
     assert w.landscape.levels == 7
     assert w.landscape.log_color is False
@@ -286,3 +293,10 @@ def test_scenario_view_settings_reach_the_panel(qtbot, tmp_path, monkeypatch):
     assert (x0, x1) == pytest.approx((-3.0, 3.0))
     assert (y0, y1) == pytest.approx((-1.0, 3.0))  # the landscape's own y range
     w.close()
+
+
+def forget_edits(w) -> None:
+    """Mark the window's scenario saved, so closing it at teardown does not ask."""
+    from engine.scenario import dumps_scenario
+
+    w.document.saved_text = dumps_scenario(w.current_scenario())

@@ -433,28 +433,41 @@ def _check(make: Any) -> None:
     assert all(math.isfinite(v) for v in s.objective.start)
 
 
-FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 1500 + 500 + 1000 + 500 = 3500 examples on every run (the issue asks for >= 3000 in CI)
+FUZZ_EXAMPLES = {"toml": 1500, "text": 500, "dicts": 1000, "values": 500}
 
 
-@FUZZ
+def fuzz(kind: str) -> Any:
+    return settings(
+        max_examples=FUZZ_EXAMPLES[kind],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+def test_fuzz_budget() -> None:
+    assert sum(FUZZ_EXAMPLES.values()) >= 3000
+
+
+@fuzz("toml")
 @given(mutated_texts())
 def test_fuzz_mutated_toml(text: str) -> None:
     _check(lambda: loads_scenario(text, source="fuzz"))
 
 
-@FUZZ
+@fuzz("text")
 @given(st.text(max_size=200))
 def test_fuzz_random_text(text: str) -> None:
     _check(lambda: loads_scenario(text, source="fuzz"))
 
 
-@FUZZ
+@fuzz("dicts")
 @given(mutated_dicts())
 def test_fuzz_mutated_dicts(d: Any) -> None:
     _check(lambda: scenario_from_dict(d, source="fuzz"))
 
 
-@FUZZ
+@fuzz("values")
 @given(values)
 def test_fuzz_random_values(d: Any) -> None:
     _check(lambda: scenario_from_dict(d, source="fuzz"))

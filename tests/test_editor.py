@@ -1,0 +1,272 @@
+"""The scenario as a document in the window: undo/redo, dirty state, files, drag and drop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from engine.scenario import dumps_scenario, load_scenario
+
+pytestmark = pytest.mark.gui
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "settings.ini"))
+    from gui.window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w, before_close_func=forget_edits)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    forget_edits(w)
+    w.close()
+
+
+class Answers:
+    """Stands in for QMessageBox.question / warning and records what was asked."""
+
+    def __init__(self, monkeypatch, answer=QMessageBox.StandardButton.Cancel):
+        self.answer = answer
+        self.questions: list[str] = []
+        self.warnings: list[str] = []
+        monkeypatch.setattr(QMessageBox, "question", self._question)
+        monkeypatch.setattr(QMessageBox, "warning", self._warning)
+
+    def _question(self, _parent, _title, text, *_a, **_k):
+        self.questions.append(text)
+        return self.answer
+
+    def _warning(self, _parent, _title, text, *_a, **_k):
+        self.warnings.append(text)
+        return QMessageBox.StandardButton.Ok
+
+
+def _lr_editor(w, i=0):
+    return w.editors[i].params.editors["lr"]
+
+
+def _type_lr(w, value: str, i=0):
+    ed = _lr_editor(w, i)
+    ed.text.setText(value)
+    ed.text.editingFinished.emit()
+
+
+def test_opens_clean_with_no_history(window):
+    assert not window.document.is_dirty()
+    assert not window.isWindowModified()
+    assert window.document.stack.count() == 0
+    assert "[*]" in window.windowTitle()  # Qt shows "*" there when modified
+
+
+def test_edit_undo_redo_reaches_the_engine(window):
+    race = window.race
+    lr0 = race.racers[0].params["lr"]
+    _type_lr(window, "0.0123")
+    assert race.racers[0].params["lr"] == 0.0123
+    assert window.document.stack.count() == 1
+    assert window.isWindowModified()
+    window.undo_action.trigger()
+    assert window.race is race  # a hyperparameter undo keeps the race running
+    assert race.racers[0].params["lr"] == lr0
+    assert _lr_editor(window).value() == lr0  # the editor shows the restored value
+    assert not window.isWindowModified()  # back at the saved state
+    window.redo_action.trigger()
+    assert race.racers[0].params["lr"] == 0.0123
+    assert _lr_editor(window).value() == 0.0123
+    assert window.isWindowModified()
+
+
+def test_slider_drag_is_one_undo_step(window):
+    ed = _lr_editor(window)
+    lr0 = window.race.racers[0].params["lr"]
+    ed.slider.sliderPressed.emit()
+    for k in (100, 200, 300, 400, 500):
+        ed.slider.setValue(k)
+    ed.slider.sliderReleased.emit()
+    assert window.document.stack.count() == 1
+    assert window.race.racers[0].params["lr"] != lr0
+    window.undo_action.trigger()
+    assert window.race.racers[0].params["lr"] == lr0
+    # two separate drags are two steps
+    for _ in range(2):
+        ed = _lr_editor(window)
+        ed.slider.sliderPressed.emit()
+        ed.slider.setValue(ed.slider.value() + 50)
+        ed.slider.setValue(ed.slider.value() + 50)
+        ed.slider.sliderReleased.emit()
+    assert window.document.stack.count() == 2
+
+
+def test_structural_edits_undo(window):
+    race0 = window.race
+    labels = [c.label for c in race0.racers]
+    window._add_racer()
+    assert len(window.race.racers) == 6
+    window._remove(window.editors[1])
+    assert [c.label for c in window.race.racers][:2] == ["Adam", "NAG"]
+    window.landscape_box.setCurrentText("himmelblau")
+    assert window.race.objective.name == "himmelblau"
+    assert window.document.stack.count() == 3
+    window.undo_action.trigger()
+    assert window.race.objective.name == "rosenbrock"
+    assert window.landscape_box.currentText() == "rosenbrock"
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert [c.label for c in window.race.racers] == labels
+    assert not window.isWindowModified()
+    window.redo_action.trigger()
+    assert len(window.race.racers) == 6
+
+
+def test_start_click_is_undoable(window):
+    window.on_start_chosen(0.5, -0.5)
+    assert window.race.objective.start == (0.5, -0.5)
+    window.undo_action.trigger()
+    assert window.race.objective.start == (-1.5, 2.0)
+
+
+def test_save_reopen_gives_the_same_race(window, tmp_path, monkeypatch):
+    Answers(monkeypatch)
+    _type_lr(window, "0.0321")
+    window.editors[2].enable.setChecked(False)
+    window.noise.setValue(0.25)
+    window.noise.valueChanged.emit(0.25)
+    path = tmp_path / "mine.toml"
+    assert window.save_to(path)
+    assert not window.isWindowModified()
+    assert "mine.toml" in window.windowTitle()
+    shown = dumps_scenario(window.current_scenario())
+    assert load_scenario(path) == window.current_scenario()
+    window.new_scenario()
+    assert window.document.path is None
+    assert window.open_path(path)
+    assert dumps_scenario(window.current_scenario()) == shown
+    assert window.race.racers[0].params["lr"] == 0.0321
+    assert not window.race.racers[2].enabled
+    assert window.race.objective.grad_noise == 0.25
+    assert not window.isWindowModified()
+    assert window._recent()[0] == str(path.resolve())
+
+
+def test_save_failure_changes_nothing(window, tmp_path, monkeypatch):
+    answers = Answers(monkeypatch)
+    _type_lr(window, "0.02")
+    target = tmp_path / "no such dir" / "x.toml"
+    assert not window.save_to(target)
+    assert answers.warnings and "no such dir" in answers.warnings[0]
+    assert window.isWindowModified()
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
+def test_close_when_dirty_asks(window, qtbot, tmp_path, monkeypatch, answer):
+    button = getattr(QMessageBox.StandardButton, answer)
+    answers = Answers(monkeypatch, button)
+    window.document.path = tmp_path / "s.toml"
+    _type_lr(window, "0.02")
+    window.close()
+    assert len(answers.questions) == 1 and "unsaved" in answers.questions[0]
+    if answer == "Cancel":
+        assert window.isVisible()
+        assert window.runner is not None and window.runner.alive
+    else:
+        assert not window.isVisible()
+        assert window.runner is None
+    assert (tmp_path / "s.toml").exists() == (answer == "Save")
+
+
+def test_opening_another_when_dirty_asks(window, monkeypatch):
+    answers = Answers(monkeypatch, QMessageBox.StandardButton.Cancel)
+    _type_lr(window, "0.02")
+    race = window.race
+    assert not window.open_path(SCENARIOS[0])
+    assert answers.questions
+    assert window.race is race
+    answers.answer = QMessageBox.StandardButton.Discard
+    assert window.open_path(SCENARIOS[0])
+    assert window.race is not race
+    assert window.document.stack.count() == 0
+
+
+def test_bad_file_shows_its_errors_and_loads_nothing(window, tmp_path, monkeypatch):
+    answers = Answers(monkeypatch)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'schema = 1\nname = "x"\n[objective]\nname = "rosenbrok"\n'
+        '[[optimizers]]\nname = "adam"\nparams = { lr = inf, betaa = 0.9 }\n'
+    )
+    race, title = window.race, window.windowTitle()
+    assert not window.open_path(bad)
+    text = answers.warnings[0]
+    assert "bad.toml" in text and "rosenbrok" in text and "rosenbrock" in text
+    assert "optimizers[0].params.lr" in text and "betaa" in text
+    assert window.race is race and window.windowTitle() == title
+
+
+def test_drop_a_scenario_file_opens_it(window, qtbot):
+    target = next(p for p in SCENARIOS if "ravine" in p.name)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(target))])
+    ev = QDropEvent(
+        QPointF(200, 200),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(ev)
+    assert window.document.path == target.resolve()
+    assert window.scenario.name == load_scenario(target).name
+    # something that is not a scenario is refused
+    mime2 = QMimeData()
+    mime2.setUrls([QUrl.fromLocalFile("/etc/hostname")])
+    assert window._dropped_file(mime2) is None
+    assert QPoint(0, 0) is not None
+
+
+def test_revert_discards_changes(window, tmp_path, monkeypatch):
+    Answers(monkeypatch, QMessageBox.StandardButton.Discard)
+    path = tmp_path / "r.toml"
+    assert window.save_to(path)
+    lr0 = window.race.racers[0].params["lr"]
+    _type_lr(window, "0.0777")
+    assert window.revert()
+    assert window.race.racers[0].params["lr"] == lr0
+    assert not window.isWindowModified()
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_every_library_scenario_opens_clean(window, path):
+    assert window.open_path(path, ask=False)
+    assert not window.document.is_dirty()
+    assert window.current_scenario() == load_scenario(path) or _same_but_colours(
+        window.current_scenario(), load_scenario(path)
+    )
+
+
+def _same_but_colours(a, b) -> bool:
+    for r in a.racers:
+        r.color = None
+    for r in b.racers:
+        r.color = None
+    return a == b
+
+
+def forget_edits(w) -> None:
+    """Mark the window's scenario saved, so closing it at teardown does not ask."""
+    from engine.scenario import dumps_scenario
+
+    w.document.saved_text = dumps_scenario(w.current_scenario())
