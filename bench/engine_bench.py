@@ -7,8 +7,9 @@ Figures (all on Rosenbrock, a = 1, b = 100, from the landscape's default start):
 * baselines in the same run, interleaved round by round with the engine: bare numba GD
   and Adam, the same in plain Python, torch.optim SGD and Adam;
 * warm start (spawn of ``python -c`` to the first recorded update, warm numba cache),
-  cold compile (the same with ``NUMBA_CACHE_DIR`` in a fresh folder) and ``import
-  gui.window``.
+  cold compile (``NUMBA_CACHE_DIR`` in a fresh folder: spawn to every optimizer stepped
+  on a landscape with gradient noise and on a perceptron, epoch metrics included, i.e.
+  every kernel compiled; median of 3 children) and ``import gui.window``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Sizes:
     repeats: int
     child_repeats: int
     cold: bool
+    cold_repeats: int = 3
 
 
 FULL = Sizes(300_000, 100_000, 40_000, 3_000, 7, 3, True)
@@ -129,6 +131,34 @@ assert int(race.count[0]) == 2, race.count
 print(json.dumps({"marks": m, "info": {"cache": os.environ.get("NUMBA_CACHE_DIR", "")}}))
 """
 
+COLD_CODE = """
+import json, os, time
+m = {"start": time.time()}
+from engine.data import Dataset, generate
+from engine.objective import LandscapeObjective, PerceptronObjective
+from engine.optimizers import OPTIMIZERS
+from engine.race import Race, RacerConfig
+m["imported"] = time.time()
+race = Race(LandscapeObjective.create("rosenbrock"), [RacerConfig("adam", {"lr": 0.01})], 1000)
+m["race"] = time.time()
+race.advance(1)
+m["first_step"] = time.time()
+# every optimizer on each objective kind (landscape with gradient noise, perceptron)
+ls = LandscapeObjective.create("rosenbrock", grad_noise=0.1)
+race = Race(ls, [RacerConfig(o) for o in OPTIMIZERS], 100)
+race.advance(3)
+rows = generate("blobs", {"n": 200, "seed": 0})
+pc = PerceptronObjective(Dataset(rows[:150], rows[150:]), 16, 2)
+race = Race(pc, [RacerConfig(o) for o in OPTIMIZERS], steps=pc.total_steps, seed=1)
+race.advance(pc.total_steps)
+race.epoch_metrics(0)
+race.metrics()
+assert all(int(c) > 1 for c in race.count), race.count
+m["all_kinds"] = time.time()
+info = {"cache": os.environ.get("NUMBA_CACHE_DIR", ""), "cpu": time.process_time()}
+print(json.dumps({"marks": m, "info": info}))
+"""
+
 IMPORT_GUI_CODE = """
 import json, time
 m = {"start": time.time()}
@@ -167,15 +197,27 @@ def startup_figures(sizes: Sizes) -> tuple[list[list[str]], dict[str, float]]:
     ]  # fmt: skip
 
     if sizes.cold:
-        note("cold compile: a child with NUMBA_CACHE_DIR in a fresh temp folder (~10-60 s)")
-        with temp_dir("bench-numba-cold-") as d:
-            cold = run_child(WARM_CODE, child_env(NUMBA_CACHE_DIR=str(d)), timeout=900)
-        figs["cold"] = cold.marks["first_step"]
+        note(
+            f"cold compile: {sizes.cold_repeats} children, each with NUMBA_CACHE_DIR in a fresh "
+            "temp folder (~10-30 s each)"
+        )
+        colds = []
+        for _ in range(sizes.cold_repeats):
+            with temp_dir("bench-numba-cold-") as d:
+                colds.append(run_child(COLD_CODE, child_env(NUMBA_CACHE_DIR=str(d)), timeout=900))
+        nc = len(colds)
+        figs["cold_wall"] = _child_median(colds, "all_kinds")
+        figs["cold"] = median([float(str(r.info["cpu"])) for r in colds])
         rows += [
-            ["cold compile: spawn → first recorded update", fmt(figs["cold"], ".1f", " s"), "1",
-             f"< {TARGET_COLD_S:g} s", verdict(figs["cold"] < TARGET_COLD_S)],
-            ["  Race(...) incl. compiling race_chunk", fmt(cold.marks["race"] - cold.marks[
-                "imported"], ".1f", " s"), "", "", ""],
+            ["cold compile: CPU time of the child to every optimizer × objective kind",
+             fmt(figs["cold"], ".1f", " s"), str(nc), f"< {TARGET_COLD_S:g} s",
+             verdict(figs["cold"] < TARGET_COLD_S)],
+            ["  (wall: spawn → every optimizer × objective kind stepped)",
+             fmt(figs["cold_wall"], ".1f", " s"), "", "", ""],
+            ["  spawn → first recorded update (adam, rosenbrock)",
+             fmt(_child_median(colds, "first_step"), ".1f", " s"), "", "", ""],
+            ["  Race(...) incl. compiling race_chunk", fmt(_child_median(colds, "imported", "race"),
+                                                          ".1f", " s"), "", "", ""],
         ]  # fmt: skip
     else:
         rows.append(["cold compile", "skipped (--quick)", "", f"< {TARGET_COLD_S:g} s", "—"])
@@ -364,7 +406,12 @@ def bench_engine(quick: bool = False, startup: bool = True) -> int:
                 "START-UP  fresh `python -c` children, warm numba cache unless stated; median",
                 ["what", "median", "runs", "target", "verdict"],
                 srows,
-                notes=["times are from just before the spawn (they include interpreter start-up)."],
+                notes=[
+                    "times are from just before the spawn (they include interpreter start-up).",
+                    "cold compile: the verdict uses the child's CPU time (compilation is "
+                    "single-threaded), which a busy host does not inflate; the wall time is "
+                    "the same on a quiet host.",
+                ],
             )
         )
     if engine_source_hash() != src_hash:

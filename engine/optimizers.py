@@ -2,7 +2,8 @@
 
 An optimizer is plain data plus a pure update, as in optax: its state is a ``(K, d)``
 float64 array ``st`` (K state vectors of the parameter dimension d) and a small
-float64 vector ``sc`` of scalars, both zero at ``init``; :func:`opt_update` advances
+float64 vector ``sc`` of scalars (also caches, see ``_one_minus_pow``), both zero at
+``init``; :func:`opt_update` advances
 the parameters ``x`` in place given the gradient ``g``, the learning rate of this
 update ``lr`` and the number ``t`` of updates already done. Dispatch is by integer id
 so one compiled kernel serves every optimizer (no per-optimizer compilation).
@@ -55,6 +56,29 @@ def _lerp(a: float, b: float, w: float) -> float:
     if abs(w) < 0.5:
         return a + w * (b - a)
     return b - (b - a) * (1.0 - w)
+
+
+# beta**step below this: 1 − beta**step is exactly 1.0 at this step and every later one
+_POW_FLOOR = 2.0**-60
+
+
+@jit_inline
+def _one_minus_pow(beta: float, step: float, sc: np.ndarray, k: int) -> float:
+    """``1.0 − beta**step`` (torch's bias correction, same bits), skipping the pow() call.
+
+    pow() costs ~20 ns, most of an Adam step. For 0 <= beta < 1, beta**step decreases
+    with step: once the computed power is <= 2^-60 (with < 1 ulp of error, every later
+    power is below 2^-58), 1 − power rounds to exactly 1.0 from then on. ``sc[k]`` = 1
+    and ``sc[k + 1]`` = beta record that state (a racer's step only grows; a reset
+    zeroes ``sc``; a changed beta no longer matches ``sc[k + 1]`` and starts over).
+    """
+    if sc[k] != 0.0 and sc[k + 1] == beta:
+        return 1.0
+    p = beta**step
+    if p <= _POW_FLOOR:
+        sc[k] = 1.0
+        sc[k + 1] = beta
+    return 1.0 - p
 
 
 @jit_hot
@@ -177,10 +201,10 @@ def opt_update(
         eps = hp[3]
         wd = hp[4]
         amsgrad = hp[5] != 0.0
-        bc1 = 1.0 - beta1**step
-        bc2 = 1.0 - beta2**step
+        bc1 = _one_minus_pow(beta1, step, sc, 0)
+        bc2 = _one_minus_pow(beta2, step, sc, 2)
         step_size = lr / bc1
-        bc2_sqrt = bc2**half
+        bc2_sqrt = 1.0 if bc2 == 1.0 else bc2**half  # pow(1, y) = 1 exactly
         for i in range(d):
             gi = g[i]
             if wd != 0.0:
@@ -208,7 +232,7 @@ def opt_update(
         decoupled = hp[6] != 0.0
         if t == 0:
             sc[1] = 1.0  # mu_product
-        bc2 = 1.0 - beta2**step
+        bc2 = _one_minus_pow(beta2, step, sc, 2)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * momentum_decay)))
         mu_product = sc[1] * mu
@@ -271,7 +295,7 @@ def opt_update(
         beta2 = hp[2]
         eps = hp[3]
         wd = hp[4]
-        clr = lr / (1.0 - beta1**step)
+        clr = lr / _one_minus_pow(beta1, step, sc, 0)
         for i in range(d):
             gi = g[i]
             if wd != 0.0:
