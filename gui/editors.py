@@ -155,6 +155,47 @@ class IntEditor(QSpinBox):
         self.setToolTip(f"{spec.doc}\nvalid: {spec.range_text()}\ndefault: {spec.default}")
 
 
+class BigIntEditor(QLineEdit):
+    """A text field for an int parameter beyond a spin box's 32 bits (e.g. a seed)."""
+
+    valueChanged = Signal(int)
+
+    def __init__(self, spec: ParamSpec, value: int, parent: QWidget | None = None) -> None:
+        super().__init__(str(int(value)), parent)
+        self.spec = spec
+        self._value = int(value)
+        self._tip = f"{spec.doc}\nvalid: {spec.range_text()}\ndefault: {spec.default}"
+        self.setToolTip(self._tip)
+        self.editingFinished.connect(self._on_edit)
+
+    def value(self) -> int:
+        return self._value
+
+    def setValue(self, v: int) -> None:
+        self._value = int(v)
+        self.setText(str(self._value))
+        self.setStyleSheet("")
+
+    def _on_edit(self) -> None:
+        try:
+            v = int(self.spec.validate(int(self.text().strip())))
+        except (ValueError, ParamError) as e:
+            self.setStyleSheet("background: #ffd6d6")
+            msg = (
+                e if isinstance(e, ParamError) else f"expected an integer, {self.spec.range_text()}"
+            )
+            self.setToolTip(f"{self.spec.name}: {msg}")
+            return
+        self.setStyleSheet("")
+        self.setToolTip(self._tip)
+        if v != self._value:
+            self._value = v
+            self.valueChanged.emit(v)
+
+
+INT32 = 2**31 - 1
+
+
 class BoolEditor(QCheckBox):
     """Check box for one bool parameter."""
 
@@ -183,6 +224,9 @@ class ParamForm(QWidget):
             if spec.kind == "float":
                 ed: QWidget = FloatEditor(spec, float(v))
                 ed.valueChanged.connect(lambda val, n=spec.name: self.changed.emit(n, val))
+            elif spec.kind == "int" and (spec.hi > INT32 or spec.lo < -INT32):
+                ed = BigIntEditor(spec, int(v))
+                ed.valueChanged.connect(lambda val, n=spec.name: self.changed.emit(n, int(val)))
             elif spec.kind == "int":
                 ed = IntEditor(spec, int(v))
                 ed.valueChanged.connect(lambda val, n=spec.name: self.changed.emit(n, int(val)))
@@ -203,7 +247,7 @@ class ParamForm(QWidget):
             ed.blockSignals(True)
             if isinstance(ed, FloatEditor):
                 ed.setValue(float(values[name]))
-            elif isinstance(ed, IntEditor):
+            elif isinstance(ed, (IntEditor, BigIntEditor)):
                 ed.setValue(int(values[name]))
             elif isinstance(ed, BoolEditor):
                 ed.setChecked(bool(values[name]))

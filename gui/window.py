@@ -49,6 +49,7 @@ from engine.runner import RaceRunner
 from engine.scenario import (
     Scenario,
     ScenarioError,
+    dumps_scenario,
     load_scenario,
     loads_scenario,
     save_scenario,
@@ -60,6 +61,7 @@ from gui.palette import color_for
 from gui.panels import LEVELS, LandscapePanel, LossPanel
 from gui.perceptron import PerceptronPanel
 from gui.racers import RacerEditor
+from gui.scenario_form import DELETE, ScenarioForm
 
 DEFAULT_SCENARIO = """
 schema = 1
@@ -279,6 +281,16 @@ class MainWindow(QMainWindow):
         scroll.setMinimumWidth(360)
         self.side_dock = self._dock("Race", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
 
+        # scenario dock: every other key of the file, errors shown at the field
+        self.fields = ScenarioForm()
+        self.fields.edited.connect(self.edit_field)
+        fscroll = QScrollArea()
+        fscroll.setWidgetResizable(True)
+        fscroll.setWidget(self.fields)
+        self.fields_dock = self._dock("Scenario", fscroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.side_dock, self.fields_dock)
+        self.side_dock.raise_()
+
         # transport toolbar
         tb = QToolBar("Transport")
         tb.setObjectName("transport")
@@ -357,7 +369,7 @@ class MainWindow(QMainWindow):
         em.addAction(self.undo_action)
         em.addAction(self.redo_action)
         vm = self.menuBar().addMenu("&View")
-        for d in (self.side_dock, self.loss_dock, self.board_dock, self.eq_dock):
+        for d in (self.side_dock, self.fields_dock, self.loss_dock, self.board_dock, self.eq_dock):
             vm.addAction(d.toggleViewAction())
         vm.addAction(self.quiver_action)
         vm.addAction(self.arrows_action)
@@ -405,6 +417,7 @@ class MainWindow(QMainWindow):
             objective = LandscapeObjective.create(obj.name, obj.params, obj.start, obj.grad_noise)
         self._set_objective(objective, list(scenario.racers))
         self._shown = snapshot(self.current_scenario())
+        self.fields.show_scenario(self._shown)
         self._update_title()
 
     def _set_objective(self, objective: Any, racers: list[RacerConfig]) -> None:
@@ -548,7 +561,48 @@ class MainWindow(QMainWindow):
         finally:
             self._applying = False
         self._shown = snapshot(self.current_scenario())
+        self.fields.show_scenario(self._shown)
         self._update_title()
+
+    def edit_field(self, key: str, value: Any) -> bool:
+        """Set scenario key ``key`` ("view.x_range"; DELETE removes it) and apply.
+
+        The whole scenario is validated by the engine (the same validation as a file);
+        a problem is shown at its field and nothing changes. True when applied.
+        """
+        from engine.scenario import scenario_from_dict, scenario_to_dict
+
+        if self.race is None or self._shown is None:
+            return False
+        d = scenario_to_dict(self.current_scenario())
+        *parents, leaf = key.split(".")
+        node = d
+        for k in parents:
+            node = node.setdefault(k, {})
+        if value is DELETE:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+        path = self.document.path
+        try:
+            new = scenario_from_dict(
+                d,
+                source=str(path) if path is not None else "untitled scenario",
+                base_dir=path.parent if path is not None else None,
+            )
+        except ScenarioError as e:
+            self.fields.show_problems(e.problems)
+            return False
+        if new == self._shown and dumps_scenario(new) == dumps_scenario(self._shown):
+            self.fields.show_problems([])
+            return True
+        before = self._shown
+        self.apply_scenario(new)
+        self.document.stack.push(
+            SnapshotCommand(f"scenario {key}", before, self._shown, self.apply_scenario, key)
+        )
+        self._update_title()
+        return True
 
     def _apply(self, scn: Scenario) -> None:
         from dataclasses import replace
@@ -1164,7 +1218,7 @@ class MainWindow(QMainWindow):
 
     def slide_layout(self, width: int = 1900, height: int = 800) -> None:
         """Only the landscape and, to its right, the loss panel (``main.py render``)."""
-        for d in (self.side_dock, self.board_dock, self.eq_dock):
+        for d in (self.side_dock, self.fields_dock, self.board_dock, self.eq_dock):
             d.hide()
         self.menuBar().hide()
         for tb in self.findChildren(QToolBar):

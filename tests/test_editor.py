@@ -270,3 +270,83 @@ def forget_edits(w) -> None:
     from engine.scenario import dumps_scenario
 
     w.document.saved_text = dumps_scenario(w.current_scenario())
+
+
+# ---------------------------------------------------------------- the Scenario fields
+def _enter(line_edit, text: str) -> None:
+    line_edit.setText(text)
+    line_edit.editingFinished.emit()
+
+
+def test_scenario_fields_edit_and_undo(window):
+    f = window.fields
+    assert f.name.text() == "Rosenbrock race"
+    _enter(f.name, "My race")
+    assert window.scenario.name == "My race" and "My race" in window.windowTitle()
+    assert window.isWindowModified()
+    race = window.race
+    _enter(f.tol_grad, "1e-3")
+    assert window.race is race  # tolerance applies in place
+    assert race.tolerance.grad == 1e-3
+    _enter(f.x_range, "-1, 1")
+    assert window.scenario.view.x_range == (-1.0, 1.0)
+    x0, x1, _, _ = window.landscape.view_box()
+    assert (x0, x1) == pytest.approx((-1.0, 1.0), abs=0.2)
+    window.undo_action.trigger()
+    assert window.scenario.view.x_range is None
+    assert f.x_range.text() == ""
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert window.scenario.name == "Rosenbrock race" and f.name.text() == "Rosenbrock race"
+    assert not window.isWindowModified()
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "key", "expect"),
+    [
+        ("seed", "-3", "seed", "0"),
+        ("seed", "abc", "seed", "integer"),
+        ("tol_loss", "nan", "tolerance.loss", "finite"),
+        ("start", "1, 2, 3", "objective.start", "two finite numbers"),
+        ("x_range", "1", "view.x_range", "two finite numbers"),
+        ("levels", "1000", "view.levels", "200"),
+        ("name", "", "name", "non-empty"),
+    ],
+)
+def test_bad_field_shows_error_there_and_changes_nothing(window, field, text, key, expect):
+    f = window.fields
+    before = dumps_scenario(window.current_scenario())
+    race = window.race
+    _enter(getattr(f, field), text)
+    err = f.error_text(key)
+    assert err and expect in err
+    assert f.inputs[key].styleSheet()  # marked red
+    assert window.race is race and dumps_scenario(window.current_scenario()) == before
+    assert window.document.stack.count() == 0
+    # others fields show no error; fixing it clears the error
+    assert all(not f.error_text(k) for k in f.errors if k != key)
+    window.fields.show_scenario(window.current_scenario())
+    assert not f.error_text(key)
+
+
+def test_perceptron_fields(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "s.ini"))
+    from gui.window import MainWindow
+
+    w = MainWindow(load_scenario(ROOT / "scenarios" / "perceptron_minibatch.toml"))
+    qtbot.addWidget(w, before_close_func=forget_edits)
+    f = w.fields
+    assert not f.data_box.isHidden() and f.view_box.isHidden()
+    _enter(f.batch, "full")
+    assert w.race.objective.mode == "batch"
+    _enter(f.epochs, "3")
+    assert w.race.steps == 3  # batch: one update per epoch
+    f.data_kind.setCurrentIndex(f.data_kind.findData("xor"))
+    f.data_kind.activated.emit(f.data_kind.currentIndex())
+    assert w.scenario.objective.data["kind"] == "xor"
+    _enter(f.batch, "0")
+    assert f.error_text("objective.batch_size")
+    for _ in range(3):
+        w.undo_action.trigger()
+    assert w.race.objective.mode == "mini-batch"
+    assert not w.isWindowModified()
