@@ -115,7 +115,7 @@ class Heads(pg.GraphicsObject):
         return self._rect
 
     def paint(self, p: QPainter, *_args: object) -> None:
-        tr = p.transform()
+        tr = p.combinedTransform()
         r = self.size / 2
         p.save()
         p.resetTransform()  # discs in device pixels
@@ -321,10 +321,13 @@ class TrailLayer(pg.GraphicsObject):
     def paint(self, p: QPainter, *_args: object) -> None:
         if not self.trails:
             return
-        tr = p.deviceTransform()
+        # item -> the painter's logical device coordinates (what resetTransform() leaves);
+        # not deviceTransform(), which adds the offset of a widget painted into its
+        # window's backing store
+        tr = p.combinedTransform()
         view = self.boundingRect()
         dev = p.device()
-        box = tr.mapRect(view).toAlignedRect().intersected(QRect(0, 0, dev.width(), dev.height()))
+        box = tr.mapRect(view).toAlignedRect().intersected(QRect(-8192, -8192, 16384, 16384))
         if box.isEmpty():
             return
         dpr = dev.devicePixelRatioF() if hasattr(dev, "devicePixelRatioF") else 1.0
@@ -668,6 +671,14 @@ class LossPanel(pg.PlotWidget):
         self.plotItem.vb.setLimits(xMin=0)
         self._set_label()
         cache_static_items(self)
+        self.steps = 1
+        self.fit_y = True  # the panel fits the y range (until the user zooms or pans)
+        self.y_fits = 0  # y-range changes made by the panel (tests, benchmarks)
+        self._epoch_bounds = (math.inf, -math.inf)
+        self.plotItem.vb.sigRangeChangedManually.connect(self._on_manual_range)
+
+    def _on_manual_range(self, *_args: object) -> None:
+        self.fit_y = False
 
     def _set_label(self) -> None:
         what = "|f − f*|" if self.gap and self.fstar is not None else "f"
@@ -677,9 +688,33 @@ class LossPanel(pg.PlotWidget):
         """Fix the x axis to the whole run: the axis then stays still while curves grow
         (re-laying out a moving axis every frame costs more than drawing the curves)."""
         vb = self.plotItem.vb
-        vb.disableAutoRange(axis=pg.ViewBox.XAxis)
-        vb.setXRange(0, max(steps, 1), padding=0.01)
-        vb.enableAutoRange(axis=pg.ViewBox.YAxis)
+        vb.disableAutoRange()
+        self.steps = max(int(steps), 1)
+        vb.setXRange(0, self.steps, padding=0.01)
+        self.fit_y = True
+        self._epoch_bounds = (math.inf, -math.inf)
+
+    def _fit_y(self, lo: float, hi: float) -> None:
+        """Keep the y range around [lo, hi] with hysteresis: changed only when the data
+        leaves it or fills less than ~2/3 of it, so the axis (ticks, labels, its cached
+        pixmap) is not re-laid out every frame as ViewBox auto-ranging would."""
+        vb = self.plotItem.vb
+        if any(vb.autoRangeEnabled()):  # the plot's "A" button: fit again, x to the run
+            vb.disableAutoRange()
+            vb.setXRange(0, self.steps, padding=0.01)
+            self.fit_y = True
+        if not self.fit_y or not (math.isfinite(lo) and math.isfinite(hi)):
+            return
+        span = hi - lo
+        if not span > 0:
+            span = max(abs(hi), 1.0) * 0.1
+        _, (a, b) = vb.viewRange()
+        inside = a <= lo and hi <= b
+        if inside and (b - a) <= 1.5 * span:
+            return
+        pad = 0.08 * span
+        vb.setYRange(lo - pad, hi + pad, padding=0)
+        self.y_fits += 1
 
     def set_mode(self, fstar: float | None, gap: bool, log: bool) -> None:
         self.fstar, self.gap, self.log = fstar, gap, log
@@ -711,8 +746,14 @@ class LossPanel(pg.PlotWidget):
 
     def set_epoch_curves(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Per-epoch full validation loss (dashed, dots) at the epoch-boundary steps."""
+        lo, hi = math.inf, -math.inf
         for item, (steps, vals) in zip(self.epoch_curves, curves, strict=False):
-            item.setData(np.asarray(steps, dtype=float), self.transform(np.asarray(vals)))
+            y = self.transform(np.asarray(vals))
+            item.setData(np.asarray(steps, dtype=float), y)
+            fin = y[np.isfinite(y)]
+            if fin.size:
+                lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
+        self._epoch_bounds = (lo, hi)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         if self.gap and self.fstar is not None:
@@ -739,6 +780,8 @@ class LossPanel(pg.PlotWidget):
         # the whole run is in view (the usual case): use the incremental envelope
         auto = bool(vb.autoRangeEnabled()[0]) or (x0 <= 1.0 and x1 >= max_steps - 1.0)
         mx, my = [], []
+        fit = self.fit_y or any(vb.autoRangeEnabled())
+        lo, hi = math.inf, -math.inf
         for i, c in enumerate(self.curves):
             c.setVisible(visible[i])
             n = counts[i]
@@ -761,12 +804,23 @@ class LossPanel(pg.PlotWidget):
                     k = minmax_decimate(y, lo, hi, self.BUCKETS, self._ox, self._oy)
                     xs = self._ox[:k].copy()
                     ys = self._oy[:k]
-            c.setData(xs, self.transform(ys))
+            ty = self.transform(ys)
+            c.setData(xs, ty)
+            if fit:
+                fin = ty[np.isfinite(ty)]
+                if fin.size:
+                    lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
             if diverged[i] is not None and n > 0:
                 last = self.transform(y[n - 1 : n])
                 mx.append(float(n - 1))
                 my.append(float(last[0]) if np.isfinite(last[0]) else 0.0)
-        self.markers.setData(mx, my)
+        if mx or self.markers.data.size:
+            self.markers.setData(mx, my)
+        if fit:
+            lo, hi = min(lo, self._epoch_bounds[0]), max(hi, self._epoch_bounds[1])
+            if my:
+                lo, hi = min(lo, *my), max(hi, *my)
+            self._fit_y(lo, hi)
 
 
 class _Envelope:
