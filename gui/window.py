@@ -270,9 +270,18 @@ class MainWindow(QMainWindow):
         rv = QVBoxLayout(racers_box)
         self.racer_list = QVBoxLayout()
         rv.addLayout(self.racer_list)
+        buttons = QHBoxLayout()
         add = QPushButton("Add racer")
         add.clicked.connect(self._add_racer)
-        rv.addWidget(add)
+        sweep = QPushButton("Sweep…")
+        sweep.setToolTip(
+            "Copies of the selected racer with one hyperparameter over a list or a range "
+            "(e.g. the notes' η = .001, .005, .01, .015, .02), coloured as a gradient"
+        )
+        sweep.clicked.connect(self.sweep_dialog)
+        buttons.addWidget(add)
+        buttons.addWidget(sweep)
+        rv.addLayout(buttons)
         sv.addWidget(racers_box)
         sv.addStretch(1)
         scroll = QScrollArea()
@@ -368,6 +377,9 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         em.addAction(self.undo_action)
         em.addAction(self.redo_action)
+        em.addSeparator()
+        sw = em.addAction("&Sweep a hyperparameter…")
+        sw.triggered.connect(self.sweep_dialog)
         vm = self.menuBar().addMenu("&View")
         for d in (self.side_dock, self.fields_dock, self.loss_dock, self.board_dock, self.eq_dock):
             vm.addAction(d.toggleViewAction())
@@ -739,6 +751,36 @@ class MainWindow(QMainWindow):
     def _on_style(self, ed: RacerEditor) -> None:
         self._restyle()
         self._record(f"{ed.cfg.label}: label / colour")
+
+    def sweep_dialog(self) -> None:
+        from gui.sweep import SweepDialog
+
+        assert self.race is not None
+        if not self.race.racers:
+            return
+        dlg = SweepDialog(list(self.race.racers), self.selected, self)
+        if dlg.exec():
+            self.sweep(dlg.racer.currentIndex(), dlg.result_racers(), dlg.replace.isChecked())
+
+    def sweep(self, i: int, made: list[RacerConfig], replace_racer: bool = True) -> bool:
+        """Put the sweep's racers in place of racer ``i`` (or after it): one undo step."""
+        from engine.scenario import MAX_RACERS
+
+        race = self.race
+        assert race is not None
+        total = len(race.racers) + len(made) - (1 if replace_racer else 0)
+        if total > MAX_RACERS:
+            self.statusBar().showMessage(
+                f"a race holds at most {MAX_RACERS} racers; this sweep would make {total}", 8000
+            )
+            return False
+        if replace_racer:
+            race.remove_racer(i)
+        for cfg in made:
+            race.add_racer(cfg)
+        self._rebuild_racers()
+        self._record(f"sweep {len(made)} racers")
+        return True
 
     def _select(self, ed: RacerEditor) -> None:
         self.selected = self._index(ed)
