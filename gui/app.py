@@ -5,30 +5,54 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def run_gui(scenario_path: str | None = None) -> int:
-    """Open the race window on ``scenario_path`` (or the embedded default); Qt's exit code."""
+    """Open the race window on ``scenario_path`` (or the last session's scenario, or the
+    embedded default); Qt's exit code (2 for a bad file)."""
     from PySide6.QtWidgets import QApplication
 
-    from engine.scenario import ScenarioError, load_scenario
+    from engine.scenario import ScenarioError
 
-    scenario = None
-    if scenario_path is not None:
-        try:
-            scenario = load_scenario(scenario_path)
-        except ScenarioError as e:
-            print(str(e), file=sys.stderr)
-            return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gradient Arena")
-    from gui.window import MainWindow
+    try:
+        win = make_window(scenario_path)
+    except ScenarioError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    win.show()
+    return int(app.exec())
 
+
+def make_window(scenario_path: str | None = None) -> Any:
+    """The main window on ``scenario_path``; without one, on the scenario open when the
+    last session ended if it still loads (else the default, saying why in the status bar).
+
+    Raises ScenarioError for a bad ``scenario_path``.
+    """
+    from engine.scenario import ScenarioError, load_scenario
+    from gui.window import MainWindow, app_settings
+
+    scenario = None
+    note = ""
+    if scenario_path is not None:
+        scenario = load_scenario(scenario_path)
+    else:
+        last = app_settings().value("last_scenario")
+        if isinstance(last, str) and last and Path(last).is_file():
+            try:
+                scenario = load_scenario(last)
+                scenario_path = last
+            except ScenarioError as e:
+                note = f"could not reopen the last scenario: {e.problems[0]}"
     win = MainWindow(scenario)
     if scenario_path is not None:
         win._remember(str(Path(scenario_path).resolve()))
-    win.show()
-    return int(app.exec())
+    if note:
+        win.statusBar().showMessage(note, 15000)
+    return win
 
 
 def render_png(

@@ -350,3 +350,26 @@ def test_perceptron_fields(qtbot, tmp_path, monkeypatch):
         w.undo_action.trigger()
     assert w.race.objective.mode == "mini-batch"
     assert not w.isWindowModified()
+
+
+def test_next_launch_reopens_the_last_scenario(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "s.ini"))
+    from gui.app import make_window
+
+    target = next(p for p in SCENARIOS if "ravine" in p.name)
+    w = make_window(str(target))
+    qtbot.addWidget(w, before_close_func=forget_edits)
+    w.close()
+    w2 = make_window()
+    qtbot.addWidget(w2, before_close_func=forget_edits)
+    assert w2.document.path == target.resolve()
+    assert w2.scenario.name == load_scenario(target).name
+    # a last scenario that no longer loads: the default, and the status bar says why
+    bad = tmp_path / "gone.toml"
+    bad.write_text("schema = 1\nname = 'x'\n")
+    w2.settings.setValue("last_scenario", str(bad))
+    w2.settings.sync()
+    w3 = make_window()
+    qtbot.addWidget(w3, before_close_func=forget_edits)
+    assert w3.scenario.name == "Rosenbrock race"
+    assert "gone.toml" in w3.statusBar().currentMessage()
