@@ -44,3 +44,24 @@ def test_benchmarks_run_quick():
         )  # fmt: skip
         assert r.returncode == 0, r.stderr[-2000:]
         assert "ns/step" in r.stdout or "frames" in r.stdout
+
+
+def test_readme_scenario_examples_are_valid():
+    """The annotated example loads as is; its error example is the real message."""
+    from engine.scenario import ScenarioError, loads_scenario
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("Every key, annotated", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    s = loads_scenario(block, source="README")
+    assert s.view.levels == 15 and s.racers[0].start == (-1.0, 2.5)
+    assert s.racers[0].schedule_params["warmup"] == 100
+    bad = (
+        'schema = 1\nname = "x"\n[objective]\nname = "rosenbrock"\n[[optimizers]]\n'
+        'name = "adam"\n[[optimizers]]\nname = "sgd"\nparams = { lr = inf }\n'
+    )
+    try:
+        loads_scenario(bad, source="my.toml")
+    except ScenarioError as e:
+        assert f"`{e}`" in readme.replace("\n", " ")
+    else:
+        raise AssertionError("lr = inf was accepted")
