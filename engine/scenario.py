@@ -1185,12 +1185,24 @@ def dumps_scenario(s: Scenario) -> str:
     """The scenario as readable TOML (``loads_scenario`` gives back an equal scenario)."""
     d = scenario_to_dict(s)
     top = {k: v for k, v in d.items() if k not in ("objective", "view", "optimizers")}
-    lines = _toml_table(top)
-    lines += ["", "[objective]", *_toml_table(d["objective"])]
+    lines = [
+        "# Gradient Arena scenario. `python main.py validate FILE` checks it,",
+        "# `python main.py run FILE` replays it, `python main.py gui FILE` opens it.",
+        *_toml_table(top),
+    ]
+    o = s.objective
+    if o.kind == "perceptron":
+        what = "# perceptron a = σ(w1·x1 + w2·x2 + b), mean binary cross-entropy"
+    else:
+        what = f"# {LANDSCAPES[o.name].formula}" if o.name in LANDSCAPES else ""
+    lines += ["", *([what] if what else []), "[objective]", *_toml_table(d["objective"])]
     if "view" in d:
         lines += ["", "[view]", *_toml_table(d["view"])]
-    for r in d["optimizers"]:
-        lines += ["", "[[optimizers]]", *_toml_table(r)]
+    for r, cfg in zip(d["optimizers"], s.racers, strict=True):
+        note = [f"# {OPTIMIZERS[cfg.optimizer].title}"] if cfg.optimizer in OPTIMIZERS else []
+        if cfg.schedule != "constant" and cfg.schedule in SCHEDULES:
+            note.append(f"# schedule: {SCHEDULES[cfg.schedule].formula}")
+        lines += ["", *(n.replace("\n", " ") for n in note), "[[optimizers]]", *_toml_table(r)]
     return "\n".join(lines) + "\n"
 
 
