@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QSlider,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -54,8 +56,16 @@ class FloatEditor(QWidget):
         self.spec = spec
         self._value = float(value)
         self.lo, self.hi = _display_range(spec)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(1)
+        lay = QHBoxLayout()
+        outer.addLayout(lay)
+        self.error = QLabel()  # what was expected, at the field, while the text is bad
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #B00020")
+        self.error.hide()
+        outer.addWidget(self.error)
         self.text = QLineEdit(f"{value:g}")
         self.text.setMaximumWidth(90)
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -88,8 +98,14 @@ class FloatEditor(QWidget):
     def setValue(self, v: float) -> None:
         self._value = float(v)
         self.text.setText(f"{v:g}")
-        self.text.setStyleSheet("")
+        self._show_error(None)
         self._sync_slider()
+
+    def _show_error(self, message: str | None) -> None:
+        self.text.setStyleSheet("background: #ffd6d6" if message else "")
+        self.text.setToolTip(message or self.toolTip())
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
 
     def _to_slider(self, v: float) -> int:
         lo, hi = self.lo, self.hi
@@ -116,11 +132,9 @@ class FloatEditor(QWidget):
         try:
             v = self.spec.validate(v)
         except ParamError as e:
-            self.text.setStyleSheet("background: #ffd6d6")
-            self.text.setToolTip(f"{self.spec.name}: {e}")
+            self._show_error(f"{self.spec.name}: {e}")
             return False
-        self.text.setStyleSheet("")
-        self.text.setToolTip(self.toolTip())
+        self._show_error(None)
         if v != self._value:
             self._value = v
             self.valueChanged.emit(v)
@@ -130,8 +144,7 @@ class FloatEditor(QWidget):
         try:
             v = float(self.text.text())
         except ValueError:
-            self.text.setStyleSheet("background: #ffd6d6")
-            self.text.setToolTip(f"{self.spec.name}: expected a number, e.g. 0.01 or 1e-3")
+            self._show_error(f"{self.spec.name}: expected a number, e.g. 0.01 or 1e-3")
             return
         if self._apply(v):
             self._sync_slider()

@@ -373,3 +373,19 @@ def test_next_launch_reopens_the_last_scenario(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(w3, before_close_func=forget_edits)
     assert w3.scenario.name == "Rosenbrock race"
     assert "gone.toml" in w3.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"), [("-1", "expected a finite number in (0"), ("abc", "expected a number")]
+)
+def test_bad_hyperparameter_shows_error_at_the_field(window, text, expect):
+    ed = _lr_editor(window)
+    lr0 = window.race.racers[0].params["lr"]
+    _type_lr(window, text)
+    assert not ed.error.isHidden() and expect in ed.error.text()
+    assert ed.error.text().startswith("lr: ")
+    assert window.race.racers[0].params["lr"] == lr0
+    assert window.document.stack.count() == 0
+    _type_lr(window, "0.002")
+    assert ed.error.isHidden()
+    assert window.race.racers[0].params["lr"] == 0.002
