@@ -17,6 +17,12 @@ the same run. A cProfile of the GUI thread (a separate, shorter window, since pr
 slows the GUI thread) shows what dominates a frame. Launch-to-interactive is a fresh
 child process doing what ``gui.app.run_gui`` does, until the window is exposed and the
 landscape has painted.
+
+Perceptron mode (issue #4, always run after the landscape figures): the same window and
+instruments on a perceptron race — eight optimizers training live on 100,000 training
+rows (mini-batches of 128), speed slider at max — reporting the frames delivered per
+second (target >= 30) and the frame times. The race is as long as the GUI allows; laps
+are pre-filled with PERCEPTRON_PREFILL rows per racer.
 """
 
 from __future__ import annotations
@@ -51,7 +57,11 @@ TARGET_FPS = 60.0
 TARGET_P95_MS = 20.0
 TARGET_THROUGHPUT_RATIO = 0.5
 TARGET_LAUNCH_S = 2.0
+TARGET_PERCEPTRON_FPS = 30.0
 PREFILL = 100_000  # rows per racer before measuring
+PERCEPTRON_ROWS = 100_000  # training rows (the data set holds 25 % more for validation)
+PERCEPTRON_BATCH = 128
+PERCEPTRON_PREFILL = 10_000
 MIN_STEPS = 200_000
 ROW_BYTES = 40  # per racer-step: x (2 floats), loss, grad norm, lr
 MEMORY_BUDGET = 1.5e9  # bytes of race buffers at most
@@ -78,10 +88,11 @@ class Sizes:
     headless_s: float  # per round
     child_repeats: int
     max_steps: int  # race length cap (the GUI's own cap applies too)
+    perceptron_s: float  # playing measured in perceptron mode
 
 
-FULL = Sizes(1.0, 8.0, 3.0, 6, 0.5, 3, 10_000_000)
-QUICK = Sizes(0.3, 1.5, 0.0, 2, 0.2, 1, 500_000)
+FULL = Sizes(1.0, 8.0, 3.0, 6, 0.5, 3, 10_000_000, 6.0)
+QUICK = Sizes(0.3, 1.5, 0.0, 2, 0.2, 1, 500_000, 1.0)
 
 
 def scenario_toml(steps: int) -> str:
@@ -98,6 +109,43 @@ def scenario_toml(steps: int) -> str:
         "start = [-1.5, 2.0]",
     ]
     for opt, label, params in RACERS:
+        ps = ", ".join(f"{k} = {v!r}" for k, v in params.items())
+        lines += ["[[optimizers]]", f'name = "{opt}"', f'label = "{label}"', f"params = {{ {ps} }}"]
+    return "\n".join(lines) + "\n"
+
+
+# Eight racers on the perceptron (any lr trains; these stay finite for millions of steps).
+PERCEPTRON_RACERS: list[tuple[str, str, dict[str, float]]] = [
+    ("sgd", "SGD", {"lr": 0.1}),
+    ("momentum", "Momentum", {"lr": 0.05, "momentum": 0.9}),
+    ("nag", "NAG", {"lr": 0.05, "momentum": 0.9}),
+    ("adam", "Adam", {"lr": 0.05}),
+    ("rmsprop", "RMSProp", {"lr": 0.01}),
+    ("adagrad", "AdaGrad", {"lr": 0.1}),
+    ("adamw", "AdamW", {"lr": 0.05}),
+    ("rprop", "Rprop", {"lr": 0.01}),
+]
+
+
+def perceptron_toml(max_steps: int) -> str:
+    """Eight racers training a perceptron on PERCEPTRON_ROWS rows, at most ``max_steps``."""
+    spe = -(-PERCEPTRON_ROWS // PERCEPTRON_BATCH)
+    epochs = max(1, max_steps // spe)
+    n = PERCEPTRON_ROWS * 5 // 4  # 20 % held out for validation
+    lines = [
+        "schema = 1",
+        f'name = "bench: eight racers on a perceptron, {PERCEPTRON_ROWS:,} rows"',
+        "seed = 0",
+        "[objective]",
+        'kind = "perceptron"',
+        f'data = {{ kind = "blobs", n = {n}, separation = 3.0, spread = 1.0, balance = 0.5, '
+        "noise = 0.05, seed = 0 }",
+        f"batch_size = {PERCEPTRON_BATCH}",
+        f"epochs = {epochs}",
+        "validation_fraction = 0.2",
+        "start = [0.0, 0.0, 0.0]",
+    ]
+    for opt, label, params in PERCEPTRON_RACERS:
         ps = ", ".join(f"{k} = {v!r}" for k, v in params.items())
         lines += ["[[optimizers]]", f'name = "{opt}"', f'label = "{label}"', f"params = {{ {ps} }}"]
     return "\n".join(lines) + "\n"
@@ -244,8 +292,9 @@ class Laps:
     ``PREFILL`` rows, so every measured frame draws trails at least that long.
     """
 
-    def __init__(self, app: Any, win: Any, rec: Recorder) -> None:
+    def __init__(self, app: Any, win: Any, rec: Recorder, prefill: int = PREFILL) -> None:
         self.app, self.win, self.rec = app, win, rec
+        self.prefill = prefill
         self.count = 0
         self.max_rows = 0
 
@@ -257,7 +306,7 @@ class Laps:
             self.max_rows = max(self.max_rows, int(race.count.max()))
             race.reset()
         with race.lock:
-            race.advance(PREFILL)
+            race.advance(self.prefill)
         self.rec.current = None
         run_loop(self.app, 0.3, lambda: False)  # the frame taking in the pre-fill: not timed
         win.play()
@@ -457,6 +506,77 @@ def launch_rows(sizes: Sizes, settings: str, cold: bool) -> tuple[list[list[str]
     return rows, t
 
 
+# ---------------------------------------------------------------------------- windows
+
+
+def open_window(app: Any, scenario: Any) -> Any:
+    """A shown MainWindow on ``scenario`` with the speed slider at max."""
+    import gui.window
+
+    win = gui.window.MainWindow(scenario)
+    win.resize(1500, 950)
+    win.show()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 10:
+        app.processEvents()
+        h = win.windowHandle()
+        if h is not None and h.isExposed():
+            break
+    assert win.race is not None and win.runner is not None
+    win.speed.setValue(win.speed.maximum())
+    assert math.isinf(win.runner.speed), win.runner.speed
+    return win
+
+
+def time_method(obj: Any, name: str, rec: Recorder, spent: dict[str, float]) -> None:
+    """Wrap ``obj.name`` (an instance attribute shadows the method): add its time to
+    ``spent[name]`` while ``rec.current`` is set."""
+    orig = getattr(obj, name)
+    spent[name] = 0.0
+
+    def timed(*a: Any, **k: Any) -> Any:
+        if rec.current is None:
+            return orig(*a, **k)
+        t0 = time.perf_counter()
+        try:
+            return orig(*a, **k)
+        finally:
+            spent[name] += time.perf_counter() - t0
+
+    setattr(obj, name, timed)
+
+
+def perceptron_frames(
+    app: Any, sizes: Sizes, rec: Recorder, gui_cap: int
+) -> tuple[FrameStats, int, Laps, dict[str, float]]:
+    """Frame figures of the window while eight racers train a perceptron (issue #4), and
+    the GUI-thread seconds spent in the window's slower periodic updates."""
+    from engine.scenario import loads_scenario
+
+    scn = loads_scenario(perceptron_toml(min(gui_cap, sizes.max_steps)), source="<bench>")
+    note(f"perceptron window: {len(PERCEPTRON_RACERS)} racers, {PERCEPTRON_ROWS:,} rows")
+    win = open_window(app, scn)
+    race = win.race
+    spent: dict[str, float] = {}
+    for name in ("_perceptron_slow_updates", "_update_board"):
+        if callable(getattr(win, name, None)):
+            time_method(win, name, rec, spent)
+    undo = instrument_frames(win, rec)
+    laps = Laps(app, win, rec, prefill=PERCEPTRON_PREFILL)
+    laps.start()
+    run_loop(app, sizes.warmup_s, lambda: race.done)
+    for k in spent:
+        spent[k] = 0.0
+    note(f"measuring {sizes.perceptron_s:g} s of perceptron frames")
+    fs = frame_stats(laps.measure(sizes.perceptron_s))
+    win.pause()
+    win.runner.wait_idle()
+    undo()
+    win.close()
+    app.processEvents()
+    return fs, int(race.steps), laps, spent
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -500,19 +620,9 @@ def _bench_gui(sizes: Sizes, settings: str, quick: bool, startup: bool) -> int:
     note(f"window: {len(RACERS)} racers x {steps:,} steps; laps pre-filled to {PREFILL:,} rows")
     rec = Recorder()
     undo_paints = instrument_paints(rec)
-    win = gui.window.MainWindow(loads_scenario(scenario_toml(steps), source="<bench>"))
-    win.resize(1500, 950)
-    win.show()
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 10:
-        app.processEvents()
-        h = win.windowHandle()
-        if h is not None and h.isExposed():
-            break
+    win = open_window(app, loads_scenario(scenario_toml(steps), source="<bench>"))
     race, runner = win.race, win.runner
     assert race is not None and runner is not None
-    win.speed.setValue(win.speed.maximum())
-    assert math.isinf(runner.speed), runner.speed
     undo_frames = instrument_frames(win, rec)
     laps = Laps(app, win, rec)
     laps.start()
@@ -534,9 +644,11 @@ def _bench_gui(sizes: Sizes, settings: str, quick: bool, startup: bool) -> int:
     runner.wait_idle()
     undo_frames()
     win.close()
-    undo_paints()
     app.processEvents()
     del win
+    perc = perceptron_frames(app, sizes, rec, gui_cap)
+    undo_paints()
+    app.processEvents()
     # the other half of the headless rounds after the window: load drifts on shared hosts
     head_samples += headless_rate(max(sizes.headless_rounds - half, 1), sizes.headless_s)
     head_rate = median(head_samples)
@@ -592,6 +704,42 @@ def _bench_gui(sizes: Sizes, settings: str, quick: bool, startup: bool) -> int:
                 notes=["cProfile slows the GUI thread: read the shares, not the absolute times."],
             )
         )
+
+    # ---- table: perceptron window (#4)
+    pf, p_steps, p_laps, p_spent = perc
+    rows = [
+        ["frames delivered (on_frame calls)/s", fmt(pf.fps, ".1f"), f"≥ {TARGET_PERCEPTRON_FPS:g}",
+         verdict(pf.fps >= TARGET_PERCEPTRON_FPS)],
+        ["frames painted/s", fmt(pf.painted_fps, ".1f"), "", ""],
+        ["frame time p50 / p95", f"{fmt(p(pf.frame_ms, 50), '.2f')} / "
+         f"{fmt(p(pf.frame_ms, 95), '.2f')} ms", "", ""],
+        ["frame time p99 / max", f"{fmt(p(pf.frame_ms, 99), '.2f')} / "
+         f"{fmt(max(pf.frame_ms, default=math.nan), '.2f')} ms", "", ""],
+        ["  on_frame p50 / p95", f"{fmt(p(pf.on_frame_ms, 50), '.2f')} / "
+         f"{fmt(p(pf.on_frame_ms, 95), '.2f')} ms", "", ""],
+        ["  one view paint p50 / p95", f"{fmt(p(pf.paint_ms, 50), '.2f')} / "
+         f"{fmt(p(pf.paint_ms, 95), '.2f')} ms", "", ""],
+        ["frame interval p50 / p95 (timer 16 ms)", f"{fmt(p(pf.interval_ms, 50), '.1f')} / "
+         f"{fmt(p(pf.interval_ms, 95), '.1f')} ms", "", ""],
+        ["engine while drawing (Σ race.t / s)", fmt(pf.racer_steps_per_s / 1e6, ".2f",
+                                                    " M racer-steps/s"), "", ""],
+    ]  # fmt: skip
+    for name, what in (("_perceptron_slow_updates", "epoch curves + weight slice"),
+                       ("_update_board", "leaderboard (epoch accuracy)")):  # fmt: skip
+        if name in p_spent:
+            share = p_spent[name] / pf.window_s if pf.window_s > 0 else math.nan
+            rows.append([f"  GUI thread in {name} ({what})", fmt(1e3 * share, ".0f", " ms/s"),
+                         "", ""])  # fmt: skip
+    notes = [
+        f"{len(PERCEPTRON_RACERS)} racers ({', '.join(r[1] for r in PERCEPTRON_RACERS)}) on a "
+        f"perceptron: {PERCEPTRON_ROWS:,} training rows (+25 % validation), mini-batches of "
+        f"{PERCEPTRON_BATCH}, {p_steps:,} steps, speed slider at max.",
+        f"{pf.window_s:.1f} s of playing over {pf.laps} lap(s) pre-filled to "
+        f"{PERCEPTRON_PREFILL:,} rows per racer (up to {p_laps.max_rows:,}); {pf.frames} "
+        "frames; the window's epoch curves and weight-space slice update as in normal use.",
+    ]
+    emit(table("GUI PERCEPTRON  frames while 8 racers train live (#4)", ["what", "value",
+               "target", "verdict"], rows, notes=notes))  # fmt: skip
 
     # ---- table: launch
     if not startup:

@@ -669,6 +669,8 @@ class LossPanel(pg.PlotWidget):
         self._ox = np.empty(2 * self.BUCKETS)
         self._oy = np.empty(2 * self.BUCKETS)
         self.plotItem.vb.setLimits(xMin=0)
+        # log10 values read as they are: no "(x0.001)" rescaling of a -0.2 ... -0.7 axis
+        self.plotItem.getAxis("left").enableAutoSIPrefix(False)
         self._set_label()
         cache_static_items(self)
         self.steps = 1
