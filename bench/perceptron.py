@@ -270,13 +270,13 @@ def _torch_epoch(rows: np.ndarray, opt: str, lr: float) -> Case | None:
 
 def _breakdown(rows: np.ndarray) -> dict[str, Case]:
     n = rows.shape[0]
-    perm = np.empty(n, dtype=np.int64)
+    perm = np.empty(n, dtype=np.int32)  # the race's perm dtype
     epoch_permutation(1, 0, perm)
-    ident = np.arange(n, dtype=np.int64)
+    ident = np.arange(n, dtype=np.int32)
     out = np.empty_like(rows)
 
     def shuffle() -> float:
-        p = np.empty(n, dtype=np.int64)
+        p = np.empty(n, dtype=np.int32)
         t0 = time.perf_counter()
         epoch_permutation(1, 0, p)
         return time.perf_counter() - t0

@@ -100,6 +100,8 @@ _SQRT2 = math.sqrt(2.0)
 # ---------------------------------------------------------------------------------------
 # Per-landscape math.  *_f returns f; *_fg returns (f, ∂f/∂x, ∂f/∂y); *_h returns
 # (∂²f/∂x², ∂²f/∂x∂y, ∂²f/∂y²).  Tuples are returned in registers (no allocation).
+# *_f and *_fg compute f with the same expression (the same bits): the race evaluates
+# random search's losses with landscape_fg, the references with landscape_f.
 # ---------------------------------------------------------------------------------------
 
 
@@ -180,9 +182,10 @@ def _rosenbrock_h(p, x, y):
 @jit_inline
 def _beale_f(p, x, y):
     y2 = y * y
+    y3 = y2 * y
     t1 = 1.5 - x + x * y
     t2 = 2.25 - x + x * y2
-    t3 = 2.625 - x + x * y2 * y
+    t3 = 2.625 - x + x * y3
     return t1 * t1 + t2 * t2 + t3 * t3
 
 
@@ -580,8 +583,8 @@ def _monkey_saddle_h(p, x, y):
 # is accurate where 1 − tanh² would cancel.
 @jit_inline
 def _plateau_f(p, x, y):
-    w = p[1]
-    return p[0] * math.tanh((x * x + y * y) / (w * w))
+    iw2 = 1.0 / (p[1] * p[1])
+    return p[0] * math.tanh((x * x + y * y) * iw2)
 
 
 @jit_inline
@@ -617,7 +620,8 @@ def _well_f(p, o, x, y):
     dx = x - p[o]
     dy = y - p[o + 1]
     w = p[o + 3]
-    return p[o + 2] * math.exp(-(dx * dx + dy * dy) / (2.0 * w * w))
+    iw2 = 1.0 / (w * w)
+    return p[o + 2] * math.exp(-0.5 * (dx * dx + dy * dy) * iw2)
 
 
 @jit_inline

@@ -156,7 +156,7 @@ def evaluate_points(train: np.ndarray, val: np.ndarray, pts: np.ndarray, out: np
 @jit
 def _full_fg(data: np.ndarray, x: np.ndarray, g: np.ndarray) -> float:
     n = data.shape[0]
-    perm = np.arange(n)
+    perm = np.arange(n, dtype=np.int32)  # the race's perm dtype: one compiled version
     return perceptron_fg(data, perm, 0, n, x, g, np.empty((PF_TILE, 3)))
 
 

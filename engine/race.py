@@ -16,7 +16,9 @@ place, and ``count[i]`` is written after the rows it covers.
 Perceptron races (objective kind PERCEPTRON): the batch size is the objective's
 (``Race(batch_size=...)`` overrides it), ``steps_per_epoch = ceil(train rows / batch)``
 and :meth:`Race.epoch_metrics` gives the full training / validation loss and accuracy
-at every epoch boundary, computed lazily from the recorded parameters and cached.
+at every epoch boundary, computed lazily from the recorded parameters and cached. All
+racers see the same mini-batches: one shuffle per epoch (``perm``, shared) serves them
+all (the kernel runs the racers epoch by epoch).
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ _PERCEPTRON_ONLY = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", 
 # every array with one entry per racer (allocated in Race._alloc)
 PER_RACER_ARRAYS = (
     "oids", "sids", "hps", "sps", "X", "st", "sc", "t", "count", "status", "active", "rng",
-    "run_id", "perm", "perm_epoch", "xs", "loss", "gnorm", "lrs",
+    "run_id", "xs", "loss", "gnorm", "lrs",
 )  # fmt: skip
 
 
@@ -202,9 +204,12 @@ class Race:
         self.active = np.zeros(n, dtype=np.int64)
         self.rng = np.zeros((n, 4), dtype=np.uint64)
         self.run_id = np.zeros(n, dtype=np.int64)  # new id at every reset (epoch-metric cache)
+        # the perceptron's batch order, one for all racers (the kernel makes it once per
+        # epoch, for the epoch in progress; -1: none yet); int32 halves the shuffle's
+        # memory traffic
         nrows = self.objective.data.shape[0]
-        self.perm = np.zeros((n, nrows), dtype=np.int64)
-        self.perm_epoch = np.full(n, -1, dtype=np.int64)
+        self.perm = np.zeros((1, nrows), dtype=np.int32)
+        self.perm_epoch = np.full(1, -1, dtype=np.int64)
         self.xs = np.zeros((n, cap, d))
         self.loss = np.full((n, cap), np.nan)
         self.gnorm = np.full((n, cap), np.nan)
@@ -231,7 +236,6 @@ class Race:
         self.t[i] = 0
         self.count[i] = 0
         self.status[i] = RUNNING
-        self.perm_epoch[i] = -1
         w = splitmix64(self.seed * 2 + 1)
         v = splitmix64(self.seed * 2 + 2)
         self.rng[i] = np.array([w[0], w[1], v[0], v[1]], dtype=np.uint64)
@@ -370,8 +374,9 @@ class Race:
         if only is not None:
             active = np.zeros_like(self.active)
             active[only] = 1
+        t_end = np.minimum(self.t + int(n), self.cap - 1)
         race_chunk(
-            int(n), self._cfg(), self.objective.packed, self.objective.data,
+            t_end, self._cfg(), self.objective.packed, self.objective.data,
             float(self.objective.grad_noise), self.oids, self.hps, self.sids, self.sps,
             self.X, self.st, self.sc, self.t, self.count, self.status, active, self.rng,
             self.perm, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,

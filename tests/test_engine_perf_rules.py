@@ -1,0 +1,164 @@
+"""Invariants the engine's speed-ups rely on (no timings here: see ``python -m bench``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine.data import Dataset, generate
+from engine.kernel import epoch_permutation, perceptron_fg, race_chunk
+from engine.landscapes import LANDSCAPES, landscape_f, landscape_fg
+from engine.objective import LandscapeObjective, PerceptronObjective
+from engine.optimizers import opt_update
+from engine.race import Race, RacerConfig
+from engine.schedules import schedule_lr
+
+
+@pytest.mark.parametrize("name", list(LANDSCAPES))
+def test_loss_of_fg_is_the_loss_of_f(name: str) -> None:
+    """Random search's losses come from landscape_fg (one objective call site in the
+    kernel), its references from landscape_f: the two must give the same bits."""
+    ls = LANDSCAPES[name]
+    p = ls.pack()
+    rng = np.random.default_rng(7)
+    g = np.zeros(2)
+    for scale in (1e-3, 0.3, 1.0, 3.0, 30.0):
+        for x, y in rng.normal(0.0, scale, (40, 2)):
+            f = landscape_fg(ls.lid, p, np.array([x, y]), g)
+            f2 = landscape_f(ls.lid, p, float(x), float(y))
+            assert f == f2 or (math.isnan(f) and math.isnan(f2)), (name, x, y, f, f2)
+
+
+def test_hot_dispatchers_are_compiled_once_and_inlined_by_llvm() -> None:
+    """jit_hot: no NRT (no reference counting in the inlined code) and alwaysinline."""
+    for fn in (landscape_fg, opt_update, schedule_lr, perceptron_fg):
+        assert fn.targetoptions.get("forceinline") is True, fn
+        assert fn.targetoptions.get("_nrt") is False, fn
+    assert race_chunk.targetoptions.get("_nrt") is False
+
+
+def _adam_reference(x0: np.ndarray, grads: list[np.ndarray], lr: float, b1: float, b2: float,
+                    eps: float) -> list[np.ndarray]:  # fmt: skip
+    """torch.optim.Adam's float64 arithmetic, pow() at every step (no shortcut)."""
+    x = x0.copy()
+    m = np.zeros_like(x)
+    v = np.zeros_like(x)
+    out = []
+    for t, g in enumerate(grads):
+        step = float(t + 1)
+        bc1 = 1.0 - b1**step
+        bc2 = 1.0 - b2**step
+        step_size = lr / bc1
+        bc2_sqrt = math.pow(bc2, 0.5)
+        for i in range(x.shape[0]):
+            w = 1.0 - b1
+            m[i] = m[i] + w * (g[i] - m[i]) if abs(w) < 0.5 else g[i] - (g[i] - m[i]) * (1.0 - w)
+            v[i] = v[i] * b2 + (1.0 - b2) * g[i] * g[i]
+            denom = math.sqrt(v[i]) / bc2_sqrt + eps
+            x[i] = x[i] + (-step_size) * m[i] / denom
+        out.append(x.copy())
+    return out
+
+
+def test_adam_bias_correction_shortcut_is_exact() -> None:
+    """With small betas the powers underflow within ~100 steps; every step after must
+    still be the bits of the pow() formula (and a changed beta starts over)."""
+    rng = np.random.default_rng(3)
+    grads = [rng.normal(0.0, 1.0, 2) for _ in range(400)]
+    for b1, b2 in ((0.5, 0.6), (0.1, 0.2), (0.0, 0.0), (0.9, 0.5)):
+        hp = np.zeros(8)
+        hp[:4] = (0.01, b1, b2, 1e-8)
+        x = np.array([0.3, -0.7])
+        st = np.zeros((4, 2))
+        sc = np.zeros(4)
+        ref = _adam_reference(x, grads, 0.01, b1, b2, 1e-8)
+        for t, g in enumerate(grads):
+            opt_update(6, hp, st, sc, x, g.copy(), 0.01, t)  # 6 = adam
+            assert x.tolist() == ref[t].tolist(), (b1, b2, t)
+    # the cached state belongs to one beta: after a change the powers are computed again
+    hp = np.zeros(8)
+    hp[:4] = (0.01, 0.5, 0.5, 1e-8)
+    x, st, sc = np.zeros(2), np.zeros((4, 2)), np.zeros(4)
+    for t in range(200):
+        opt_update(6, hp, st, sc, x, np.ones(2), 0.01, t)
+    assert sc[0] == 1.0 and sc[1] == 0.5
+    hp[1] = 0.999
+    g = np.full(2, 0.3)
+    xa, xb = x.copy(), x.copy()
+    opt_update(6, hp, st.copy(), sc.copy(), xa, g.copy(), 0.01, 200)  # cache of beta1 = 0.5
+    opt_update(6, hp, st.copy(), np.zeros(4), xb, g.copy(), 0.01, 200)  # no cache
+    assert xa.tolist() == xb.tolist()
+
+
+def _blob_objective(n: int, bs: int, epochs: int) -> PerceptronObjective:
+    rows = generate("blobs", {"n": n, "seed": 4, "separation": 2.0})
+    return PerceptronObjective(Dataset(rows, np.empty((0, 3))), bs, epochs)
+
+
+def _batches(seed: int, n: int, bs: int, steps: int) -> list[np.ndarray]:
+    spe = -(-n // bs)
+    perm = np.empty(n, dtype=np.int64)
+    out = []
+    for t in range(steps):
+        if t % spe == 0:
+            epoch_permutation(seed, t // spe, perm)
+        lo = (t % spe) * bs
+        out.append(perm[lo : min(lo + bs, n)].copy())
+    return out
+
+
+def _np_loss(rows: np.ndarray, x: np.ndarray) -> float:
+    z = rows[:, 0] * x[0] + rows[:, 1] * x[1] + x[2]
+    return float(np.mean(np.logaddexp(0.0, z) - rows[:, 2] * z))
+
+
+def test_shared_shuffle_with_racers_in_different_epochs() -> None:
+    """One permutation serves all racers, made for the earliest epoch in progress: a
+    racer restarted mid-race (behind the others) and a racer added later still see
+    epoch e's batches at every step of epoch e."""
+    ob = _blob_objective(90, 16, 6)  # 6 steps per epoch
+    race = Race(ob, [RacerConfig("sgd", {"lr": 0.4}), RacerConfig("adam", {"lr": 0.05})],
+                steps=ob.total_steps, seed=5)  # fmt: skip
+    race.advance(14)
+    race.set_params(1, {"lr": 0.07}, restart=True)  # racer 1 back to epoch 0
+    race.add_racer(RacerConfig("rmsprop", {"lr": 0.02}))
+    for chunk in (3, 5, 1, 7, 100):
+        race.advance(chunk)
+    batches = _batches(5, 90, 16, ob.total_steps + 1)
+    for i in range(3):
+        tr = race.trajectory(i)
+        assert tr.loss.shape[0] == ob.total_steps + 1
+        for t in range(tr.loss.shape[0]):
+            want = _np_loss(ob.data[batches[t]], tr.x[t])
+            assert tr.loss[t] == pytest.approx(want, rel=1e-11, abs=1e-14), (i, t)
+
+
+def test_shuffle_is_a_uniform_permutation() -> None:
+    for n in (1, 2, 3, 17, 1000):
+        p = np.empty(n, dtype=np.int32)
+        epoch_permutation(11, 2, p)
+        assert sorted(p.tolist()) == list(range(n))
+        q = np.empty(n, dtype=np.int64)
+        epoch_permutation(11, 2, q)
+        assert p.tolist() == q.tolist(), "the order does not depend on the dtype"
+    counts: dict[tuple[int, ...], int] = {}
+    p = np.empty(3, dtype=np.int32)
+    for e in range(6000):
+        epoch_permutation(1, e, p)
+        counts[tuple(p.tolist())] = counts.get(tuple(p.tolist()), 0) + 1
+    assert len(counts) == 6 and min(counts.values()) > 850  # 1000 expected each
+
+
+def test_landscape_race_unchanged_by_epoch_passes() -> None:
+    """Landscapes run in one pass (no epochs): chunked and whole runs are identical."""
+    ob = LandscapeObjective.create("rosenbrock")
+    cfgs = [RacerConfig("nag", {"lr": 5e-4}), RacerConfig("random_search", {"lr": 1e-3})]
+    a = Race(ob, cfgs, steps=300)
+    a.advance(300)
+    b = Race(ob, cfgs, steps=300)
+    for n in (1, 7, 50, 300):
+        b.advance(n)
+    for i in range(2):
+        assert a.trajectory(i).x.tolist() == b.trajectory(i).x.tolist()
