@@ -51,6 +51,29 @@ class PerceptronPanel(QWidget):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.built = False  # the plots are built by the first set_data (launch time)
+        self._racers: tuple[list[str], list[str]] | None = None
+        self.lines: list[pg.PlotCurveItem] = []
+        self.trails: list[pg.PlotCurveItem] = []
+        self.trail_state: list[Trail] = []
+        self.train = np.zeros((0, 3))
+        self.grid_rows = np.zeros((0, 3))
+        self.slice_b: float | None = None
+        self.slice_label = ""
+        self._dirty = True
+        self.grid_ms = 0.0
+        self._gen = 0  # bumped by every synchronous refresh and new data: drops old jobs
+        self._job: tuple[threading.Thread, dict] | None = None
+        self._job_t = -math.inf
+        self._shown_b: float | None = None  # b of the slice shown or being computed
+
+    def _build(self) -> None:
+        """Create the two plots (three PlotItems, ~0.1 s) on first use, not at launch: a
+        window that opens on a landscape never shows them."""
+        if self.built:
+            return
+        self.built = True
+        lay = self.layout()
         self.data_plot = pg.PlotWidget()
         self.data_plot.plotItem.setLabel("bottom", "x₁")
         self.data_plot.plotItem.setLabel("left", "x₂")
@@ -87,31 +110,21 @@ class PerceptronPanel(QWidget):
         self.weights.addItem(self.start)
         self.start.sigPositionChangeFinished.connect(self._on_start_dragged)
         self.weights.scene().sigMouseClicked.connect(self._on_click)
-        self.lines: list[pg.PlotCurveItem] = []
-        self.trails: list[pg.PlotCurveItem] = []
         self.trail_layer = TrailLayer()
         self.trail_layer.setZValue(5)
         self.weights.addItem(self.trail_layer, ignoreBounds=True)
         self.heads = Heads(12)
         self.heads.setZValue(10)
         self.weights.addItem(self.heads, ignoreBounds=True)
-        self.trail_state: list[Trail] = []
-        self.train = np.zeros((0, 3))
-        self.grid_rows = np.zeros((0, 3))
-        self.slice_b: float | None = None
-        self.slice_label = ""
         self.weights.plotItem.vb.sigRangeChanged.connect(lambda *_: self._grid_dirty())
-        self._dirty = True
-        self.grid_ms = 0.0
-        self._gen = 0  # bumped by every synchronous refresh and new data: drops old jobs
-        self._job: tuple[threading.Thread, dict] | None = None
-        self._job_t = -math.inf
-        self._shown_b: float | None = None  # b of the slice shown or being computed
         cache_static_items(self.data_plot, self.scatter0, self.scatter1, self.data_legend)
         cache_static_items(self.weights, self.image, self.contours, self.colorbar)
+        if self._racers is not None:
+            self.set_racers(*self._racers)
 
     # ------------------------------------------------------------ data
     def set_data(self, train: np.ndarray, description: str) -> None:
+        self._build()
         self.train = train
         step = max(1, train.shape[0] // SCATTER_ROWS)
         shown = train[::step]
@@ -137,12 +150,16 @@ class PerceptronPanel(QWidget):
         self._shown_b = None
 
     def set_start_marker(self, w1: float, w2: float) -> None:
+        self._build()
         self.start.blockSignals(True)
         self.start.setPos(QPointF(w1, w2))
         self.start.blockSignals(False)
 
     # ------------------------------------------------------------ racers
     def set_racers(self, labels: list[str], colors: list[str]) -> None:
+        self._racers = (list(labels), list(colors))
+        if not self.built:
+            return
         for it in self.lines:
             it.scene().removeItem(it) if it.scene() else None
         self.lines, self.trails, self.trail_state = [], [], []
@@ -165,6 +182,8 @@ class PerceptronPanel(QWidget):
             self.data_legend.addItem(line, label)
 
     def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
+        if not self.built:
+            return
         self.poll()
         line, trail = self.lines[i], self.trails[i]
         for it in (line, trail):
@@ -188,6 +207,8 @@ class PerceptronPanel(QWidget):
         Live: the slice is computed in a background thread, one at a time and at most
         every SLICE_INTERVAL s; the picture arrives at a later frame (:meth:`poll`).
         """
+        if not self.built:
+            return
         self.poll()
         self.slice_b, self.slice_label = b, label  # wanted (refresh_grid draws this one)
         shown = self._shown_b
@@ -217,7 +238,7 @@ class PerceptronPanel(QWidget):
 
     def poll(self) -> None:
         """Show the background slice if it is ready (every frame; cheap)."""
-        if self._job is None or self._job[0].is_alive():
+        if not self.built or self._job is None or self._job[0].is_alive():
             return
         _, job = self._job
         self._job = None
@@ -232,7 +253,7 @@ class PerceptronPanel(QWidget):
 
     def refresh_grid(self) -> None:
         """Compute and show the slice now (in this thread): renders and tests."""
-        if self.slice_b is None or self.grid_rows.shape[0] == 0:
+        if not self.built or self.slice_b is None or self.grid_rows.shape[0] == 0:
             return
         t0 = time.perf_counter()
         self._gen += 1
