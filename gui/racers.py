@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -34,13 +35,17 @@ class RacerEditor(QFrame):
     optimizerChanged = Signal(object)
     enabledChanged = Signal(object, bool)
     styleChanged = Signal(object)  # label or colour
+    startChanged = Signal(object, object)  # editor, tuple of floats or None (scenario start)
     duplicateRequested = Signal(object)
     removeRequested = Signal(object)
     selected = Signal(object)
 
-    def __init__(self, cfg: RacerConfig, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, cfg: RacerConfig, perceptron: bool = False, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.cfg = cfg
+        self.perceptron = perceptron
         self.setFrameShape(QFrame.Shape.StyledPanel)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
@@ -78,6 +83,15 @@ class RacerEditor(QFrame):
             self.sched_box.setItemData(self.sched_box.count() - 1, s.formula, 3)
         self.sched_box.setCurrentText(cfg.schedule)
         sform.addRow("schedule", self.sched_box)
+        self.unit_box = QComboBox()
+        self.unit_box.addItem("step (t counts updates)", "step")
+        self.unit_box.addItem("epoch (t counts epochs)", "epoch")
+        self.unit_box.setCurrentIndex(self.unit_box.findData(cfg.schedule_unit))
+        self.unit_box.setToolTip("what the schedule's t counts")
+        if perceptron:
+            sform.addRow("schedule t", self.unit_box)
+        else:
+            self.unit_box.hide()
         lay.addLayout(sform)
         self.sched_form = ParamForm(get_schedule(cfg.schedule).all_params, cfg.schedule_params)
         lay.addWidget(self.sched_form)
@@ -85,6 +99,21 @@ class RacerEditor(QFrame):
         self.sched_formula.setWordWrap(True)
         self.sched_formula.setStyleSheet("color: #555")
         lay.addWidget(self.sched_formula)
+        start_form = QFormLayout()
+        self.start = QLineEdit(", ".join(f"{v:g}" for v in cfg.start) if cfg.start else "")
+        self.start.setPlaceholderText("the scenario's start")
+        self.start.setToolTip(
+            "this racer's own start: "
+            + ("w1, w2, b" if perceptron else "x, y")
+            + " (blank: the scenario's start)"
+        )
+        start_form.addRow("own start", self.start)
+        lay.addLayout(start_form)
+        self.start_error = QLabel()
+        self.start_error.setStyleSheet("color: #B00020")
+        self.start_error.setWordWrap(True)
+        self.start_error.hide()
+        lay.addWidget(self.start_error)
         self._set_color_button()
         self.enable.toggled.connect(lambda on: self._on_enable(on))
         self.color_btn.clicked.connect(self._pick_color)
@@ -95,6 +124,39 @@ class RacerEditor(QFrame):
         self.sched_box.currentTextChanged.connect(self._on_schedule)
         self.params.changed.connect(self._on_param)
         self.sched_form.changed.connect(self._on_sched_param)
+        self.unit_box.activated.connect(self._on_unit)
+        self.start.editingFinished.connect(self._on_start)
+
+    def _on_unit(self, _i: int) -> None:
+        unit = self.unit_box.currentData()
+        if unit != self.cfg.schedule_unit:
+            self.cfg.schedule_unit = unit
+            self.scheduleChanged.emit(self)
+
+    def _on_start(self) -> None:
+        text = self.start.text().strip()
+        dim = 3 if self.perceptron else 2
+        if not text:
+            if self.cfg.start is not None:
+                self.startChanged.emit(self, None)
+            self.show_start_error(None)
+            return
+        try:
+            pt = tuple(float(t) for t in text.replace(";", ",").split(",") if t.strip())
+        except ValueError:
+            pt = ()
+        if len(pt) != dim or not all(math.isfinite(v) for v in pt):
+            what = "w1, w2, b" if self.perceptron else "x, y"
+            self.show_start_error(f"start: expected {dim} finite numbers {what}, got {text!r}")
+            return
+        self.show_start_error(None)
+        if pt != self.cfg.start:
+            self.startChanged.emit(self, pt)
+
+    def show_start_error(self, message: str | None) -> None:
+        self.start.setStyleSheet("background: #ffd6d6" if message else "")
+        self.start_error.setText(message or "")
+        self.start_error.setVisible(bool(message))
 
     def mousePressEvent(self, ev: Any) -> None:
         self.selected.emit(self)

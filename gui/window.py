@@ -508,7 +508,8 @@ class MainWindow(QMainWindow):
             ed.deleteLater()
         self.editors = []
         for cfg in self.race.racers:
-            ed = RacerEditor(cfg)
+            ed = RacerEditor(cfg, perceptron=self.is_perceptron)
+            ed.startChanged.connect(self._on_racer_start)
             ed.paramsChanged.connect(self._on_params)
             ed.scheduleChanged.connect(self._on_schedule)
             ed.optimizerChanged.connect(self._on_optimizer)
@@ -747,6 +748,16 @@ class MainWindow(QMainWindow):
         self.race.remove_racer(self._index(ed))
         self._rebuild_racers()
         self._record(f"remove {label}")
+
+    def _on_racer_start(self, ed: RacerEditor, start: tuple[float, ...] | None) -> None:
+        """A racer's own start (None: back to the scenario's); restarts that racer."""
+        assert self.race is not None
+        i = self._index(ed)
+        self.race.set_start(start if start is not None else self.race.objective.start, racer=i)
+        self.race.racers[i].start = start
+        self._last_counts = [-1] * len(self.race.racers)
+        self.on_frame()
+        self._record(f"{ed.cfg.label}: own start")
 
     def _on_style(self, ed: RacerEditor) -> None:
         self._restyle()

@@ -389,3 +389,36 @@ def test_bad_hyperparameter_shows_error_at_the_field(window, text, expect):
     _type_lr(window, "0.002")
     assert ed.error.isHidden()
     assert window.race.racers[0].params["lr"] == 0.002
+
+
+def test_racer_own_start(window):
+    ed = window.editors[1]
+    assert ed.unit_box.isHidden()  # a landscape's schedules count steps
+    _enter(ed.start, "0.5, 0.25")
+    race = window.race
+    assert race.racers[1].start == (0.5, 0.25)
+    assert tuple(race.xs[1, 0]) == (0.5, 0.25) and tuple(race.xs[0, 0]) == (-1.5, 2.0)
+    assert window.current_scenario().racers[1].start == (0.5, 0.25)
+    _enter(window.editors[1].start, "1, 2, 3")
+    assert "2 finite numbers" in window.editors[1].start_error.text()
+    assert window.race.racers[1].start == (0.5, 0.25)
+    window.undo_action.trigger()
+    assert window.race.racers[1].start is None
+    assert tuple(window.race.xs[1, 0]) == (-1.5, 2.0)
+    assert window.editors[1].start.text() == ""
+
+
+def test_perceptron_schedule_can_count_epochs(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "s.ini"))
+    from gui.window import MainWindow
+
+    w = MainWindow(load_scenario(ROOT / "scenarios" / "perceptron_minibatch.toml"))
+    qtbot.addWidget(w, before_close_func=forget_edits)
+    ed = w.editors[0]
+    assert not ed.unit_box.isHidden()
+    ed.unit_box.setCurrentIndex(ed.unit_box.findData("epoch"))
+    ed.unit_box.activated.emit(ed.unit_box.currentIndex())
+    assert w.race.racers[0].schedule_unit == "epoch"
+    assert w.current_scenario().racers[0].schedule_unit == "epoch"
+    w.undo_action.trigger()
+    assert w.race.racers[0].schedule_unit == "step"
