@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.display import contour_segments, nice_levels, perceptron_loss_grid
@@ -40,6 +41,142 @@ def compute_slice(
     perceptron_loss_grid(rows, b, x0, x1, GRID, y0, y1, GRID, z)
     cx, cy, _ = contour_segments(z, x0, x1, y0, y1, nice_levels(z, 12))
     return z, cx, cy
+
+
+EPOCH_FIELDS = ("train_loss", "val_loss", "val_accuracy", "train_accuracy")
+
+
+class EpochSampler:
+    """Per-epoch full-set metrics of a perceptron race, evaluated within a time budget.
+
+    ``Race.epoch_metrics`` evaluates every epoch reached on the whole training and
+    validation sets; with 100,000 rows at full speed epochs pass at ~25 per second per
+    racer and that is ~0.8 s of work per second of play — in the GUI thread. The live
+    window needs far less: each racer's latest epoch (leaderboard) and a curve of at most
+    ~CAP points. Each :meth:`update` evaluates, within ``budget_s``, first the latest
+    epoch of every racer, then epochs at a stride of ceil(epochs / CAP), oldest first.
+    Every figure shown is exact (same :meth:`PerceptronObjective.evaluate`); a fast race
+    just has a sparser curve. A racer's reset (``race.run_id``) or another race drops
+    what is known.
+    """
+
+    CAP = 400
+
+    def __init__(self) -> None:
+        self.race: object | None = None
+        self.known: list[dict[int, np.ndarray]] = []
+        self.run_ids: list[int] = []
+
+    def _attach(self, race: object) -> None:
+        n = len(race.racers)  # type: ignore[attr-defined]
+        ids = [int(r) for r in race.run_id[:n]]  # type: ignore[attr-defined]
+        if race is not self.race or len(self.known) != n:
+            self.race = race
+            self.known = [{} for _ in range(n)]
+            self.run_ids = ids
+            return
+        for k in range(n):
+            if ids[k] != self.run_ids[k]:
+                self.known[k] = {}
+                self.run_ids[k] = ids[k]
+
+    def update(self, race: object, budget_s: float) -> int:
+        """Evaluate epochs of ``race`` for up to ``budget_s`` seconds; returns how many."""
+        self._attach(race)
+        spe = int(race.steps_per_epoch)  # type: ignore[attr-defined]
+        end = time.perf_counter() + budget_s
+        latest: list[int] = []
+        for k in range(len(self.known)):
+            c = int(race.count[k])  # type: ignore[attr-defined]
+            latest.append((c - 1) // spe if c > 0 else -1)
+        done = 0
+        # the latest epoch of every racer first (the leaderboard), then the curves
+        for k, e in enumerate(latest):
+            if e >= 0 and e not in self.known[k]:
+                done += self._evaluate(race, k, [e], spe)
+                if time.perf_counter() >= end:
+                    return done
+        for k, e in enumerate(latest):
+            if e < 0:
+                continue
+            stride = max(1, -(-(e + 1) // self.CAP))
+            todo = [j for j in range(0, e + 1, stride) if j not in self.known[k]]
+            for i in range(0, len(todo), 8):
+                done += self._evaluate(race, k, todo[i : i + 8], spe)
+                if time.perf_counter() >= end:
+                    return done
+        return done
+
+    def _evaluate(self, race: object, k: int, epochs: list[int], spe: int) -> int:
+        rid = int(race.run_id[k])  # type: ignore[attr-defined]
+        pts = race.xs[k, np.asarray(epochs) * spe]  # type: ignore[attr-defined]
+        vals = race.objective.evaluate(pts)  # type: ignore[attr-defined]
+        if int(race.run_id[k]) != rid or rid != self.run_ids[k]:
+            return 0  # reset meanwhile: the rows read may be mixed
+        for e, v in zip(epochs, vals, strict=True):
+            self.known[k][e] = v
+        return len(epochs)
+
+    def metrics(self, k: int) -> dict[str, np.ndarray]:
+        """Racer ``k``'s evaluated epochs, in order: the keys of ``Race.epoch_metrics``."""
+        known = self.known[k] if k < len(self.known) else {}
+        ep = np.array(sorted(known), dtype=np.int64)
+        vals = np.array([known[e] for e in ep]).reshape(-1, 4)
+        spe = int(self.race.steps_per_epoch) if self.race is not None else 1  # type: ignore[attr-defined]
+        out = {"epoch": ep, "step": ep * spe}
+        for j, name in enumerate(EPOCH_FIELDS):
+            out[name] = vals[:, j].copy()
+        return out
+
+
+class DecisionLines(pg.GraphicsObject):
+    """Every racer's decision line in one item, each a band of ``width`` device pixels
+    stroked as parallel 1 px antialiased lines half a pixel apart.
+
+    ``lines[i]`` (PlotCurveItems that are not drawn themselves: the legend's samples)
+    hold the two end points and the pen. Qt strokes a wide antialiased pen through its
+    general path rasteriser (~1.3 ms for one 3 px line across the plot, every frame),
+    a 1 px one through its fast cosmetic stroker (~0.15 ms).
+    """
+
+    def __init__(self, width: int = 3) -> None:
+        super().__init__()
+        self.width = int(width)
+        self.lines: list[pg.PlotCurveItem] = []
+
+    def boundingRect(self) -> QRectF:
+        vb = self.getViewBox()
+        return QRectF() if vb is None else vb.viewRect()
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+    def paint(self, p: QPainter, *_args: object) -> None:
+        tr = p.combinedTransform()
+        p.save()
+        p.resetTransform()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # half-pixel spacing: whole-pixel offsets leave visible gaps between the strokes
+        n = max(2 * self.width - 1, 1)
+        offsets = [0.5 * k - 0.25 * (n - 1) for k in range(n)]
+        for line in self.lines:
+            x, y = line.xData, line.yData
+            if not line.isVisible() or x is None or len(x) != 2:
+                continue
+            a = tr.map(QPointF(float(x[0]), float(y[0])))
+            b = tr.map(QPointF(float(x[1]), float(y[1])))
+            dx, dy = b.x() - a.x(), b.y() - a.y()
+            d = math.hypot(dx, dy)
+            if not (0 < d < 1e7):
+                continue
+            nx, ny = -dy / d, dx / d
+            pen = QPen(line.opts["pen"])
+            pen.setWidth(1)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            for o in offsets:
+                p.drawLine(QLineF(a.x() + o * nx, a.y() + o * ny, b.x() + o * nx, b.y() + o * ny))
+        p.restore()
 
 
 class PerceptronPanel(QWidget):
@@ -90,6 +227,9 @@ class PerceptronPanel(QWidget):
         )
         self.data_plot.addItem(self.scatter0)
         self.data_plot.addItem(self.scatter1)
+        self.decision = DecisionLines(3)
+        self.decision.setZValue(5)
+        self.data_plot.addItem(self.decision, ignoreBounds=True)
         self.data_legend = self.data_plot.plotItem.addLegend(offset=(10, 10))
         self.data_legend.setBrush(pg.mkBrush(255, 255, 255, 210))
         self.image = pg.ImageItem()
@@ -166,8 +306,7 @@ class PerceptronPanel(QWidget):
         self.heads.set_colors(colors)
         for _label, color in zip(labels, colors, strict=True):
             c = pg.mkColor(color)
-            line = pg.PlotCurveItem(pen=pg.mkPen(c, width=3))
-            self.data_plot.addItem(line)
+            line = pg.PlotCurveItem(pen=pg.mkPen(c, width=3))  # data, pen, legend sample
             trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=TRAIL_WIDTH))  # style only
             self.lines.append(line)
             self.trails.append(trail)
@@ -180,6 +319,8 @@ class PerceptronPanel(QWidget):
         self.data_legend.addItem(self.scatter1, "y = 1")
         for line, label in zip(self.lines, labels, strict=True):
             self.data_legend.addItem(line, label)
+        self.decision.lines = self.lines
+        self.decision.update()
 
     def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
         if not self.built:
@@ -191,6 +332,7 @@ class PerceptronPanel(QWidget):
         if not visible or count == 0:
             self.heads.set_point(i, math.nan, math.nan, False)
             self.trail_layer.update()
+            self.decision.update()
             return
         w = xs[count - 1]
         self.heads.set_point(i, float(w[0]), float(w[1]))
@@ -199,6 +341,7 @@ class PerceptronPanel(QWidget):
             self.trail_layer.push(i, w[:2])
         (x0, x1), (y0, y1) = self.data_plot.plotItem.vb.viewRange()
         line.setData(*decision_line(float(w[0]), float(w[1]), float(w[2]), x0, x1, y0, y1))
+        self.decision.update()
 
     # ------------------------------------------------------------ weight-space slice
     def set_slice(self, b: float, label: str) -> None:

@@ -521,3 +521,36 @@ def test_quiver_edge_cases() -> None:
         quiver_segments(big, big, ys, xs, 1.0)
     with pytest.raises(ValueError):
         quiver_segments(big, big, xs, ys, 1.0, pivot="tip")
+
+
+# ---------------------------------------------------------------- GUI drawing helpers
+def test_epoch_sampler_matches_race_and_stays_bounded(root) -> None:
+    """The live window's per-epoch metrics: exact values, latest epoch first, sparse
+    beyond CAP, dropped at a racer's reset."""
+    from engine.scenario import build_race, load_scenario
+    from gui.perceptron import EpochSampler
+
+    race = build_race(load_scenario(root / "scenarios" / "perceptron_minibatch.toml"))
+    race.run()
+    s = EpochSampler()
+    assert s.update(race, math.inf) > 0
+    for k in range(len(race.racers)):
+        got, want = s.metrics(k), race.epoch_metrics(k)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+    assert s.update(race, math.inf) == 0  # nothing new
+    # a zero budget still evaluates one epoch: the first racer's latest
+    s2 = EpochSampler()
+    assert s2.update(race, 0.0) == 1
+    last = race.epoch_metrics(0)["epoch"][-1]
+    assert s2.metrics(0)["epoch"].tolist() == [last] and s2.metrics(1)["epoch"].size == 0
+    # beyond CAP epochs: every stride-th epoch and the latest one
+    s3 = EpochSampler()
+    s3.CAP = 4
+    s3.update(race, math.inf)
+    ep = s3.metrics(0)["epoch"]
+    assert ep[-1] == last and ep.size <= 4 + 2 and ep[0] == 0
+    # a reset racer starts over
+    race.reset()
+    s.update(race, math.inf)
+    assert s.metrics(0)["epoch"].tolist() == [0]
