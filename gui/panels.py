@@ -56,6 +56,23 @@ TRAIL_CAP = 20000
 TRAIL_WIDTH = 1
 
 
+def update_around(item: pg.GraphicsObject, xs: np.ndarray, ys: np.ndarray, pad_px: float) -> None:
+    """Schedule a repaint of ``item`` where the points (item coordinates) are, padded by
+    ``pad_px`` device pixels: a frame then repaints (and re-blits every cached layer
+    under) a few small rectangles instead of the whole plot."""
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    px, py = item.pixelVectors()
+    if not ok.any() or px is None or py is None:
+        item.update()
+        return
+    x, y = xs[ok], ys[ok]
+    mx = pad_px * (abs(px.x()) + abs(py.x()))
+    my = pad_px * (abs(px.y()) + abs(py.y()))
+    x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+    rect = QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my)
+    item.update(rect.intersected(item.boundingRect()))
+
+
 class Heads(pg.GraphicsObject):
     """Every racer's current position as a filled, white-ringed disc of ``size`` pixels.
 
@@ -70,49 +87,35 @@ class Heads(pg.GraphicsObject):
         self.shown = np.zeros(0, dtype=bool)
         self.brushes: list = []
         self.pen = pg.mkPen("w", width=1.5)
-        self._rect: QRectF | None = None
 
     def set_colors(self, colors: list[str]) -> None:
         """One disc per colour, all hidden until :meth:`set_point` places them."""
-        self.prepareGeometryChange()
         self.xy = np.full((len(colors), 2), np.nan)
         self.shown = np.ones(len(colors), dtype=bool)
         self.brushes = [pg.mkBrush(c) for c in colors]
-        self._rect = None
         self.update()
 
     def set_point(self, i: int, x: float, y: float, shown: bool = True) -> None:
         """Move disc ``i`` to (x, y) (hidden while non-finite or not ``shown``)."""
-        if self.xy[i, 0] == x and self.xy[i, 1] == y and self.shown[i] == shown:
+        ox, oy = self.xy[i]
+        if ox == x and oy == y and self.shown[i] == shown:
             return
-        self.prepareGeometryChange()
         self.xy[i] = (x, y)
         self.shown[i] = shown
-        self._rect = None
-        self.update()
+        update_around(self, np.array([ox, x]), np.array([oy, y]), self.size)
 
     def points(self) -> np.ndarray:
         """The drawn discs' centres, shape (k, 2)."""
         ok = self.shown & np.isfinite(self.xy).all(axis=1)
         return self.xy[ok]
 
-    def viewTransformChanged(self) -> None:
-        super().viewTransformChanged()
+    def viewRangeChanged(self) -> None:
         self.prepareGeometryChange()
-        self._rect = None
 
     def boundingRect(self) -> QRectF:
-        if self._rect is None:
-            pts = self.points()
-            px, py = self.pixelVectors()
-            if pts.shape[0] == 0 or px is None or py is None:
-                self._rect = QRectF()
-            else:
-                (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
-                mx = self.size * (abs(px.x()) + abs(py.x()))
-                my = self.size * (abs(px.y()) + abs(py.y()))
-                self._rect = QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my)
-        return self._rect
+        # the whole view: a move repaints only the discs' old and new places (update_around)
+        vb = self.getViewBox()
+        return QRectF() if vb is None else vb.viewRect()
 
     def paint(self, p: QPainter, *_args: object) -> None:
         tr = p.combinedTransform()
@@ -251,6 +254,7 @@ class TrailLayer(pg.GraphicsObject):
         self.styles: list[pg.PlotCurveItem] = []
         self.heads: list[np.ndarray | None] = []
         self.pending: list[list[np.ndarray]] = []
+        self.tails: list[np.ndarray | None] = []
         self.n_pending = 0
         self.drawn: list[tuple[float, float] | None] = []  # last point drawn, per racer
         self.generations: list[int] = []
@@ -271,6 +275,7 @@ class TrailLayer(pg.GraphicsObject):
 
     def _forget(self) -> None:
         self.key = None
+        self.tails: list[np.ndarray | None] = [None] * len(self.trails)  # last pushed point
         self.pending = [[] for _ in self.trails]
         self.n_pending = 0
         self.drawn = [None] * len(self.trails)
@@ -297,7 +302,12 @@ class TrailLayer(pg.GraphicsObject):
             self.n_pending += pts.shape[0]
             if self.n_pending > self.MAX_PENDING:
                 self.invalidate()
-        self.update()
+                return
+            tail = self.tails[i]
+            ends = pts if tail is None else np.vstack([tail[None, :], pts])
+            self.tails[i] = pts[-1].copy()
+            width = self.styles[i].opts["pen"].widthF() if self.styles else 1.0
+            update_around(self, ends[:, 0], ends[:, 1], 2.0 + width)
 
     # ------------------------------------------------------------ QGraphicsItem
     def viewRangeChanged(self) -> None:
@@ -334,6 +344,8 @@ class TrailLayer(pg.GraphicsObject):
         key = (tr.m11(), tr.m12(), tr.m21(), tr.m22(), tr.dx(), tr.dy(),
                box.x(), box.y(), box.width(), box.height(), dpr, self._style_key())  # fmt: skip
         if key != self.key:
+            if self.key is not None:  # the whole image changes, not just the exposed part
+                QTimer.singleShot(0, self.update)
             self._forget()
             self.key = key
             self.full_redraws += 1
