@@ -670,9 +670,13 @@ class LossPanel(pg.PlotWidget):
         self.setMinimumSize(300, 180)
         self.plotItem.setLabel("bottom", "step")
         self.plotItem.showGrid(True, True, alpha=0.3)
-        self.curves: list[pg.PlotCurveItem] = []
+        self.curves: list[pg.PlotCurveItem] = []  # pens (styles); drawn by the layer
+        self.zoom_curves: list[pg.PlotCurveItem] = []  # drawn while zoomed into the run
         self.epoch_curves: list[pg.PlotDataItem] = []
-        self.env: list[_Envelope] = []
+        self.sources: list[_CurveTrail] = []
+        self.layer = TrailLayer()  # the whole run's curves, rasterised incrementally
+        self.layer.setZValue(1)
+        self.addItem(self.layer, ignoreBounds=True)
         self.markers = pg.ScatterPlotItem(symbol="x", size=14, pen=pg.mkPen("r", width=3))
         self.addItem(self.markers)
         self.fstar: float | None = None
@@ -733,19 +737,24 @@ class LossPanel(pg.PlotWidget):
     def set_mode(self, fstar: float | None, gap: bool, log: bool) -> None:
         self.fstar, self.gap, self.log = fstar, gap, log
         self._set_label()
+        for src in self.sources:  # transformed anew from the next update
+            src.reset()
+        self.layer.invalidate()
 
     def set_racers(self, labels: list[str], colors: list[str]) -> None:
-        for c in (*self.curves, *self.epoch_curves):
+        for c in (*self.zoom_curves, *self.epoch_curves):
             self.removeItem(c)
-        self.curves = []
-        self.epoch_curves: list[pg.PlotDataItem] = []
-        self.env: list[_Envelope] = []
+        self.curves, self.zoom_curves, self.epoch_curves, self.sources = [], [], [], []
         for _label, color in zip(labels, colors, strict=True):
             # 1 px, no antialiasing: min/max-decimated loss curves are dense zig-zags and
             # wide antialiased strokes of them cost ~270 ms per repaint
-            c = pg.PlotCurveItem(pen=pg.mkPen(color, width=1), connect="finite", antialias=False)
-            self.addItem(c)
-            self.curves.append(c)
+            for group in (self.curves, self.zoom_curves):
+                c = pg.PlotCurveItem(
+                    pen=pg.mkPen(color, width=1), connect="finite", antialias=False
+                )
+                group.append(c)
+            self.zoom_curves[-1].setVisible(False)
+            self.addItem(self.zoom_curves[-1])
             e = pg.PlotDataItem(
                 pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
                 symbol="o",
@@ -756,7 +765,8 @@ class LossPanel(pg.PlotWidget):
             e.setZValue(3)
             self.addItem(e)
             self.epoch_curves.append(e)
-            self.env.append(_Envelope())
+            self.sources.append(_CurveTrail())
+        self.layer.set_racers(self.sources, self.curves)
 
     def set_epoch_curves(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Per-epoch full validation loss (dashed, dots) at the epoch-boundary steps."""
@@ -784,47 +794,58 @@ class LossPanel(pg.PlotWidget):
     ) -> None:
         """Redraw every racer's curve; the cost does not grow with the run's length.
 
-        Zoomed out (auto range), each racer keeps an incremental min/max envelope in fixed
-        buckets, so a frame only scans the rows added since the last one. Zoomed in, the
-        visible range is decimated. Decimation happens before the log transform (which is
-        monotone in f), so only the few thousand surviving points are transformed.
+        Zoomed out (the whole run in view, the usual case), each racer keeps an
+        incremental min/max envelope in fixed buckets, so a frame only scans the rows
+        added since the last one, and a :class:`TrailLayer` strokes only the buckets
+        that changed. Zoomed in, the visible range is decimated into ordinary curves.
+        Decimation happens before the log transform (which is monotone in f), so only
+        the few thousand surviving points are transformed.
         """
         vb = self.plotItem.vb
         (x0, x1), _ = vb.viewRange()
-        # the whole run is in view (the usual case): use the incremental envelope
         auto = bool(vb.autoRangeEnabled()[0]) or (x0 <= 1.0 and x1 >= max_steps - 1.0)
+        if self.layer.isVisible() != auto:
+            self.layer.setVisible(auto)
+            for z in self.zoom_curves:
+                z.setVisible(False)
         mx, my = [], []
         fit = self.fit_y or any(vb.autoRangeEnabled())
         lo, hi = math.inf, -math.inf
         for i, c in enumerate(self.curves):
-            c.setVisible(visible[i])
+            if c.isVisible() != visible[i]:
+                c.setVisible(visible[i])
+                self.layer.invalidate()
             n = counts[i]
-            if not visible[i] or n == 0:
-                c.setData([], [])
-                continue
+            src, zc = self.sources[i], self.zoom_curves[i]
             y = losses[i]
             if auto:
-                xs, ys = self.env[i].update(y, n, max_steps, self.BUCKETS)
+                if n == 0 and src.n:
+                    src.reset()
+                    self.layer.push(i, None)
+                elif n and src.update(y, n, max_steps, self.BUCKETS, self.transform):
+                    self.layer.push(i, None)
+                if fit and visible[i]:
+                    lo, hi = min(lo, src.lo), max(hi, src.hi)
             else:
-                lo = max(math.floor(x0) - 1, 0)
-                hi = min(math.ceil(x1) + 2, n)
-                if hi <= lo:
-                    c.setData([], [])
+                zc.setVisible(visible[i])
+                r0 = max(math.floor(x0) - 1, 0)
+                r1 = min(math.ceil(x1) + 2, n)
+                if not visible[i] or r1 <= r0:
+                    zc.setData([], [])
                     continue
-                if hi - lo <= 2 * self.BUCKETS:
-                    xs = np.arange(lo, hi, dtype=np.float64)
-                    ys = y[lo:hi]
+                if r1 - r0 <= 2 * self.BUCKETS:
+                    xs = np.arange(r0, r1, dtype=np.float64)
+                    ys = y[r0:r1]
                 else:
-                    k = minmax_decimate(y, lo, hi, self.BUCKETS, self._ox, self._oy)
+                    k = minmax_decimate(y, r0, r1, self.BUCKETS, self._ox, self._oy)
                     xs = self._ox[:k].copy()
                     ys = self._oy[:k]
-            ty = self.transform(ys)
-            c.setData(xs, ty)
-            if fit:
+                ty = self.transform(ys)
+                zc.setData(xs, ty)
                 fin = ty[np.isfinite(ty)]
-                if fin.size:
+                if fit and fin.size:
                     lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
-            if diverged[i] is not None and n > 0:
+            if visible[i] and diverged[i] is not None and n > 0:
                 last = self.transform(y[n - 1 : n])
                 mx.append(float(n - 1))
                 my.append(float(last[0]) if np.isfinite(last[0]) else 0.0)
@@ -845,12 +866,17 @@ class _Envelope:
         self.done = 0  # rows consumed
         self.nb = 0
         self.mins = np.empty(0)
+        self.restarted = False
 
-    def update(
-        self, y: np.ndarray, n: int, max_steps: int, buckets: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def update(self, y: np.ndarray, n: int, max_steps: int, buckets: int) -> int:
+        """Take rows up to ``n``; returns the first bucket that changed. ``restarted``
+        says whether the buckets were recomputed from row 0 (a new width, fewer rows
+        than before, or outgrown buffers)."""
         width = max(1, -(-(max_steps + 1) // buckets))
+        first = 0
+        self.restarted = False
         if width != self.width or n < self.done or self.mins.shape[0] * width < n:
+            self.restarted = True
             self.width = width
             cap = -(-max(n, max_steps + 1) // width) + 1
             self.mins = np.full(cap, np.nan)
@@ -858,21 +884,77 @@ class _Envelope:
             self.imin = np.zeros(cap, dtype=np.int64)
             self.imax = np.zeros(cap, dtype=np.int64)
             self.done = 0
+        else:
+            first = self.done // width
         start = (self.done // width) * width
         self.nb = int(
             envelope_update(y, start, n, width, self.mins, self.maxs, self.imin, self.imax)
         )
         self.done = n
-        nb = self.nb
-        if width == 1:
-            return np.arange(n, dtype=np.float64), y[:n]
-        first_min = self.imin[:nb] <= self.imax[:nb]
-        xa = np.where(first_min, self.imin[:nb], self.imax[:nb])
-        xb = np.where(first_min, self.imax[:nb], self.imin[:nb])
-        ya = np.where(first_min, self.mins[:nb], self.maxs[:nb])
-        yb = np.where(first_min, self.maxs[:nb], self.mins[:nb])
-        xs = np.empty(2 * nb)
-        ys = np.empty(2 * nb)
-        xs[0::2], xs[1::2] = xa, xb
-        ys[0::2], ys[1::2] = ya, yb
+        return first
+
+    def points(self, b0: int, b1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Buckets [b0, b1) as (step, loss) points, each bucket's min and max in step order."""
+        imin, imax = self.imin[b0:b1], self.imax[b0:b1]
+        mins, maxs = self.mins[b0:b1], self.maxs[b0:b1]
+        first_min = imin <= imax
+        xs = np.empty(2 * (b1 - b0))
+        ys = np.empty(2 * (b1 - b0))
+        xs[0::2] = np.where(first_min, imin, imax)
+        xs[1::2] = np.where(first_min, imax, imin)
+        ys[0::2] = np.where(first_min, mins, maxs)
+        ys[1::2] = np.where(first_min, maxs, mins)
         return xs, ys
+
+
+class _CurveTrail:
+    """One racer's loss curve (its bucket envelope, transformed) as a :class:`TrailLayer`
+    source: ``buf[:n]`` holds every bucket's two points, and each update hands the
+    points from the last, possibly partial, bucket onwards to the layer as fresh (a
+    bucket only widens as it fills, so drawing it again covers the earlier stroke)."""
+
+    def __init__(self) -> None:
+        self.env = _Envelope()
+        self.buf = np.empty((0, 2))
+        self.n = 0
+        self.generation = 0
+        self.fresh: list[np.ndarray] = []
+        self.lo, self.hi = math.inf, -math.inf  # finite range of the transformed points
+
+    def reset(self) -> None:
+        self.env = _Envelope()
+        self.n = 0
+        self.generation += 1
+        self.fresh = []
+        self.lo, self.hi = math.inf, -math.inf
+
+    def update(self, y: np.ndarray, n: int, max_steps: int, buckets: int, transform) -> bool:
+        b0 = self.env.update(y, n, max_steps, buckets)
+        if self.env.restarted and self.n:
+            self.generation += 1  # restarted: what was drawn is stale
+            self.fresh = []
+            self.lo, self.hi = math.inf, -math.inf
+        nb = self.env.nb
+        if nb <= b0:
+            return False
+        need = 2 * nb
+        if self.buf.shape[0] < need:
+            buf = np.empty((max(need, 2 * self.env.mins.shape[0]), 2))
+            buf[: 2 * b0] = self.buf[: 2 * b0]
+            self.buf = buf
+        xs, ys = self.env.points(b0, nb)
+        ty = transform(ys)
+        self.buf[2 * b0 : need, 0] = xs
+        self.buf[2 * b0 : need, 1] = ty
+        self.n = need
+        fin = ty[np.isfinite(ty)]
+        if fin.size:
+            self.lo, self.hi = min(self.lo, float(fin.min())), max(self.hi, float(fin.max()))
+        self.fresh.append(self.buf[2 * b0 : need].copy())
+        return True
+
+    def take_fresh(self) -> np.ndarray:
+        f, self.fresh = self.fresh, []
+        if not f:
+            return np.empty((0, 2))
+        return f[0] if len(f) == 1 else np.concatenate(f)
