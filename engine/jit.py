@@ -37,6 +37,7 @@ if "NUMBA_CACHE_DIR" not in os.environ:
 
 import numba  # noqa: E402  (must see NUMBA_CACHE_DIR)
 import numba.core.config  # noqa: E402
+import numba.extending  # noqa: E402
 
 if os.environ["NUMBA_CACHE_DIR"] != numba.core.config.CACHE_DIR:
     numba.core.config.reload_config()
@@ -90,3 +91,34 @@ def jit_hot(func: F) -> F:
     function once instead of once per call site.
     """
     return numba.jit(**JIT_OPTIONS, _nrt=False, forceinline=True)(func)  # type: ignore[return-value]
+
+
+def _prefetch_row_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+    from llvmlite import ir
+    from numba.core import cgutils
+
+    aryty = signature.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    row = context.cast(builder, args[1], signature.args[1], numba.types.intp)
+    first = context.get_constant(numba.types.intp, 0)
+    (ncol,) = cgutils.unpack_tuple(builder, ary.shape, count=2)[1:]
+    last = builder.sub(ncol, context.get_constant(numba.types.intp, 1))
+    i32 = ir.IntType(32)
+    for col in (first, last):  # a row may straddle two cache lines
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [row, col])
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, locality 3 (keep in all cache levels), data cache
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+    return context.get_dummy_value()
+
+
+@numba.extending.intrinsic
+def prefetch_row(typingctx: Any, arr: Any, row: Any) -> Any:
+    """``prefetch_row(a, i)`` in jitted code: ask the CPU to load row ``i`` of the 2-D array
+    ``a`` into cache (LLVM's prefetch; no effect on results, no fault on any address)."""
+    if not (isinstance(arr, numba.types.Array) and arr.ndim == 2):
+        return None
+    if not isinstance(row, numba.types.Integer):
+        return None
+    return numba.types.void(arr, row), _prefetch_row_codegen
