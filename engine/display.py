@@ -27,6 +27,7 @@ from engine.kernel import bce_loss
 __all__ = [
     "TrailThinner",
     "contour_segments",
+    "finite_bounds",
     "log_safe",
     "minmax_decimate",
     "nice_levels",
@@ -465,6 +466,28 @@ class TrailThinner:
             self.n = rethin(self.out, self.n, self.eps)
         self.last_x = float(self.out[self.n - 1, 0])
         self.last_y = float(self.out[self.n - 1, 1])
+
+
+@jit
+def finite_bounds(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float, float]:
+    """(x min, x max, y min, y max) over the points whose x and y are both finite; all
+    NaN if there is none. One pass (the GUI asks this of every increment it draws)."""
+    x0 = math.inf
+    x1 = -math.inf
+    y0 = math.inf
+    y1 = -math.inf
+    for k in range(min(xs.shape[0], ys.shape[0])):
+        x = xs[k]
+        y = ys[k]
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        x0 = min(x0, x)
+        x1 = max(x1, x)
+        y0 = min(y0, y)
+        y1 = max(y1, y)
+    if x0 > x1:
+        return math.nan, math.nan, math.nan, math.nan
+    return x0, x1, y0, y1
 
 
 # ================================================================ loss curves

@@ -554,3 +554,55 @@ def test_epoch_sampler_matches_race_and_stays_bounded(root) -> None:
     race.reset()
     s.update(race, math.inf)
     assert s.metrics(0)["epoch"].tolist() == [0]
+
+
+def test_finite_bounds() -> None:
+    from engine.display import finite_bounds
+
+    x = np.array([1.0, np.nan, -2.0, 5.0, np.inf])
+    y = np.array([0.5, 9.0, np.inf, -1.0, 3.0])
+    assert finite_bounds(x, y) == (1.0, 5.0, -1.0, 0.5)  # rows with a non-finite x or y
+    pts = np.array([[3.0, 4.0], [1.0, 2.0]])
+    assert finite_bounds(pts[:, 0], pts[:, 1]) == (1.0, 3.0, 2.0, 4.0)  # strided views
+    assert all(math.isnan(v) for v in finite_bounds(np.array([np.nan]), np.array([1.0])))
+    assert all(math.isnan(v) for v in finite_bounds(np.empty(0), np.empty(0)))
+
+
+def test_trail_layer_increments_match_a_full_redraw(qtbot) -> None:
+    """Trails stroked frame by frame into the layer's image look like one stroke of the
+    whole trail, and the backing store shows the same as a fresh render."""
+    from PySide6.QtGui import QImage
+
+    from gui.panels import LandscapePanel
+
+    def pixels(img: QImage) -> np.ndarray:
+        img = img.convertToFormat(QImage.Format.Format_RGB32)
+        a = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes())
+        # a copy: the view would outlive the QImage that owns the bytes
+        return a.reshape(img.height(), img.bytesPerLine() // 4, 4)[:, : img.width(), :3].copy()
+
+    p = LandscapePanel()
+    qtbot.addWidget(p)
+    p.resize(500, 400)
+    p.show()
+    qtbot.waitExposed(p)
+    p.plotItem.vb.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
+    p.set_racers(["a", "b"], ["#0072B2", "#D55E00"])
+    t = np.linspace(0, 6 * np.pi, 3000)
+    xs = [np.stack([np.cos(t) * t / 10, np.sin(t) * t / 10], axis=1),
+          np.stack([t / 10 - 1, np.sin(3 * t) / 2], axis=1)]  # fmt: skip
+    for count in range(1, 3001, 97):  # frame by frame, painted in between
+        for i in range(2):
+            p.update_racer(i, xs[i], count, True)
+        qtbot.wait(1)
+    for i in range(2):
+        p.update_racer(i, xs[i], 3000, True)
+    qtbot.wait(20)
+    live = pixels(p.grab().toImage())
+    redraws = p.trail_layer.full_redraws
+    p.trail_layer.invalidate()
+    full = pixels(p.grab().toImage())
+    assert p.trail_layer.full_redraws == redraws + 1
+    diff = np.abs(live.astype(int) - full.astype(int)).max(axis=2)
+    assert (diff > 64).sum() <= 0.002 * diff.size
+    assert (np.abs(full.astype(int) - pixels(p.grab().toImage()).astype(int)) == 0).all()
