@@ -522,10 +522,17 @@ def race_chunk(
                 else:
                     f = perceptron_fg(data, prow, lo, hi, xe, g, tile)
                 if ev == 0:
-                    gn2 = 0.0
-                    for i in range(d):
-                        gn2 += g[i] * g[i]
-                        xs_r[t, i] = x[i]
+                    if d == 2:  # landscapes: straight-line code, no loop (~10 % of a step)
+                        g0 = g[0]
+                        g1 = g[1]
+                        gn2 = g0 * g0 + g1 * g1
+                        xs_r[t, 0] = x[0]
+                        xs_r[t, 1] = x[1]
+                    else:
+                        gn2 = 0.0
+                        for i in range(d):
+                            gn2 += g[i] * g[i]
+                            xs_r[t, i] = x[i]
                     if not const_lr:
                         ts = float(t // spe) if per_epoch else float(t)
                         lr = schedule_lr(sid, sp, base_lr, ts)
