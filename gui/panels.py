@@ -48,6 +48,18 @@ def cache_static_items(plot: pg.PlotWidget, *items: object) -> None:
         it.setCacheMode(mode)  # type: ignore[attr-defined]
 
 
+def cache_legend(legend: pg.LegendItem) -> None:
+    """Pixmap-cache a legend's samples and labels too (call after adding entries): a
+    parent's cache holds only its own painting, and a plot whose curves move under the
+    legend repaints every entry each frame otherwise."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    mode = QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for sample, label in legend.items:
+        sample.setCacheMode(mode)
+        label.setCacheMode(mode)
+
+
 GRID = 512
 LEVELS = 15
 TRAIL_CAP = 20000
@@ -610,6 +622,7 @@ class LandscapePanel(pg.PlotWidget):
             self.trail_state.append(t)
         self._sources = [None] * len(labels)
         self.trail_layer.set_racers(self.trail_state, self.trails)
+        cache_legend(self.legend)
 
     def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
         """Pull racer ``i``'s new rows and redraw its trail and head."""

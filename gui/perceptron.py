@@ -23,7 +23,14 @@ from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.display import contour_segments, nice_levels, perceptron_loss_grid
-from gui.panels import TRAIL_WIDTH, Heads, Trail, TrailLayer, cache_static_items
+from gui.panels import (
+    TRAIL_WIDTH,
+    Heads,
+    Trail,
+    TrailLayer,
+    cache_legend,
+    cache_static_items,
+)
 
 GRID = 64
 GRID_ROWS = 1500
@@ -319,6 +326,7 @@ class PerceptronPanel(QWidget):
         self.data_legend.addItem(self.scatter1, "y = 1")
         for line, label in zip(self.lines, labels, strict=True):
             self.data_legend.addItem(line, label)
+        cache_legend(self.data_legend)
         self.decision.lines = self.lines
         self.decision.update()
 
