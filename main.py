@@ -365,6 +365,11 @@ def register_render(sub: SubParsers) -> None:
         metavar="N",
         help="number of updates (default: the scenario's)",
     )
+    p.add_argument(
+        "--window",
+        action="store_true",
+        help="the whole window (side panel, leaderboard...) instead of the two plots",
+    )
     p.set_defaults(func=cmd_render)
 
 
@@ -385,7 +390,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from gui.app import render_png
 
     try:
-        path = render_png(args.scenario, str(out), steps=args.steps)
+        path = render_png(args.scenario, str(out), steps=args.steps, whole_window=args.window)
     except OSError as e:
         return _fail(f"--out: cannot write {args.out!r}: {e.strerror or e}")
     print(f"wrote {path}")

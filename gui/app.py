@@ -56,9 +56,14 @@ def make_window(scenario_path: str | None = None) -> Any:
 
 
 def render_png(
-    scenario_path: str, out: str, steps: int | None = None, size: tuple[int, int] = (2000, 800)
+    scenario_path: str,
+    out: str,
+    steps: int | None = None,
+    size: tuple[int, int] = (2000, 800),
+    whole_window: bool = False,
 ) -> Path:
-    """Run a scenario headless and save the landscape + loss panels as a PNG."""
+    """Run a scenario headless and save the landscape + loss panels as a PNG
+    (``whole_window``: the window as a user sees it, 1600 x 1000)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("GRADIENT_ARENA_SETTINGS", os.devnull)
     from PySide6.QtWidgets import QApplication
@@ -74,7 +79,10 @@ def render_png(
     from gui.window import MainWindow
 
     win = MainWindow(scenario, start_runner=False)
-    win.slide_layout(*size)
+    if whole_window:
+        win.resize(1600, 1000)
+    else:
+        win.slide_layout(*size)
     win.show()
     app.processEvents()
     assert win.race is not None
@@ -88,11 +96,12 @@ def render_png(
         win.landscape.refresh_grid()
     win._update_board()
     app.processEvents()
-    img = win.compose_image()
+    img = win.grab().toImage() if whole_window else win.compose_image()
     out_path = Path(out)
     tmp = out_path.with_name(out_path.name + ".tmp.png")
     if not img.save(str(tmp), "PNG"):
         raise OSError(f"cannot write {out_path}")
     os.replace(tmp, out_path)
+    win.document.forget_changes()  # never a "save?" prompt in a headless render
     win.close()
     return out_path

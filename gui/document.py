@@ -122,6 +122,11 @@ class ScenarioDocument(QObject):
         self.stack.setClean()
         self.changed.emit()
 
+    def forget_changes(self) -> None:
+        """Treat what is shown as saved (headless rendering closes without asking)."""
+        self.saved_text = dumps_scenario(self._current())
+        self.changed.emit()
+
     def is_dirty(self) -> bool:
         return dumps_scenario(self._current()) != self.saved_text
 

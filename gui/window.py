@@ -199,7 +199,9 @@ class MainWindow(QMainWindow):
             ["#", "racer", "loss", "best / val acc", "steps to tol", "status"]
         )
         self.board.verticalHeader().hide()
-        self.board.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        head = self.board.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # labels get the room
         self.board.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.board_dock = self._dock(
             "Leaderboard", self.board, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -408,7 +410,7 @@ class MainWindow(QMainWindow):
         for i, c in enumerate(scenario.racers):
             if not c.color:
                 c.color = color_for(i)
-        self.description.setText(scenario.description or "")
+        self.description.setText(reflow(scenario.description))
         self.landscape_box.blockSignals(True)
         self.landscape_box.setCurrentText(obj.name)
         self.landscape_box.blockSignals(False)
@@ -668,7 +670,7 @@ class MainWindow(QMainWindow):
             description=scn.description,
             tolerance=scn.tolerance,
         )
-        self.description.setText(scn.description or "")
+        self.description.setText(reflow(scn.description))
         self._rebuild_racers()
 
     # ------------------------------------------------------------ edits
@@ -1316,6 +1318,13 @@ def app_settings() -> QSettings:
     if path:
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings("GradientArena", "Gradient Arena")
+
+
+def reflow(text: str | None) -> str:
+    """A description as a paragraph of prose: files wrap lines at ~90 columns, the panel
+    wraps to its own width (a blank line still starts a new paragraph)."""
+    paras = [" ".join(p.split()) for p in (text or "").strip().split("\n\n")]
+    return "\n\n".join(p for p in paras if p)
 
 
 def obj_name_matches(scenario: Scenario, name: str) -> bool:

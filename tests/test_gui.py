@@ -215,6 +215,17 @@ def test_render_writes_png(tmp_path):
 
     img = QImage(str(out))
     assert img.width() > 1000 and img.height() > 500
+    whole = tmp_path / "window.png"
+    r = _cli("render", "scenarios/ravine_gd_momentum_adam.toml", "--out", str(whole), "--window")
+    assert r.returncode == 0, r.stderr
+    assert (QImage(str(whole)).width(), QImage(str(whole)).height()) == (1600, 1000)
+
+
+def test_description_reflows_to_the_panel():
+    from gui.window import reflow
+
+    assert reflow("a b\nc  d\n\n\nnext\npara\n") == "a b c d\n\nnext para"
+    assert reflow(None) == ""
 
 
 def test_render_and_gui_bad_input_exit_2(tmp_path):
