@@ -465,6 +465,7 @@ while time.time() < deadline:
         m["interactive"] = time.time()
         break
     time.sleep(0.001)
+win.document.forget_changes()  # a "save?" prompt would wait forever offscreen
 win.close()
 print(json.dumps({"marks": m, "info": {"paints": len(painted)}}))
 """
@@ -572,6 +573,7 @@ def perceptron_frames(
     win.pause()
     win.runner.wait_idle()
     undo()
+    win.document.forget_changes()  # a "save?" prompt would wait forever offscreen
     win.close()
     app.processEvents()
     return fs, int(race.steps), laps, spent
@@ -643,6 +645,7 @@ def _bench_gui(sizes: Sizes, settings: str, quick: bool, startup: bool) -> int:
     win.pause()
     runner.wait_idle()
     undo_frames()
+    win.document.forget_changes()  # a "save?" prompt would wait forever offscreen
     win.close()
     app.processEvents()
     del win
