@@ -98,7 +98,7 @@ def _splitmix_word(z: np.uint64) -> np.uint64:
     return v ^ (v >> np.uint64(31))
 
 
-@jit
+@jit_inline  # one call site in the race kernel; a compiled callee was typed twice there
 def epoch_permutation(seed: int, epoch: int, perm: np.ndarray) -> None:
     """Fill ``perm`` with the shuffle of epoch ``epoch``: a pure function of (seed, epoch).
 
