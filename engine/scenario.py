@@ -160,6 +160,12 @@ class ViewSpec:
     y_range: tuple[float, float] | None = None
     levels: int | None = None
     log_color: bool | None = None
+    # what the window shows (None: the user's last choice)
+    gradient_field: bool | None = None  # the quiver of −∇f
+    step_arrows: bool | None = None  # gradient / update / momentum arrows at each head
+    equations: bool | None = None  # the update-equations panel
+    log_y: bool | None = None  # loss panel on a log scale
+    loss_gap: bool | None = None  # loss panel plots |f − f*| (where f* is known)
 
 
 @dataclass
@@ -177,6 +183,9 @@ class Scenario:
     racers: list[RacerConfig]
     source: Path | None = field(default=None, compare=False)
 
+
+#: the true/false keys of [view] (None when the file does not say)
+VIEW_FLAGS = ("log_color", "gradient_field", "step_arrows", "equations", "log_y", "loss_gap")
 
 # ---------------------------------------------------------------------------- models
 _Point = Annotated[list[float], Field(min_length=2, max_length=2)]
@@ -210,6 +219,11 @@ class _View(_Model):
     y_range: _Point | None = None
     levels: int | None = Field(None, ge=1, le=200)
     log_color: bool | None = None
+    gradient_field: bool | None = None
+    step_arrows: bool | None = None
+    equations: bool | None = None
+    log_y: bool | None = None
+    loss_gap: bool | None = None
 
 
 class _Racer(_Model):
@@ -271,6 +285,11 @@ _EXPECT: dict[str, str] = {
     "view.y_range": "[min, max]: two finite numbers",
     "view.levels": "an integer in [1, 200]",
     "view.log_color": "true or false",
+    "view.gradient_field": "true or false",
+    "view.step_arrows": "true or false",
+    "view.equations": "true or false",
+    "view.log_y": "true or false",
+    "view.loss_gap": "true or false",
     "optimizers": f"an array of 1 to {MAX_RACERS} tables [[optimizers]]",
     "optimizers[]": "a table [[optimizers]]",
     "optimizers[].name": "an optimizer name (see `main.py list`)",
@@ -922,7 +941,7 @@ def _from_dict(
         tuple(v.x_range) if v.x_range is not None else None,  # type: ignore[arg-type]
         tuple(v.y_range) if v.y_range is not None else None,  # type: ignore[arg-type]
         v.levels,
-        v.log_color,
+        **{k: getattr(v, k) for k in VIEW_FLAGS},
     )
     return Scenario(
         schema=model.schema_,
@@ -1090,8 +1109,9 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
         view["y_range"] = list(s.view.y_range)
     if s.view.levels is not None:
         view["levels"] = s.view.levels
-    if s.view.log_color is not None:
-        view["log_color"] = s.view.log_color
+    for k in VIEW_FLAGS:
+        if getattr(s.view, k) is not None:
+            view[k] = getattr(s.view, k)
     if view:
         d["view"] = view
     racers = []

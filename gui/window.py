@@ -100,6 +100,8 @@ label = "SGD"
 params = { lr = 0.001 }
 """
 
+#: [view] keys the window shows without redrawing the map (toggles, not a restart)
+SHOWN_FLAGS = ("gradient_field", "step_arrows", "equations", "log_y", "loss_gap")
 SPEED_STEPS = 60  # slider positions; the last one is "as fast as the engine goes"
 MAX_RACE_STEPS = 2_000_000  # 8 racers x 2M steps keep ~0.6 GB of full-resolution data
 
@@ -351,6 +353,14 @@ class MainWindow(QMainWindow):
         tb.addAction(self.quiver_action)
         tb.addAction(self.arrows_action)
         tb.addAction(self.eq_dock.toggleViewAction())
+        # a user's toggle is a scenario edit ([view] keys) and an undo step
+        self.quiver_action.triggered.connect(lambda on: self._on_view_flag("gradient_field", on))
+        self.arrows_action.triggered.connect(lambda on: self._on_view_flag("step_arrows", on))
+        self.eq_dock.toggleViewAction().triggered.connect(
+            lambda on: self._on_view_flag("equations", on)
+        )
+        self.log_y.clicked.connect(lambda on: self._on_view_flag("log_y", on))
+        self.gap_y.clicked.connect(lambda on: self._on_view_flag("loss_gap", on))
 
         # menus
         fm = self.menuBar().addMenu("&File")
@@ -436,6 +446,7 @@ class MainWindow(QMainWindow):
         else:
             objective = LandscapeObjective.create(obj.name, obj.params, obj.start, obj.grad_noise)
         self._set_objective(objective, list(scenario.racers))
+        self._show_view_flags(scenario.view)
         self._shown = snapshot(self.current_scenario())
         self.fields.show_scenario(self._shown)
         self._update_title()
@@ -634,7 +645,8 @@ class MainWindow(QMainWindow):
         structural = (
             replace(scn.objective, grad_noise=0.0) != replace(old.objective, grad_noise=0.0)
             or scn.seed != old.seed
-            or scn.view != old.view
+            or replace(scn.view, **dict.fromkeys(SHOWN_FLAGS))
+            != replace(old.view, **dict.fromkeys(SHOWN_FLAGS))
             or len(scn.racers) != len(old.racers)
             or any(
                 a.start != b.start or a.schedule_unit != b.schedule_unit
@@ -675,7 +687,9 @@ class MainWindow(QMainWindow):
             name=scn.name,
             description=scn.description,
             tolerance=scn.tolerance,
+            view=replace(scn.view),
         )
+        self._show_view_flags(scn.view)
         self.description.setText(reflow(scn.description))
         self._rebuild_racers()
 
@@ -766,6 +780,25 @@ class MainWindow(QMainWindow):
         self._last_counts = [-1] * len(self.race.racers)
         self.on_frame()
         self._record(f"{ed.cfg.label}: own start")
+
+    def _on_view_flag(self, name: str, on: bool) -> None:
+        from dataclasses import replace
+
+        self.scenario.view = replace(self.scenario.view, **{name: bool(on)})
+        self._record(f"view {name} {'on' if on else 'off'}")
+
+    def _show_view_flags(self, view: Any) -> None:
+        """What the scenario's [view] says is shown; None keeps the user's choice."""
+        if view.gradient_field is not None:
+            self.quiver_action.setChecked(bool(view.gradient_field))
+        if view.step_arrows is not None:
+            self.arrows_action.setChecked(bool(view.step_arrows))
+        if view.equations is not None:
+            self.eq_dock.setVisible(bool(view.equations))
+        if view.log_y is not None and self.log_y.isChecked() != view.log_y:
+            self.log_y.setChecked(bool(view.log_y))
+        if view.loss_gap is not None and self.gap_y.isChecked() != view.loss_gap:
+            self.gap_y.setChecked(bool(view.loss_gap))
 
     def _on_style(self, ed: RacerEditor) -> None:
         self._restyle()

@@ -54,6 +54,7 @@ def test_readme_scenario_examples_are_valid():
     block = readme.split("Every key, annotated", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
     s = loads_scenario(block, source="README")
     assert s.view.levels == 15 and s.racers[0].start == (-1.0, 2.5)
+    assert s.view.equations is True and s.view.gradient_field is False
     assert s.racers[0].schedule_params["warmup"] == 100
     bad = (
         'schema = 1\nname = "x"\n[objective]\nname = "rosenbrock"\n[[optimizers]]\n'
