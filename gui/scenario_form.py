@@ -170,8 +170,9 @@ class ScenarioForm(QWidget):
         self.val_frac.editingFinished.connect(
             lambda: self._float("objective.validation_fraction", self.val_frac.text())
         )
-        self.standardize = QCheckBox("standardise x1, x2 (train mean and std)")
-        self._row(dform, "objective.standardize", "", self.standardize, "shown, never hidden")
+        self.standardize = QCheckBox("standardise x1, x2")
+        tip = "scale x1, x2 by the training rows' mean and standard deviation (shown in the window)"
+        self._row(dform, "objective.standardize", "", self.standardize, tip)
         self.standardize.toggled.connect(lambda on: self._emit("objective.standardize", on))
         outer.addWidget(self.data_box)
         outer.addStretch(1)
@@ -264,7 +265,7 @@ class ScenarioForm(QWidget):
     def _on_data_kind(self, _i: int) -> None:
         kind = self.data_kind.currentData()
         if kind == "csv":
-            self.csv_row.setVisible(True)
+            self._data_form.setRowVisible(self.csv_row, True)
             self.data_params.setVisible(False)
             if self.csv_path.text().strip():
                 self._on_csv_text()
@@ -291,6 +292,7 @@ class ScenarioForm(QWidget):
         for w in self.inputs.values():
             w.blockSignals(True)
         self.name.setText(s.name)
+        self.name.setCursorPosition(0)  # show the start of a long name
         self.description.setPlainText(s.description)
         self.seed.setText(str(s.seed))
         self.tol_loss.setText(_fmt(s.tolerance.loss))
@@ -308,7 +310,7 @@ class ScenarioForm(QWidget):
             self._data = data
             csv = "csv" in data
             self.data_kind.setCurrentIndex(self.data_kind.findData("csv" if csv else data["kind"]))
-            self.csv_row.setVisible(csv)
+            self._data_form.setRowVisible(self.csv_row, csv)
             self.csv_path.setText(str(data.get("csv", "")))
             specs = () if csv else GENERATORS[data["kind"]].all_params
             new = ParamForm(specs, {k: v for k, v in data.items() if k != "kind"})

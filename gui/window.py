@@ -305,6 +305,7 @@ class MainWindow(QMainWindow):
         self.fields.edited.connect(self.edit_field)
         fscroll = QScrollArea()
         fscroll.setWidgetResizable(True)
+        fscroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         fscroll.setWidget(self.fields)
         self.fields_dock = self._dock("Scenario", fscroll, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.side_dock, self.fields_dock)
