@@ -109,6 +109,10 @@ def opt_update(
         dampening = hp[2]
         nesterov = hp[3] != 0.0
         wd = hp[4]
+        if momentum == 0.0 and wd == 0.0:  # plain gradient descent, no per-element tests
+            for i in range(d):
+                x[i] = x[i] + (-lr) * g[i]
+            return
         for i in range(d):
             gi = g[i]
             if wd != 0.0:

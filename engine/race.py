@@ -210,7 +210,10 @@ class Race:
         nrows = self.objective.data.shape[0]
         self.perm = np.zeros((1, nrows), dtype=np.int32)
         self.perm_epoch = np.full(1, -1, dtype=np.int64)
-        self.xs = np.zeros((n, cap, d))
+        # np.full, not np.zeros: writes every page now, as the NaN fills below do, so the
+        # kernel's first pass over the rows does not page-fault (zeros are mapped lazily;
+        # a fault costs ~2 µs here, 10 ns per recorded 2-D row)
+        self.xs = np.full((n, cap, d), 0.0)
         self.loss = np.full((n, cap), np.nan)
         self.gnorm = np.full((n, cap), np.nan)
         self.lrs = np.full((n, cap), np.nan)
@@ -356,7 +359,7 @@ class Race:
                 return
             n, d = len(self.racers), self.objective.dim
             cap = steps + 1
-            xs = np.zeros((n, cap, d))
+            xs = np.full((n, cap, d), 0.0)  # pages written now (see _alloc)
             loss = np.full((n, cap), np.nan)
             gnorm = np.full((n, cap), np.nan)
             lrs = np.full((n, cap), np.nan)
