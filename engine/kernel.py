@@ -428,15 +428,19 @@ def race_chunk(
     Shapes: R racers, d parameters, cap buffer rows. ``t_end`` (R,) the last row to
     record (<= cap − 1); ``X`` (R, d) current points; ``st`` (R, K, d), ``sc`` (R, S)
     optimizer state; ``t_arr`` (R,) updates done; ``rng`` (R, 4) uint64 (words 0-1:
-    gradient noise, 2-3: random-search directions); ``perm`` (1, n_rows) int32 and
-    ``perm_epoch`` (1,): the perceptron's batch order, shared by all racers;
+    gradient noise, 2-3: random-search directions); ``perm`` (S, n_rows) int32 and
+    ``perm_epoch`` (S,): the perceptron's batch orders of up to S epochs (-1: empty
+    slot), shared by all racers;
     ``xs`` (R, cap, d), ``loss``/``gnorm``/``lrs`` (R, cap) the recorded rows.
     ``scratch`` comes from :func:`scratch_for` (the kernel runs without the numba
     runtime and allocates nothing).
 
     Perceptron: the racers advance epoch by epoch (each pass of the outer loop runs
     every racer through the rest of the earliest epoch any of them is in), so one
-    shuffle serves them all instead of one per racer and epoch.
+    shuffle serves them all instead of one per racer and epoch. The S slots keep the
+    orders of a few epochs, so racers in different epochs (one restarted mid-race) do
+    not reshuffle at every chunk: a new epoch replaces an empty slot, else the latest
+    epoch before it (the one its racers just finished), else the earliest.
 
     Compile time: the dispatchers (objective, schedule, optimizer) are ``jit_hot``,
     compiled once by numba and inlined by LLVM; each call site is still a copy of
@@ -472,9 +476,30 @@ def race_chunk(
                     ep = e
         if ep < 0:
             break
-        if kind == PERCEPTRON and perm_epoch[0] != ep:
-            epoch_permutation(seed, ep, prow)
-            perm_epoch[0] = ep
+        if kind == PERCEPTRON:
+            slot = -1
+            for k in range(perm_epoch.shape[0]):
+                if perm_epoch[k] == ep:
+                    slot = k
+            if slot < 0:
+                # replace an empty slot, else the latest epoch before ep, else the earliest
+                for k in range(perm_epoch.shape[0]):
+                    pk = perm_epoch[k]
+                    if pk < 0:
+                        slot = k
+                        break
+                    if slot < 0:
+                        slot = k
+                        continue
+                    ps = perm_epoch[slot]
+                    if pk < ep:
+                        if ps > ep or pk > ps:
+                            slot = k
+                    elif ps > ep and pk < ps:
+                        slot = k
+                epoch_permutation(seed, ep, perm[slot])
+                perm_epoch[slot] = ep
+            prow = perm[slot]
         for r in range(R):
             if active[r] == 0 or status[r] != RUNNING or count[r] > t_end[r]:
                 continue

@@ -17,8 +17,8 @@ Perceptron races (objective kind PERCEPTRON): the batch size is the objective's
 (``Race(batch_size=...)`` overrides it), ``steps_per_epoch = ceil(train rows / batch)``
 and :meth:`Race.epoch_metrics` gives the full training / validation loss and accuracy
 at every epoch boundary, computed lazily from the recorded parameters and cached. All
-racers see the same mini-batches: one shuffle per epoch (``perm``, shared) serves them
-all (the kernel runs the racers epoch by epoch).
+racers see the same mini-batches: one shuffle per epoch, shared, serves them all (the
+kernel runs the racers epoch by epoch and keeps the orders of a few epochs).
 """
 
 from __future__ import annotations
@@ -151,6 +151,10 @@ class RunMetrics:
 _PERCEPTRON_ONLY = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "epochs")
 
 
+# epochs whose batch order a perceptron race keeps (racers in up to this many different
+# epochs share the orders without reshuffling)
+PERM_SLOTS = 3
+
 # every array with one entry per racer (allocated in Race._alloc)
 PER_RACER_ARRAYS = (
     "oids", "sids", "hps", "sps", "X", "st", "sc", "t", "count", "status", "active", "rng",
@@ -204,12 +208,13 @@ class Race:
         self.active = np.zeros(n, dtype=np.int64)
         self.rng = np.zeros((n, 4), dtype=np.uint64)
         self.run_id = np.zeros(n, dtype=np.int64)  # new id at every reset (epoch-metric cache)
-        # the perceptron's batch order, one for all racers (the kernel makes it once per
-        # epoch, for the epoch in progress; -1: none yet); int32 halves the shuffle's
-        # memory traffic
+        # the perceptron's batch orders, shared by all racers: the kernel makes each
+        # epoch's once, keeping PERM_SLOTS epochs (-1: empty slot); int32 halves the
+        # shuffle's memory traffic. ``perm`` is slot 0 (the first epoch made).
         nrows = self.objective.data.shape[0]
-        self.perm = np.zeros((1, nrows), dtype=np.int32)
-        self.perm_epoch = np.full(1, -1, dtype=np.int64)
+        self.perm_slots = np.zeros((PERM_SLOTS, nrows), dtype=np.int32)
+        self.perm = self.perm_slots[:1]
+        self.perm_epoch = np.full(PERM_SLOTS, -1, dtype=np.int64)
         # np.full, not np.zeros: writes every page now, as the NaN fills below do, so the
         # kernel's first pass over the rows does not page-fault (zeros are mapped lazily;
         # a fault costs ~2 µs here, 10 ns per recorded 2-D row)
@@ -382,7 +387,7 @@ class Race:
             t_end, self._cfg(), self.objective.packed, self.objective.data,
             float(self.objective.grad_noise), self.oids, self.hps, self.sids, self.sps,
             self.X, self.st, self.sc, self.t, self.count, self.status, active, self.rng,
-            self.perm, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,
+            self.perm_slots, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,
             scratch_for(self.objective.dim),
         )  # fmt: skip
 

@@ -126,6 +126,14 @@ def test_shared_shuffle_with_racers_in_different_epochs() -> None:
     race.add_racer(RacerConfig("rmsprop", {"lr": 0.02}))
     for chunk in (3, 5, 1, 7, 100):
         race.advance(chunk)
+    # every kept slot holds its epoch's order; racers in 2 epochs kept 2 slots busy
+    kept = [int(e) for e in race.perm_epoch if e >= 0]
+    assert len(kept) >= 2
+    for slot, e in enumerate(race.perm_epoch):
+        if e >= 0:
+            want = np.empty(90, dtype=np.int32)
+            epoch_permutation(5, int(e), want)
+            assert race.perm_slots[slot].tolist() == want.tolist()
     batches = _batches(5, 90, 16, ob.total_steps + 1)
     for i in range(3):
         tr = race.trajectory(i)
