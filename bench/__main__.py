@@ -1,4 +1,4 @@
-"""``python -m bench {engine,gui,all} [--quick]`` (see the package docstring)."""
+"""``python -m bench {engine,gui,contours,all} [--quick]`` (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gradient Arena benchmarks: medians of repeated runs and ratios against "
         "baselines measured in the same run.",
     )
-    p.add_argument("what", choices=("engine", "gui", "all"), help="which benchmark to run")
+    p.add_argument(
+        "what", choices=("engine", "gui", "contours", "all"), help="which benchmark to run"
+    )
     p.add_argument(
         "--quick",
         action="store_true",
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.gui_bench import bench_gui
 
         code |= bench_gui(quick=args.quick, startup=not args.no_startup)
+    if args.what in ("contours", "all"):
+        from bench.contour_bench import bench_contours
+
+        code |= bench_contours(quick=args.quick)
     mode = "quick" if args.quick else "full"
     print(f"bench {args.what} ({mode}) finished in {time.perf_counter() - t0:.1f} s", flush=True)
     return code
