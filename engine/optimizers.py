@@ -20,13 +20,14 @@ Three optimizers need more than the gradient at ``x``; the race kernel provides 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from engine.jit import jit_hot, jit_inline
-from engine.params import ParamSpec, resolve
+from engine.params import ParamError, ParamSpec, resolve
 
 K_STATE = 4  # state vectors per racer
 S_STATE = 4  # scalar state slots per racer
@@ -344,6 +345,17 @@ def opt_update(
             st[0, i] = gi
 
 
+def _sgd_rule(p: dict[str, Any]) -> str | None:
+    """torch.optim.SGD refuses Nesterov without momentum or with dampening, and so do we."""
+    if p["nesterov"] and (p["momentum"] <= 0.0 or p["dampening"] != 0.0):
+        return (
+            f"nesterov: Nesterov momentum needs momentum > 0 and dampening = 0 "
+            f"(as torch.optim.SGD); got momentum = {p['momentum']:g}, "
+            f"dampening = {p['dampening']:g}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Optimizer:
     """One optimizer: registry name, kernel id, hyperparameters and exact equations."""
@@ -357,10 +369,19 @@ class Optimizer:
     momentum_slot: int = -1  # state row holding a momentum/velocity vector (for overlays)
     velocity_sign: float = 1.0  # +1: the slot points along the update, -1: against it
     description: str = ""
+    #: a rule across parameters: given the resolved parameters, None or what is wrong
+    #: (the message starts with the parameter name, like every ParamError)
+    rule: Callable[[dict[str, Any]], str | None] | None = None
 
     def resolve(self, given: dict[str, Any] | None) -> dict[str, Any]:
-        """Defaults merged with ``given`` (raises ParamError on bad or unknown keys)."""
-        return resolve(self.params, given)
+        """Defaults merged with ``given`` (raises ParamError on bad or unknown keys, or on a
+        combination the algorithm does not define)."""
+        p = resolve(self.params, given)
+        if self.rule is not None:
+            problem = self.rule(p)
+            if problem:
+                raise ParamError(problem)
+        return p
 
     def pack(self, params: dict[str, Any]) -> np.ndarray:
         """Packed float64 hyperparameter vector for the kernel (spec order)."""
@@ -424,6 +445,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
             velocity_sign=-1.0,
             description="Plain gradient descent; with momentum it is the lecture's heavy ball "
             "v ← ρv − ηg, x ← x + v (b = −v/η).",
+            rule=_sgd_rule,
         ),
         Optimizer(
             "momentum",

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from engine.landscapes import LANDSCAPES, get_landscape
 from engine.objective import LandscapeObjective
 from engine.optimizers import get_optimizer
-from engine.params import ParamSpec
+from engine.params import ParamError, ParamSpec
 from engine.race import Race, RacerConfig
 from engine.runner import RaceRunner
 from engine.scenario import (
@@ -698,7 +698,12 @@ class MainWindow(QMainWindow):
     def _on_params(self, ed: RacerEditor, params: dict[str, Any]) -> None:
         assert self.race is not None
         i = self._index(ed)
-        self.race.set_params(i, params, restart=self.restart_on_change.isChecked())
+        try:
+            self.race.set_params(i, params, restart=self.restart_on_change.isChecked())
+        except ParamError as e:  # a combination the optimizer does not define
+            ed.params.set_values(self.race.racers[i].params)  # the editors show what runs
+            self.statusBar().showMessage(f"{ed.cfg.label}: {e}", 10000)
+            return
         ed.cfg.params = self.race.racers[i].params
         names = ", ".join(params)
         self._record(

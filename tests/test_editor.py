@@ -422,3 +422,15 @@ def test_perceptron_schedule_can_count_epochs(qtbot, tmp_path, monkeypatch):
     assert w.current_scenario().racers[0].schedule_unit == "epoch"
     w.undo_action.trigger()
     assert w.race.racers[0].schedule_unit == "step"
+
+
+def test_an_undefined_combination_is_refused_at_the_editor(window):
+    """SGD: Nesterov needs momentum > 0 and no dampening (torch refuses it too)."""
+    sgd = window.editors[4]
+    assert sgd.cfg.optimizer == "sgd" and sgd.cfg.params["momentum"] == 0.0
+    box = sgd.params.editors["nesterov"]
+    box.setChecked(True)  # emits the change
+    assert "Nesterov momentum needs momentum > 0" in window.statusBar().currentMessage()
+    assert window.race.racers[4].params["nesterov"] is False
+    assert not box.isChecked()  # the editor shows what runs
+    assert window.document.stack.count() == 0

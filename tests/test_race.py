@@ -139,6 +139,8 @@ def any_racer(draw: st.DrawFn) -> RacerConfig:
     name = draw(st.sampled_from(sorted(OPTIMIZERS)))
     specs = OPTIMIZERS[name].params
     params = draw(st.fixed_dictionaries({s.name: _spec_value(s) for s in specs}))
+    if name == "sgd" and params["nesterov"]:  # the one rule across parameters (as torch)
+        params |= {"momentum": max(params["momentum"], 0.5), "dampening": 0.0}
     return RacerConfig(name, params)
 
 

@@ -471,3 +471,12 @@ def test_fuzz_mutated_dicts(d: Any) -> None:
 @given(values)
 def test_fuzz_random_values(d: Any) -> None:
     _check(lambda: scenario_from_dict(d, source="fuzz"))
+
+
+def test_nesterov_without_momentum_is_refused() -> None:
+    text = GOOD.replace('name = "sgd"', 'name = "sgd"\nlabel = "n"', 1)
+    text = _set(text, "lr = 0.001", "lr = 0.001, nesterov = true")
+    with pytest.raises(ScenarioError) as e:
+        loads_scenario(text, source="n.toml")
+    msg = str(e.value)
+    assert "optimizers[1].params.nesterov" in msg and "momentum > 0" in msg
