@@ -193,7 +193,21 @@ def clip_polyline(
     return out_x, out_y, "pairs"
 
 
-class Trail:
+class _FreshSource:
+    """A TrailLayer source: ``fresh`` collects the points added since the layer last
+    drew, ``generation`` is bumped when what was drawn became stale."""
+
+    fresh: list[np.ndarray]
+
+    def take_fresh(self) -> np.ndarray:
+        """The points kept since the last call, in order, shape (k, 2)."""
+        f, self.fresh = self.fresh, []
+        if not f:
+            return np.empty((0, 2))
+        return f[0] if len(f) == 1 else np.concatenate(f)
+
+
+class Trail(_FreshSource):
     """Incrementally thinned copy of one racer's path, for drawing."""
 
     def __init__(self, cap: int = TRAIL_CAP) -> None:
@@ -237,13 +251,6 @@ class Trail:
             self.last = (float(lx), float(ly))
             self.upto = stop
         return True
-
-    def take_fresh(self) -> np.ndarray:
-        """The points kept since the last call, in order, shape (k, 2)."""
-        f, self.fresh = self.fresh, []
-        if not f:
-            return np.empty((0, 2))
-        return f[0] if len(f) == 1 else np.concatenate(f)
 
     def points(self, head: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """x and y arrays to draw (the kept points plus the current head)."""
@@ -933,7 +940,7 @@ class _Envelope:
         return xs, ys
 
 
-class _CurveTrail:
+class _CurveTrail(_FreshSource):
     """One racer's loss curve (its bucket envelope, transformed) as a :class:`TrailLayer`
     source: ``buf[:n]`` holds every bucket's two points, and each update hands the
     points from the last, possibly partial, bucket onwards to the layer as fresh (a
@@ -978,9 +985,3 @@ class _CurveTrail:
             self.lo, self.hi = min(self.lo, float(fin.min())), max(self.hi, float(fin.max()))
         self.fresh.append(self.buf[2 * b0 : need].copy())
         return True
-
-    def take_fresh(self) -> np.ndarray:
-        f, self.fresh = self.fresh, []
-        if not f:
-            return np.empty((0, 2))
-        return f[0] if len(f) == 1 else np.concatenate(f)
