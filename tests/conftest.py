@@ -20,6 +20,23 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The main window on the default scenario (fresh settings), shown; closed at the end
+    without a "save?" prompt (tests that want the prompt close it themselves)."""
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "settings.ini"))
+    from gui.window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w, before_close_func=lambda w: w.document.forget_changes())
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.document.forget_changes()
+    w.close()
+
+
 @pytest.fixture(autouse=True)
 def no_modal_dialogs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A modal dialog offscreen would wait forever: answer it and fail the test instead.

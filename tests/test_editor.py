@@ -20,21 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "settings.ini"))
-    from gui.window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w, before_close_func=forget_edits)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    forget_edits(w)
-    w.close()
-
-
 class Answers:
     """Stands in for QMessageBox.question / warning and records what was asked."""
 
@@ -267,9 +252,7 @@ def _same_but_colours(a, b) -> bool:
 
 def forget_edits(w) -> None:
     """Mark the window's scenario saved, so closing it at teardown does not ask."""
-    from engine.scenario import dumps_scenario
-
-    w.document.saved_text = dumps_scenario(w.current_scenario())
+    w.document.forget_changes()
 
 
 # ---------------------------------------------------------------- the Scenario fields

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from test_perceptron import _batches  # the kernel's batch order, in plain numpy
 
 from engine.data import Dataset, generate
 from engine.kernel import epoch_permutation, perceptron_fg, race_chunk
@@ -95,18 +96,6 @@ def test_adam_bias_correction_shortcut_is_exact() -> None:
 def _blob_objective(n: int, bs: int, epochs: int) -> PerceptronObjective:
     rows = generate("blobs", {"n": n, "seed": 4, "separation": 2.0})
     return PerceptronObjective(Dataset(rows, np.empty((0, 3))), bs, epochs)
-
-
-def _batches(seed: int, n: int, bs: int, steps: int) -> list[np.ndarray]:
-    spe = -(-n // bs)
-    perm = np.empty(n, dtype=np.int64)
-    out = []
-    for t in range(steps):
-        if t % spe == 0:
-            epoch_permutation(seed, t // spe, perm)
-        lo = (t % spe) * bs
-        out.append(perm[lo : min(lo + bs, n)].copy())
-    return out
 
 
 def _np_loss(rows: np.ndarray, x: np.ndarray) -> float:

@@ -20,20 +20,6 @@ pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "settings.ini"))
-    from gui.window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w, before_close_func=forget_edits)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-
-
 def _wait_until(qtbot, cond, timeout=5000):
     qtbot.waitUntil(cond, timeout=timeout)
 
@@ -308,6 +294,4 @@ def test_scenario_view_settings_reach_the_panel(qtbot, tmp_path, monkeypatch):
 
 def forget_edits(w) -> None:
     """Mark the window's scenario saved, so closing it at teardown does not ask."""
-    from engine.scenario import dumps_scenario
-
-    w.document.saved_text = dumps_scenario(w.current_scenario())
+    w.document.forget_changes()

@@ -89,9 +89,7 @@ def window(qtbot, tmp_path, monkeypatch):
 
 
 def _forget(w) -> None:
-    from engine.scenario import dumps_scenario
-
-    w.document.saved_text = dumps_scenario(w.current_scenario())
+    w.document.forget_changes()
 
 
 @pytest.mark.gui
