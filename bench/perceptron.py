@@ -35,8 +35,8 @@ import numpy as np
 
 from engine.data import Dataset, generate
 from engine.jit import jit
-from engine.kernel import epoch_permutation, perceptron_fg
 from engine.objective import PerceptronObjective
+from engine.perceptron_kernel import epoch_permutation, perceptron_fg
 from engine.race import Race, RacerConfig
 
 N_ROWS = 1_000_000

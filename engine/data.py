@@ -1,7 +1,7 @@
 """Data sets for the perceptron race: seeded generators, a CSV reader, split, scaling.
 
 A data set is a float64 array of rows ``[x1, x2, y]`` with ``y`` in {0, 1}, C-contiguous,
-shape (n, 3): exactly what the race kernel reads (see ``engine.kernel.perceptron_fg``).
+shape (n, 3): exactly what the race kernel reads (see ``engine.perceptron_kernel.perceptron_fg``).
 
 Generators (all reproducible: a ``numpy.random.Generator`` made from ``seed``; the same
 seed gives the same rows bit for bit, another seed other rows):

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from engine.jit import jit
-from engine.kernel import bce_loss
+from engine.perceptron_kernel import bce_loss
 
 __all__ = [
     "TrailThinner",

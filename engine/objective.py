@@ -5,7 +5,7 @@ and what the metrics need (the known minima, f*, the loss at any point).
 
 The perceptron (lecture notes): z = w1·x1 + w2·x2 + b, a = σ(z), per-row loss the
 binary cross-entropy ℓ = −y·log a − (1 − y)·log(1 − a), dℓ/dz = a − y; the race
-minimises the mean ℓ over each mini-batch (engine.kernel.perceptron_fg). The numba
+minimises the mean ℓ over each mini-batch (engine.perceptron_kernel.perceptron_fg). The numba
 helpers here evaluate the FULL training / validation sets at given parameters:
 :func:`full_loss`, :func:`accuracy` and :func:`evaluate_points` (the per-epoch metrics).
 A row is predicted as class 1 when z > 0 (a > 0.5); accuracy = mean(prediction == y).
@@ -21,8 +21,9 @@ import numpy as np
 
 from engine.data import DEFAULT_VALIDATION_FRACTION, Dataset, prepare
 from engine.jit import jit
-from engine.kernel import LANDSCAPE, PERCEPTRON, PF_TILE, bce_loss, perceptron_fg
+from engine.kernel import LANDSCAPE, PERCEPTRON
 from engine.landscapes import Landscape, get_landscape, landscape_f, landscape_fg
+from engine.perceptron_kernel import PF_TILE, bce_loss, perceptron_fg
 
 
 @dataclass

@@ -43,9 +43,9 @@ from engine.kernel import (
     RUNNING,
     race_chunk,
     scratch_for,
-    splitmix64,
 )
 from engine.optimizers import H_SIZE, K_STATE, S_STATE, get_optimizer
+from engine.rng import splitmix64
 from engine.schedules import SP_SIZE, get_schedule
 
 

@@ -9,10 +9,11 @@ import pytest
 from test_perceptron import _batches  # the kernel's batch order, in plain numpy
 
 from engine.data import Dataset, generate
-from engine.kernel import epoch_permutation, perceptron_fg, race_chunk
+from engine.kernel import race_chunk
 from engine.landscapes import LANDSCAPES, landscape_f, landscape_fg
 from engine.objective import LandscapeObjective, PerceptronObjective
 from engine.optimizers import opt_update
+from engine.perceptron_kernel import epoch_permutation, perceptron_fg
 from engine.race import Race, RacerConfig
 from engine.schedules import schedule_lr
 

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.kernel import rng_normal, splitmix64
 from engine.landscapes import LANDSCAPES, grad, hessian, landscape_fg, value
 from engine.objective import LandscapeObjective
 from engine.optimizers import K_STATE, OPTIMIZERS, S_STATE, opt_update
 from engine.race import Race, RacerConfig
+from engine.rng import rng_normal, splitmix64
 from engine.schedules import SCHEDULES, lr_at
 
 EPS = float(np.finfo(np.float64).eps)

@@ -24,8 +24,8 @@ from engine.data import (
     split_sizes,
 )
 from engine.export import PERCEPTRON_HEADER, write_results
-from engine.kernel import epoch_permutation
 from engine.objective import LandscapeObjective, PerceptronObjective, accuracy, full_loss
+from engine.perceptron_kernel import epoch_permutation
 from engine.race import Race, RacerConfig
 from engine.scenario import (
     Problem,
