@@ -187,6 +187,8 @@ class Race:
         self.racers: list[RacerConfig] = []
         self._epoch_lock = threading.Lock()  # guards the cache only (never held by advance)
         self._epoch_cache: dict[int, _EpochCache] = {}
+        self._scan_lock = threading.Lock()  # guards the metric scans (never held by advance)
+        self._scans: dict[int, _Scan] = {}
         self._alloc(0, self.steps + 1)
         for cfg in racers:
             self.add_racer(cfg)
@@ -480,7 +482,7 @@ class Race:
     def run_metrics(self, i: int) -> RunMetrics:
         """Summary figures of racer ``i`` (see RunMetrics)."""
         cfg = self.racers[i]
-        tr = self.trajectory(i)
+        scan, tr = self._scan(i)
         n = tr.loss.shape[0]
         fstar = self.objective.f_star()
         minima = self.objective.minima()
@@ -500,13 +502,7 @@ class Race:
                 self.diverged_step(i),
                 tuple(self._start_of(i).tolist()),
             )
-        best = int(np.argmin(tr.loss))
-        if fstar is not None:
-            hit = np.nonzero(np.abs(tr.loss - fstar) <= self.tolerance.loss)[0]
-            tol_kind = "loss"
-        else:
-            hit = np.nonzero(tr.grad_norm <= self.tolerance.grad)[0]
-            tol_kind = "grad"
+        tol_kind = scan.key[0]
         last = tr.x[-1]
         near, dist = None, None
         if minima:
@@ -524,10 +520,10 @@ class Race:
             optimizer=cfg.optimizer,
             steps=n - 1,
             final_loss=float(tr.loss[-1]),
-            best_loss=float(tr.loss[best]),
-            best_step=best,
+            best_loss=scan.best,
+            best_step=scan.best_step,
             final_grad_norm=float(tr.grad_norm[-1]),
-            steps_to_tol=int(hit[0]) if hit.size else None,
+            steps_to_tol=scan.hit,
             tol_kind=tol_kind,
             nearest_minimum=near,
             distance_to_minimum=dist,
@@ -535,6 +531,52 @@ class Race:
             final_point=tuple(float(v) for v in last),
             **extra,
         )
+
+    def _scan(self, i: int) -> tuple[_Scan, Trajectory]:
+        """Best loss and first step within tolerance of racer ``i``'s rows, and its rows.
+
+        Incremental: the figures of each run are cached (by run id and tolerance) and
+        only the rows recorded since the last call are scanned, so a leaderboard refresh
+        during a long race costs the new rows, not all of them. Same results as a full
+        scan: the earliest minimum (np.argmin's choice) and the earliest hit. Safe while
+        another thread advances the race (a reset between the reads is retried).
+        """
+        fstar = self.objective.f_star()
+        key: tuple[str, float, float | None] = (
+            ("loss", self.tolerance.loss, fstar)
+            if fstar is not None
+            else ("grad", self.tolerance.grad, None)
+        )
+        with self._scan_lock:
+            for _attempt in range(100):
+                rid = int(self.run_id[i])
+                tr = self.trajectory(i)  # count read first: its rows are final
+                n = tr.loss.shape[0]
+                scan = self._scans.get(rid)
+                if scan is None or scan.key != key or scan.n > n:
+                    scan = _Scan(key)
+                else:
+                    scan = replace(scan)  # the cached one changes only on success
+                if n > scan.n:
+                    seg = tr.loss[scan.n : n]
+                    k = int(np.argmin(seg))
+                    if scan.n == 0 or seg[k] < scan.best:  # ties keep the earlier step
+                        scan.best, scan.best_step = float(seg[k]), scan.n + k
+                    if scan.hit is None:
+                        if fstar is not None:
+                            hit = np.flatnonzero(np.abs(seg - fstar) <= key[1])
+                        else:
+                            hit = np.flatnonzero(tr.grad_norm[scan.n : n] <= key[1])
+                        if hit.size:
+                            scan.hit = scan.n + int(hit[0])
+                    scan.n = n
+                if int(self.run_id[i]) != rid:
+                    continue  # reset meanwhile: the rows read may be mixed; read again
+                live = set(self.run_id.tolist())
+                self._scans = {k: v for k, v in self._scans.items() if k in live}
+                self._scans[rid] = scan
+                return scan, tr
+        raise RuntimeError("the race kept being reset")  # pragma: no cover
 
     def leaderboard(self) -> list[tuple[int, RunMetrics]]:
         """Racer indices with metrics, best first (diverged last, then by final loss).
@@ -563,6 +605,17 @@ _RUN_IDS = itertools.count(1)
 
 def _finite_or_inf(v: float | None) -> float:
     return v if v is not None and math.isfinite(v) else math.inf
+
+
+@dataclass
+class _Scan:
+    """What :meth:`Race._scan` knows of one run: rows ``[0, n)`` scanned."""
+
+    key: tuple[str, float, float | None]  # tolerance kind, value, f*
+    n: int = 0
+    best: float = math.nan
+    best_step: int = 0
+    hit: int | None = None
 
 
 class _EpochCache:

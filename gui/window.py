@@ -988,7 +988,7 @@ class MainWindow(QMainWindow):
         self._frame += 1
         if self.is_perceptron and (self._frame % 10 == 0 or (changed and self._frame < 3)):
             self._perceptron_slow_updates()
-        if self._frame % 30 == 0:  # 2 Hz: the metrics scan every recorded row
+        if self._frame % 15 == 0:  # 4 Hz (the metrics scan only the rows new since the last)
             self._update_board_async()
         self._poll_board()
         if self._frame % 8 == 0:
@@ -1054,9 +1054,10 @@ class MainWindow(QMainWindow):
     _board_job: tuple[Any, threading.Thread, dict] | None = None
 
     def _update_board_async(self) -> None:
-        """Compute the leaderboard in a worker thread (its metrics scan every recorded
-        row: ~45 ms for 8 racers x 2M rows, mostly numpy with the GIL released); the
-        next frames pick the result up (_poll_board)."""
+        """Compute the leaderboard in a worker thread; the next frames pick the result up
+        (_poll_board). The metrics scan only the rows recorded since the last refresh
+        (~0.7 ms for 8 racers, against ~75 ms for a first scan of 8 x 2M rows); the
+        perceptron's full-set evaluation of each racer's point is the rest."""
         race = self.race
         if race is None or self._board_job is not None:
             return

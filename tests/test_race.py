@@ -374,6 +374,59 @@ def test_metrics_grad_tolerance_without_f_star() -> None:
     assert m.nearest_minimum is None and m.distance_to_minimum is None
 
 
+def full_scan(race: Race, i: int) -> tuple[float, int, int | None]:
+    """Best loss, its first step and the first step within tolerance, from all rows."""
+    tr = race.trajectory(i)
+    fstar = race.objective.f_star()
+    if fstar is not None:
+        hit = np.flatnonzero(np.abs(tr.loss - fstar) <= race.tolerance.loss)
+    else:
+        hit = np.flatnonzero(tr.grad_norm <= race.tolerance.grad)
+    best = int(np.argmin(tr.loss))
+    return float(tr.loss[best]), best, int(hit[0]) if hit.size else None
+
+
+@pytest.mark.parametrize("landscape", ["rosenbrock", "monkey_saddle", "rastrigin"])
+def test_metrics_scan_new_rows_only_and_equal_a_full_scan(landscape: str) -> None:
+    """The leaderboard scans only the rows recorded since its last call; the figures
+    equal a scan of all rows after every chunk, a tolerance change, a reset, a restart
+    with new hyperparameters and a divergence."""
+    cfgs = [RacerConfig("sgd", {"lr": 1e-3}), RacerConfig("adam", {"lr": 0.05}),
+            RacerConfig("momentum", {"lr": 0.5}), RacerConfig("rprop")]  # fmt: skip
+    race = make(landscape, cfgs, 3000, tolerance=Tolerance(loss=1e-2, grad=1e-1))
+
+    def check() -> None:
+        for i, m in enumerate(race.metrics()):
+            assert (m.best_loss, m.best_step, m.steps_to_tol) == full_scan(race, i), i
+
+    for n in (0, 1, 7, 200, 1000, 2000):
+        race.advance(n)
+        check()
+    race.tolerance = Tolerance(loss=1e-6, grad=1e-4)  # new tolerance: scanned again
+    check()
+    race.set_params(1, {"lr": 0.001}, restart=True)
+    check()
+    race.advance(500)
+    check()
+    race.reset()
+    check()
+    race.advance(3000)
+    check()
+    assert race._scan(0)[0].n == race.count[0]
+
+
+def test_metrics_scan_ties_keep_the_first_best() -> None:
+    """A run that sits at its minimum repeats the same loss: best_step is the first."""
+    race = make("booth", [RacerConfig("newton", {"lr": 1.0})], 50)
+    race.advance(10)
+    race.metrics()
+    race.advance(40)
+    m = race.metrics()[0]
+    tr = race.trajectory(0)
+    assert tr.loss[m.best_step + 1] == tr.loss[m.best_step], "the run repeats its best"
+    assert (m.best_loss, m.best_step, m.steps_to_tol) == full_scan(race, 0)
+
+
 @pytest.mark.parametrize("k", range(4))
 def test_metrics_nearest_minimum(k: int) -> None:
     """Himmelblau's four minima: GD started next to minimum k ends nearest to it."""
