@@ -105,7 +105,8 @@ def sym_eig(a: np.ndarray, lam: np.ndarray, v: np.ndarray, m: np.ndarray) -> Non
 def scratch_for(d: int) -> np.ndarray:
     """Scratch space for :func:`race_chunk` with parameter dimension ``d``.
 
-    Rows 4 + 3d on: the perceptron's gather tile (PF_TILE rows of [x1, x2, y]; d = 3).
+    Rows 4 + 3d on: the perceptron's gather tile (d = 3: PF_TILE rows of 3 floats, the
+    PF_COLS columns of PF_ROWS rows, see engine.perceptron_kernel.perceptron_fg).
     """
     return np.zeros((4 + 3 * d + (PF_TILE if d == 3 else 0), d))
 

@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from engine.jit import jit, jit_hot, jit_inline, prefetch_row
-from engine.rng import _rotl, _splitmix_word
+from engine.rng import _splitmix_word, lemire_pair, xoroshiro_step
+from engine.vmath import prefer_wide_vectors, radd, softplus_sigmoid_e, vexp, vlog1p
 
 
 @jit_inline  # one call site in the race kernel; a compiled callee was typed twice there
@@ -20,11 +21,17 @@ def epoch_permutation(seed: int, epoch: int, perm: np.ndarray) -> None:
     """Fill ``perm`` with the shuffle of epoch ``epoch``: a pure function of (seed, epoch).
 
     The race makes it once per epoch for all its racers, so all see the same
-    mini-batches. Fisher-Yates with xoroshiro128+ on two local words (allocates
-    nothing); the index in [0, i] comes from Lemire's multiply-shift on the top 32 bits
-    of each output (the best bits of xoroshiro128+), with his rejection step so that it
-    is exactly uniform: no 64-bit division per element (a modulo cost ~10 ns of the
-    ~11 ns per element). Sets of 2^32 rows or more fall back to the modulo.
+    mini-batches. The "inside-out" Fisher-Yates shuffle: for i = 1, ..., n − 1, j uniform
+    in [0, i], perm[i] = perm[j], perm[j] = i (perm[0] = 0 first): after step i, perm[:i + 1]
+    is a uniform permutation of 0..i, so the result is exactly uniform given exactly
+    uniform draws. No separate pass writes the identity first.
+
+    The draws: xoroshiro128+ on two local words seeded by splitmix64 from (seed, epoch)
+    (allocates nothing); steps i and i + 1 take their indices from ONE 64-bit output by
+    :func:`engine.rng.lemire_pair` with bounds (i + 1, i + 2) (exactly uniform, no
+    division but in the rare rejection test): half the generator steps, whose serial
+    dependency chain bounded the old shuffle. Sets of more than 2^32 − 2 rows draw one
+    index per output (the product of the bounds would pass 2^64).
     """
     n = perm.shape[0]
     base = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(epoch)
@@ -32,52 +39,43 @@ def epoch_permutation(seed: int, epoch: int, perm: np.ndarray) -> None:
     s1 = _splitmix_word(s0)
     if s0 == 0 and s1 == 0:
         s1 = np.uint64(1)
-    for i in range(n):
-        perm[i] = i
-    small = n <= 0xFFFFFFFF
-    m32 = np.uint64(0xFFFFFFFF)
-    for i in range(n - 1, 0, -1):
-        bound = np.uint64(i + 1)
+    if n == 0:
+        return
+    perm[0] = 0
+    i = 1
+    while i < n:
+        pair = i + 1 < n and i + 2 <= 0xFFFFFFFF
+        b1 = np.uint64(i + 1)
+        b2 = np.uint64(i + 2) if pair else np.uint64(1)
         while True:
-            result = s0 + s1
-            s1 ^= s0
-            s0 = _rotl(s0, np.uint64(24)) ^ s1 ^ (s1 << np.uint64(16))
-            s1 = _rotl(s1, np.uint64(37))
-            if not small:
-                j = int(result % bound)
+            x, s0, s1 = xoroshiro_step(s0, s1)
+            j1, j2, ok = lemire_pair(x, b1, b2)
+            if ok:
                 break
-            m = (result >> np.uint64(32)) * bound  # < 2^64: both factors < 2^32
-            low = m & m32
-            if low >= bound:  # the common case: no division at all
-                j = int(m >> np.uint64(32))
-                break
-            if low >= ((m32 - bound + np.uint64(1)) & m32) % bound:  # (2^32 − bound) mod bound
-                j = int(m >> np.uint64(32))
-                break
-        tmp = perm[i]
-        perm[i] = perm[j]
-        perm[j] = tmp
+        j = int(j1)
+        perm[i] = perm[j]  # j == i: overwritten on the next line
+        perm[j] = i
+        if pair:
+            j = int(j2)
+            perm[i + 1] = perm[j]
+            perm[j] = i + 1
+            i += 2
+        else:
+            i += 1
 
 
 # ---------------------------------------------------------------- the objective
-PF_TILE = 256  # rows of a mini-batch gathered at a time into scratch (see perceptron_fg)
-PF_GATHER_MIN = 32  # smaller batches are read in place
+PF_ROWS = 256  # rows of a mini-batch gathered at a time (see perceptron_fg)
+PF_COLS = 5  # float64 per gathered row in the tile: x1, x2, y, z and e^−|z|
+PF_TILE = -(-PF_ROWS * PF_COLS // 3)  # rows of the (PF_TILE, 3) scratch array holding a tile
+PF_AHEAD_MIN = 32  # prefetch at least this many rows ahead in the order
 
 
 @jit_inline
 def bce_loss(z: float, y: float) -> float:
-    """Binary cross-entropy of a = σ(z) against y in the stable form softplus(z) − y·z."""
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z
-
-
-@jit_inline
-def _bce_row(w1: float, w2: float, b: float, x1: float, x2: float, y: float) -> tuple[float, float]:
-    """(ℓ, dℓ/dz) of one row: ℓ = softplus(z) − y·z (stable), dℓ/dz = σ(z) − y."""
-    z = w1 * x1 + w2 * x2 + b
-    e = math.exp(-abs(z))
-    inv = 1.0 / (1.0 + e)
-    a = inv if z >= 0.0 else e * inv
-    return max(z, 0.0) + math.log1p(e) - y * z, a - y
+    """Binary cross-entropy of a = σ(z) against y in the stable form softplus(z) − y·z,
+    softplus(z) = max(z, 0) + log1p(e^−|z|) (engine.vmath: no libm call)."""
+    return max(z, 0.0) + vlog1p(vexp(-abs(z))) - y * z
 
 
 @jit_hot
@@ -93,17 +91,28 @@ def perceptron_fg(
     """Mean binary cross-entropy of a = σ(w1·x1 + w2·x2 + b) over rows perm[lo:hi].
 
     ``x = (w1, w2, b)``; writes the gradient mean((a − y)·(x1, x2, 1)) into ``g``.
-    The loss uses the stable form ℓ = softplus(z) − y·z = −y·log a − (1 − y)·log(1 − a).
+    Per row z = w1·x1 + w2·x2 + b (in that order), ℓ = softplus(z) − y·z (the stable form
+    of −y·log a − (1 − y)·log(1 − a)) and dℓ/dz = a − y, softplus and σ from
+    :func:`engine.vmath.softplus_sigmoid_e` (within 2 and 4 ulp of libm's formulas).
 
-    The rows are read through a random permutation, so nearly every read misses the
-    cache. Batches of PF_GATHER_MIN rows or more are first copied, ``tile.shape[0]`` rows
-    at a time, into the contiguous scratch ``tile`` (k, 3): independent loads whose misses
-    the CPU overlaps; read inside the compute loop, each miss would wait behind the exp
-    and log1p of the rows before it (3-4x slower on 1M rows). Same arithmetic in the same
-    order either way: bit-identical results. While it computes, it prefetches the rows
-    a tile (or a mini-batch) ahead, so the next gathers mostly hit the cache: the
-    shuffled order then costs about what the storage order does.
+    ``tile`` is scratch, at least (PF_TILE, 3): PF_ROWS rows of the batch at a time are
+    gathered through ``perm`` into its columns (x1, x2, y; then z, e^−|z|). The rows are
+    read in a random order, so nearly every read misses the cache: a gather loop of
+    independent loads lets the CPU overlap the misses, and prefetches the rows a tile (or
+    a mini-batch) ahead. The maths then run over the columns in two vectorised passes
+    (z and e^−|z|; then softplus, σ and the sums): two shorter dependency chains keep
+    more rows in flight than one long one.
+
+    Summation order: the four sums (ℓ, (a − y)·x1, (a − y)·x2, a − y) are running sums in
+    row order whose additions may be reassociated (:func:`engine.vmath.radd`, the only
+    fast-math flag used): the vectoriser keeps L partial sums (row k of the tile in sum
+    k mod L; L = vector width × interleave, 32 for AVX-512 here), adds them together after
+    the tile's vector loop, then adds the tile's last rows (fewer than L) in order; a
+    tile of fewer than L rows is summed in order; tiles add in order. The machine code
+    fixes L, so a run repeats bit for bit on one machine; another CPU may round the
+    last bits differently. The mean divides by the row count at the end.
     """
+    prefer_wide_vectors()
     w1 = x[0]
     w2 = x[1]
     b = x[2]
@@ -112,41 +121,38 @@ def perceptron_fg(
     g1 = 0.0
     g2 = 0.0
     m = hi - lo
-    nt = tile.shape[0]
-    # software prefetch of the rows `ahead` positions on in the order (the next tile or
-    # the next mini-batch): their cache misses overlap the maths of the current rows
+    flat = tile.reshape(tile.size)
+    nt = flat.shape[0] // PF_COLS
+    cx1 = flat[0:nt]
+    cx2 = flat[nt : 2 * nt]
+    cy = flat[2 * nt : 3 * nt]
+    cz = flat[3 * nt : 4 * nt]
+    ce = flat[4 * nt : 5 * nt]
     npr = perm.shape[0]
-    ahead = max(min(m, nt), PF_GATHER_MIN)
-    if m >= PF_GATHER_MIN and nt > 0:
-        for t0 in range(lo, hi, nt):
-            t1 = min(t0 + nt, hi)
-            for k in range(t0, t1):
-                j = perm[k]
-                tile[k - t0, 0] = data[j, 0]
-                tile[k - t0, 1] = data[j, 1]
-                tile[k - t0, 2] = data[j, 2]
-            for k in range(t1 - t0):
-                if t0 + k + ahead < npr:
-                    prefetch_row(data, perm[t0 + k + ahead])
-                x1 = tile[k, 0]
-                x2 = tile[k, 1]
-                ell, r = _bce_row(w1, w2, b, x1, x2, tile[k, 2])
-                s += ell
-                g0 += r * x1
-                g1 += r * x2
-                g2 += r
-    else:
-        for k in range(lo, hi):
-            if k + ahead < npr:
-                prefetch_row(data, perm[k + ahead])
-            j = perm[k]
-            x1 = data[j, 0]
-            x2 = data[j, 1]
-            ell, r = _bce_row(w1, w2, b, x1, x2, data[j, 2])
-            s += ell
-            g0 += r * x1
-            g1 += r * x2
-            g2 += r
+    ahead = max(min(m, nt), PF_AHEAD_MIN)
+    for t0 in range(lo, hi, nt):
+        kn = min(nt, hi - t0)
+        for k in range(kn):
+            q = t0 + k
+            if q + ahead < npr:
+                prefetch_row(data, perm[q + ahead])
+            j = perm[q]
+            cx1[k] = data[j, 0]
+            cx2[k] = data[j, 1]
+            cy[k] = data[j, 2]
+        for k in range(kn):
+            z = w1 * cx1[k] + w2 * cx2[k] + b
+            cz[k] = z
+            ce[k] = vexp(-abs(z))
+        for k in range(kn):
+            z = cz[k]
+            y = cy[k]
+            sp, a = softplus_sigmoid_e(z, ce[k])
+            r = a - y
+            s = radd(s, sp - y * z)
+            g0 = radd(g0, r * cx1[k])
+            g1 = radd(g1, r * cx2[k])
+            g2 = radd(g2, r)
     if m == 0:
         g[0] = 0.0
         g[1] = 0.0

@@ -134,19 +134,39 @@ def test_shared_shuffle_with_racers_in_different_epochs() -> None:
 
 
 def test_shuffle_is_a_uniform_permutation() -> None:
-    for n in (1, 2, 3, 17, 1000):
+    """epoch_permutation: a permutation, the same for any integer dtype, and uniform: every
+    order of 3, 4 and 5 rows about equally often over many epochs (chi-square far below
+    its 1e-6 quantile), every row about equally often at every position. Deterministic
+    (a pure function of (seed, epoch)): no flaky statistics. The sizes cover the paired
+    draws (steps 1-2, 3-4) and a single last draw (even n)."""
+    for n in (1, 2, 3, 4, 5, 17, 1000, 100_001):
         p = np.empty(n, dtype=np.int32)
         epoch_permutation(11, 2, p)
         assert sorted(p.tolist()) == list(range(n))
         q = np.empty(n, dtype=np.int64)
         epoch_permutation(11, 2, q)
         assert p.tolist() == q.tolist(), "the order does not depend on the dtype"
-    counts: dict[tuple[int, ...], int] = {}
-    p = np.empty(3, dtype=np.int32)
-    for e in range(6000):
-        epoch_permutation(1, e, p)
-        counts[tuple(p.tolist())] = counts.get(tuple(p.tolist()), 0) + 1
-    assert len(counts) == 6 and min(counts.values()) > 850  # 1000 expected each
+    # chi-square 0.999999 quantiles for 5, 23 and 119 degrees of freedom
+    for n, epochs, limit in ((3, 6000, 35.9), (4, 24_000, 70.5), (5, 60_000, 207.2)):
+        counts: dict[tuple[int, ...], int] = {}
+        p = np.empty(n, dtype=np.int32)
+        for e in range(epochs):
+            epoch_permutation(1, e, p)
+            key = tuple(p.tolist())
+            counts[key] = counts.get(key, 0) + 1
+        k = math.factorial(n)
+        assert len(counts) == k
+        expected = epochs / k
+        chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+        assert chi2 < limit, (n, chi2)
+    # position of every row of 10 over 20000 epochs: 2000 expected per cell
+    pos = np.zeros((10, 10), dtype=np.int64)
+    p = np.empty(10, dtype=np.int32)
+    for e in range(20_000):
+        epoch_permutation(5, e, p)
+        pos[p, np.arange(10)] += 1
+    chi2 = float(((pos - 2000.0) ** 2 / 2000.0).sum())
+    assert chi2 < 156.4, chi2  # (10 − 1)² = 81 degrees of freedom: 0.999999 quantile
 
 
 def test_landscape_race_unchanged_by_epoch_passes() -> None:

@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -147,14 +148,51 @@ def test_kernels_found() -> None:
 
 @pytest.mark.parametrize("name,func", kernels(), ids=[n for n, _ in kernels()])
 def test_kernel_options(name: str, func: Dispatcher) -> None:
-    """nogil (GUI thread keeps running), cache (warm start), never fastmath (it deletes
-    the isfinite checks that detect divergence and reorders the torch-exact arithmetic)."""
+    """nogil (GUI thread keeps running), cache (warm start), never the fastmath option
+    (nnan/ninf delete the isfinite checks that detect divergence; the others reorder or
+    approximate the torch-exact arithmetic). The one exception is an instruction, not an
+    option: engine.vmath.radd, an addition with LLVM's reassoc flag alone, for the
+    perceptron's running sums (see test_only_reassoc_additions_in_the_perceptron_ir)."""
     opts = func.targetoptions
     assert opts.get("nogil") is True, name
     assert opts.get("nopython", True) is True, name
     assert not opts.get("fastmath"), name
     assert not opts.get("parallel"), name
     assert type(func._cache).__name__ == "FunctionCache", f"{name} is not cached"
+
+
+_FAST_FLAGS = ("fast", "reassoc", "nnan", "ninf", "nsz", "arcp", "contract", "afn")
+_FLAGGED = re.compile(
+    r"= (?:fadd|fsub|fmul|fdiv|frem|fneg|fcmp|call|select|phi) ((?:(?:"
+    + "|".join(_FAST_FLAGS)
+    + r") )+)"
+)
+
+
+def test_only_reassoc_additions_in_the_perceptron_ir(tmp_path: Path) -> None:
+    """The fast-math flags in the compiled perceptron objective (a fresh compile, so that
+    numba keeps its LLVM IR): ``reassoc`` on the running sums (vectorised partial sums,
+    engine.vmath.radd) and nothing else: no nnan/ninf (NaN and inf must reach the
+    isfinite checks), no contract, no fast. Also checks that prefer_wide_vectors still
+    reaches the IR (it adds a string attribute past llvmlite's list of known ones)."""
+    code = (
+        "import numpy as np\n"
+        "from engine.perceptron_kernel import PF_TILE, perceptron_fg\n"
+        "d = np.zeros((40, 3)); p = np.arange(40, dtype=np.int32)\n"
+        "perceptron_fg(d, p, 0, 40, np.zeros(3), np.zeros(3), np.zeros((PF_TILE, 3)))\n"
+        "print(perceptron_fg.inspect_llvm(perceptron_fg.signatures[0]))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    ir = out.stdout
+    flags = {f for m in _FLAGGED.finditer(ir) for f in m.group(1).split()}
+    assert flags == {"reassoc"}, flags
+    assert re.search(r"fadd reassoc <\d+ x double>", ir), "the sums are vectorised"
+    assert '"prefer-vector-width"="512"' in ir
 
 
 def test_jit_options() -> None:
