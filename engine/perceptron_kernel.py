@@ -13,7 +13,30 @@ import numpy as np
 
 from engine.jit import jit, jit_hot, jit_inline, prefetch_row
 from engine.rng import _splitmix_word, lemire_pair, xoroshiro_step
-from engine.vmath import prefer_wide_vectors, radd, softplus_sigmoid_e, vexp, vlog1p
+from engine.vmath import (
+    prefer_wide_vectors,
+    prefetch_item,
+    radd,
+    softplus_sigmoid_e,
+    vexp,
+    vlog1p,
+)
+
+
+@jit_inline
+def _fy_draw(
+    s0: np.uint64, s1: np.uint64, i: int, top: int
+) -> tuple[int, int, np.uint64, np.uint64]:
+    """The indices of the shuffle's steps i and i + 1 (i + 1 = top: step i alone, j2 = 0)
+    from one xoroshiro128+ output, redrawn until :func:`engine.rng.lemire_pair` accepts."""
+    b1 = np.uint64(i + 1)
+    b2 = np.uint64(i + 2) if i + 1 < top else np.uint64(1)
+    while True:
+        x, s0, s1 = xoroshiro_step(s0, s1)
+        j1, j2, ok = lemire_pair(x, b1, b2)
+        if ok:
+            break
+    return np.int64(j1), np.int64(j2), s0, s1
 
 
 @jit_inline  # one call site in the race kernel; a compiled callee was typed twice there
@@ -30,8 +53,10 @@ def epoch_permutation(seed: int, epoch: int, perm: np.ndarray) -> None:
     (allocates nothing); steps i and i + 1 take their indices from ONE 64-bit output by
     :func:`engine.rng.lemire_pair` with bounds (i + 1, i + 2) (exactly uniform, no
     division but in the rare rejection test): half the generator steps, whose serial
-    dependency chain bounded the old shuffle. Sets of more than 2^32 − 2 rows draw one
-    index per output (the product of the bounds would pass 2^64).
+    dependency chain bounded the old shuffle. The draws run two pairs ahead of the swaps,
+    which prefetch the lines the swaps will touch (the same draws in the same order:
+    only the timing changes). Past 2^32 − 1 rows the product of two bounds would
+    pass 2^64: there, one index per output.
     """
     n = perm.shape[0]
     base = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(epoch)
@@ -42,26 +67,39 @@ def epoch_permutation(seed: int, epoch: int, perm: np.ndarray) -> None:
     if n == 0:
         return
     perm[0] = 0
+    top = min(n, 0xFFFFFFFF)  # steps below top: indices drawn in pairs
+    a1 = 0  # the pair of steps i, i + 1
+    a2 = 0
+    b1 = 0  # the pair of steps i + 2, i + 3
+    b2 = 0
+    if top > 1:
+        a1, a2, s0, s1 = _fy_draw(s0, s1, 1, top)
+    if top > 3:
+        b1, b2, s0, s1 = _fy_draw(s0, s1, 3, top)
     i = 1
-    while i < n:
-        pair = i + 1 < n and i + 2 <= 0xFFFFFFFF
-        b1 = np.uint64(i + 1)
-        b2 = np.uint64(i + 2) if pair else np.uint64(1)
-        while True:
-            x, s0, s1 = xoroshiro_step(s0, s1)
-            j1, j2, ok = lemire_pair(x, b1, b2)
-            if ok:
-                break
-        j = int(j1)
-        perm[i] = perm[j]  # j == i: overwritten on the next line
+    while i < top:
+        c1 = 0
+        c2 = 0
+        if i + 4 < top:
+            c1, c2, s0, s1 = _fy_draw(s0, s1, i + 4, top)
+            prefetch_item(perm, c1)
+            prefetch_item(perm, c2)
+        perm[i] = perm[a1]  # a1 == i: overwritten on the next line
+        perm[a1] = i
+        if i + 1 < top:
+            perm[i + 1] = perm[a2]
+            perm[a2] = i + 1
+        i += 2
+        a1 = b1
+        a2 = b2
+        b1 = c1
+        b2 = c2
+    i = top
+    while i < n:  # only past 2^32 − 1 rows
+        j, _, s0, s1 = _fy_draw(s0, s1, i, i + 1)
+        perm[i] = perm[j]
         perm[j] = i
-        if pair:
-            j = int(j2)
-            perm[i + 1] = perm[j]
-            perm[j] = i + 1
-            i += 2
-        else:
-            i += 1
+        i += 1
 
 
 # ---------------------------------------------------------------- the objective
@@ -132,11 +170,18 @@ def perceptron_fg(
     ahead = max(min(m, nt), PF_AHEAD_MIN)
     for t0 in range(lo, hi, nt):
         kn = min(nt, hi - t0)
-        for k in range(kn):
-            q = t0 + k
-            if q + ahead < npr:
-                prefetch_row(data, perm[q + ahead])
-            j = perm[q]
+        kp = min(kn, max(npr - ahead - t0, 0))  # rows with a row to prefetch
+        # unsigned indices: no negative-index wrap-around code (all are in range)
+        pa = perm[np.uint64(t0 + ahead) :]
+        pt = perm[np.uint64(t0) :]
+        for k in range(kp):
+            prefetch_row(data, np.uint64(pa[np.uint64(k)]))
+            j = np.uint64(pt[np.uint64(k)])
+            cx1[k] = data[j, 0]
+            cx2[k] = data[j, 1]
+            cy[k] = data[j, 2]
+        for k in range(kp, kn):
+            j = np.uint64(pt[np.uint64(k)])
             cx1[k] = data[j, 0]
             cx2[k] = data[j, 1]
             cy[k] = data[j, 2]

@@ -17,7 +17,8 @@ overflow to inf and underflow through the subnormals to 0 exactly.
 
 The intrinsics: :func:`f64_bits`/:func:`bits_f64` (bit casts), :func:`fma`,
 :func:`radd` (an addition the vectoriser may reassociate: running sums split into
-per-lane partial sums; no other fast-math flag) and :func:`prefer_wide_vectors`.
+per-lane partial sums; no other fast-math flag), :func:`prefer_wide_vectors` and
+:func:`prefetch_item` (for the shuffle).
 """
 
 from __future__ import annotations
@@ -146,6 +147,33 @@ def prefer_wide_vectors(typingctx: Any) -> Any:
     return numba.types.void(), _wide_codegen
 
 
+def _prefetch_item_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+    from llvmlite import ir
+    from numba.core import cgutils
+
+    aryty = signature.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = context.cast(builder, args[1], signature.args[1], numba.types.intp)
+    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx])
+    i32 = ir.IntType(32)
+    fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    builder.call(fn, [ptr, i32(1), i32(3), i32(1)])  # for a write, all cache levels, data
+    return context.get_dummy_value()
+
+
+@numba.extending.intrinsic
+def prefetch_item(typingctx: Any, arr: Any, i: Any) -> Any:
+    """``prefetch_item(a, i)`` in jitted code: ask the CPU to fetch the cache line of
+    ``a[i]`` (1-D) for writing (LLVM's prefetch: no effect on results, no fault on any
+    address)."""
+    if not (isinstance(arr, numba.types.Array) and arr.ndim == 1):
+        return None
+    if not isinstance(i, numba.types.Integer):
+        return None
+    return numba.types.void(arr, i), _prefetch_item_codegen
+
+
 # ---------------------------------------------------------------- the functions
 @jit_inline
 def vexp(x: float) -> float:
@@ -158,8 +186,7 @@ def vexp(x: float) -> float:
     result is subnormal). x is clamped to [−760, 720] first: beyond it the product
     rounds to 0 or overflows to inf, as e^x does; NaN gives NaN.
     """
-    xc = x if x < 720.0 else 720.0  # NaN: 720 here, replaced at the end
-    xc = xc if xc > -760.0 else -760.0
+    xc = min(max(x, -760.0), 720.0)  # NaN: replaced at the end
     t = xc * _LOG2E + _SHIFT
     kf = t - _SHIFT
     n = f64_bits(t) - f64_bits(_SHIFT)  # = kf, as an integer
