@@ -141,14 +141,15 @@ def perceptron_fg(
     (z and e^−|z|; then softplus, σ and the sums): two shorter dependency chains keep
     more rows in flight than one long one.
 
-    Summation order: the four sums (ℓ, (a − y)·x1, (a − y)·x2, a − y) are running sums in
-    row order whose additions may be reassociated (:func:`engine.vmath.radd`, the only
-    fast-math flag used): the vectoriser keeps L partial sums (row k of the tile in sum
-    k mod L; L = vector width × interleave, 32 for AVX-512 here), adds them together after
-    the tile's vector loop, then adds the tile's last rows (fewer than L) in order; a
-    tile of fewer than L rows is summed in order; tiles add in order. The machine code
-    fixes L, so a run repeats bit for bit on one machine; another CPU may round the
-    last bits differently. The mean divides by the row count at the end.
+    Summation order: the four sums (ℓ, (a − y)·x1, (a − y)·x2, a − y) are running sums
+    whose additions may be reassociated (:func:`engine.vmath.radd`, the only fast-math
+    flag used), which the vectoriser does thus (L = 8 lanes with AVX-512 or AVX2, as
+    compiled here): per tile of kn rows, L partial sums, the first starting from the
+    total of the tiles before; row k < L·⌊kn/L⌋ adds into sum k mod L; then the sums
+    combine as a tree, ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)); then the last
+    kn mod L rows add in order. The compiled code fixes this order, so a run repeats bit
+    for bit on one machine; a CPU with other vector widths may round the last bits
+    differently. The mean divides by the row count at the end.
     """
     prefer_wide_vectors()
     w1 = x[0]

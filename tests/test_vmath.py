@@ -268,3 +268,50 @@ def test_non_finite_weights_give_a_non_finite_loss() -> None:
     assert race.status[0] != 0 and race.status[1] == 0, "the far start diverges, alone"
     assert race.trajectory(0).loss.shape[0] == 0
     assert race.trajectory(1).loss.shape[0] == ob.total_steps + 1
+
+
+@jit
+def _row_losses(rows: np.ndarray, x: np.ndarray, ell: np.ndarray) -> None:
+    for k in range(rows.shape[0]):
+        z = x[0] * rows[k, 0] + x[1] * rows[k, 1] + x[2]
+        sp, _ = softplus_sigmoid_e(z, vexp(-abs(z)))
+        ell[k] = sp - rows[k, 2] * z
+
+
+def _lane_tree_sum(v: list[float], lanes: int, tile: int) -> float:
+    """The documented order of perceptron_fg's sums for ``lanes`` partial sums."""
+    s = 0.0
+    for t0 in range(0, len(v), tile):
+        tv = v[t0 : t0 + tile]
+        full = len(tv) // lanes * lanes
+        if full:
+            part = [s] + [0.0] * (lanes - 1)
+            for k in range(full):
+                part[k % lanes] += tv[k]
+            while len(part) > 1:
+                h = len(part) // 2
+                part = [part[i] + part[i + h] for i in range(h)]
+            s = part[0]
+        for k in range(full, len(tv)):
+            s += tv[k]
+    return s
+
+
+def test_the_sums_follow_the_documented_lane_order() -> None:
+    """perceptron_fg's mean loss is, bit for bit, the lane-tree sum of its docstring for
+    one lane count L (the CPU's: 8 with AVX-512 or AVX2), whatever the batch size."""
+    rng = np.random.default_rng(8)
+    tile_rows = PF_TILE * 3 // 5
+    fits = {lanes: 0 for lanes in (1, 2, 4, 8, 16, 32)}
+    sizes = [int(m) for m in rng.integers(1, 1200, 60)] + [1, 7, 8, 9, 256, 257]
+    for m in sizes:
+        rows = rng.normal(0.0, 3.0, (m, 3))
+        rows[:, 2] = rng.integers(0, 2, m)
+        x = rng.normal(0.0, 1.0, 3)
+        ell = np.empty(m)
+        _row_losses(rows, x, ell)
+        f = perceptron_fg(rows, np.arange(m, dtype=np.int32), 0, m, x, np.zeros(3),
+                          np.zeros((PF_TILE, 3)))  # fmt: skip
+        for lanes in fits:
+            fits[lanes] += _lane_tree_sum(ell.tolist(), lanes, tile_rows) / m == f
+    assert max(fits.values()) == len(sizes), fits
