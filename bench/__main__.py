@@ -27,6 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the start-up measurements (child processes: warm start, cold compile, "
         "import and launch times)",
     )
+    p.add_argument(
+        "--optimizers",
+        metavar="NAMES",
+        default="",
+        help="engine: time only these optimizers (comma-separated, e.g. sgd,adam; the "
+        "baselines always run)",
+    )
+    p.add_argument(
+        "--startup-only",
+        action="store_true",
+        help="engine: only the start-up measurements (warm start, cold compile, imports)",
+    )
     return p
 
 
@@ -37,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.what in ("engine", "all"):
         from bench.engine_bench import bench_engine
 
-        code |= bench_engine(quick=args.quick, startup=not args.no_startup)
+        only = [n for n in args.optimizers.split(",") if n]
+        code |= bench_engine(
+            quick=args.quick,
+            startup=not args.no_startup,
+            optimizers=only or None,
+            steps=not args.startup_only,
+        )
     if args.what in ("gui", "all"):
         from bench.gui_bench import bench_gui
 

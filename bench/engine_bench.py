@@ -234,12 +234,42 @@ def startup_figures(sizes: Sizes) -> tuple[list[list[str]], dict[str, float]]:
     return rows, figs
 
 
+def startup_table(rows: list[list[str]]) -> str:
+    return table(
+        "START-UP  fresh `python -c` children, warm numba cache unless stated; median",
+        ["what", "median", "runs", "target", "verdict"],
+        rows,
+        notes=[
+            "times are from just before the spawn (they include interpreter start-up).",
+            "cold compile: the verdict uses the child's CPU time (compilation is "
+            "single-threaded), which a busy host inflates less than the wall time "
+            "(but contention for the caches still shows); the wall time is the same on "
+            "a quiet host.",
+        ],
+    )
+
+
 # ---------------------------------------------------------------------------- the report
 
 
-def bench_engine(quick: bool = False, startup: bool = True) -> int:
-    """Run the engine benchmark and print its tables; returns a process exit code."""
+def bench_engine(
+    quick: bool = False,
+    startup: bool = True,
+    optimizers: list[str] | None = None,
+    steps: bool = True,
+) -> int:
+    """Run the engine benchmark and print its tables; returns a process exit code.
+
+    ``optimizers``: time only these (default: every one in the registry; sgd and adam
+    are always timed, the baselines compare against them); ``steps=False``: only the
+    start-up table.
+    """
     sizes = QUICK if quick else FULL
+    if not steps:
+        if startup:
+            srows, _ = startup_figures(sizes)
+            emit(startup_table(srows))
+        return 0
     src_hash = engine_source_hash()
     note("importing the engine (compiles race_chunk if its numba cache is cold)")
     t0 = time.perf_counter()
@@ -257,6 +287,11 @@ def bench_engine(quick: bool = False, startup: bool = True) -> int:
 
     # ---- cases
     names = list(OPTIMIZERS)
+    if optimizers:
+        unknown = sorted(set(optimizers) - set(names))
+        if unknown:
+            raise SystemExit(f"unknown optimizers: {', '.join(unknown)}")
+        names = [n for n in names if n in {"sgd", "adam", *optimizers}]
     lr_of = {n: LR_ROSENBROCK.get(n, float(OPTIMIZERS[n].resolve({})["lr"])) for n in names}
     one: dict[str, Case] = {}
     eight: dict[str, Case] = {}
@@ -401,19 +436,7 @@ def bench_engine(quick: bool = False, startup: bool = True) -> int:
     # ---- table 3: start-up
     if startup:
         srows, _ = startup_figures(sizes)
-        emit(
-            table(
-                "START-UP  fresh `python -c` children, warm numba cache unless stated; median",
-                ["what", "median", "runs", "target", "verdict"],
-                srows,
-                notes=[
-                    "times are from just before the spawn (they include interpreter start-up).",
-                    "cold compile: the verdict uses the child's CPU time (compilation is "
-                    "single-threaded), which a busy host does not inflate; the wall time is "
-                    "the same on a quiet host.",
-                ],
-            )
-        )
+        emit(startup_table(srows))
     if engine_source_hash() != src_hash:
         emit(
             "WARNING: engine sources changed while the benchmark ran (another edit); the "

@@ -21,8 +21,8 @@ import math
 import numpy as np
 
 from engine.jit import jit_inline, jit_kernel
-from engine.landscapes import landscape_fg, landscape_hess
-from engine.optimizers import NAG, NEWTON, RANDOM_SEARCH, opt_update
+from engine.landscapes import landscape_fgh
+from engine.optimizers import NAG, NEWTON, RANDOM_SEARCH, SGD, opt_update
 from engine.perceptron_kernel import (
     PF_TILE,
     epoch_permutation,
@@ -112,11 +112,19 @@ def scratch_for(d: int) -> np.ndarray:
 
 
 @jit_kernel
+def shuffle_epoch(seed: int, epoch: int, perm: np.ndarray) -> None:
+    """:func:`engine.perceptron_kernel.epoch_permutation`, compiled as a function of its
+    own: race_chunk calls it once per epoch, and the shuffle's ~1,700 lines of numba IR
+    (inlined here) are not typed and lowered as part of the big race kernel (numba's
+    cost per line grows with the size of the function)."""
+    epoch_permutation(seed, epoch, perm)
+
+
+@jit_kernel
 def special_step(
     oid: int,
     kind: int,
-    lid: int,
-    lp: np.ndarray,
+    ev: int,
     data: np.ndarray,
     prow: np.ndarray,
     lo: int,
@@ -126,15 +134,25 @@ def special_step(
     rng_r: np.ndarray,
     x: np.ndarray,
     g: np.ndarray,
+    xt: np.ndarray,
     lr: float,
     scratch: np.ndarray,
 ) -> bool:
-    """The rare parts of an update, out of :func:`race_chunk` (compiled once, called).
+    """The rare parts of a step, out of :func:`race_chunk` (compiled once, called).
 
-    ``g`` is the gradient the optimizer sees (for nag: at the look-ahead point). Adds
-    the gradient noise, then applies the whole update of ``newton`` (Hessian at ``x``)
-    and ``random_search`` (its estimate is in scratch row 2, see race_chunk). Returns
-    True when it has updated ``x``, False when the kernel still calls ``opt_update``.
+    ``ev > 0`` (random search): writes the point of its evaluation ``ev`` into ``xt``,
+    ``x + δu`` with a new direction ``δu`` (scratch row 4 + d) for odd ``ev``, then
+    ``x − δu``; returns True.
+
+    ``ev == 0``: the update. ``g`` is the gradient the optimizer sees (for nag: at the
+    look-ahead point). Adds the gradient noise, then applies the whole update of
+    ``newton`` (Hessian at ``x`` in scratch rows 4 to 4 + d: race_chunk writes a
+    landscape's, this computes the perceptron's) and ``random_search`` (its estimate is
+    in scratch row 2, see race_chunk). Returns True when it has updated ``x``, False
+    when the kernel still calls ``opt_update``.
+
+    The normal deviates of both (noise, directions) come from one loop: one inlined
+    copy of the generator to compile.
     """
     d = x.shape[0]
     acc = scratch[2]
@@ -142,13 +160,32 @@ def special_step(
     h = scratch[4 : 4 + d]
     vec = scratch[4 + d : 4 + 2 * d]
     mscr = scratch[4 + 2 * d : 4 + 3 * d]
-    if noise > 0.0 and oid != RANDOM_SEARCH:  # random search uses no gradient
+    udir = scratch[4 + d]  # random search: the direction δu
+    if ev > 0 and ev % 2 == 0:  # random search: x − δu
         for i in range(d):
-            g[i] += noise * rng_normal(rng_r, 0)
+            xt[i] = x[i] - udir[i]
+        return True
+    if ev > 0 or (noise > 0.0 and oid != RANDOM_SEARCH):  # random search uses no gradient
+        # odd ev: xt = x + δu, δu = δ·N(0, I) (stream 2); else g += noise·N(0, I) (stream 0)
+        scale = noise
+        o = 0
+        src = g
+        dst = g
+        out = lam
+        if ev > 0:
+            scale = hp[1]
+            o = 2
+            src = x
+            dst = xt
+            out = udir
+        for i in range(d):
+            u = scale * rng_normal(rng_r, o)
+            out[i] = u
+            dst[i] = src[i] + u
+        if ev > 0:
+            return True
     if oid == NEWTON:
-        if kind == LANDSCAPE:
-            landscape_hess(lid, lp, x, h)
-        else:
+        if kind != LANDSCAPE:  # a landscape's Hessian is in h already (race_chunk)
             perceptron_hess(data, prow, lo, hi, x, h)
         sym_eig(h, lam, vec, mscr)
         damping = hp[1]
@@ -156,7 +193,8 @@ def special_step(
             s = 0.0
             for k in range(d):
                 s += vec[k, i] * g[k]
-            acc[i] = s / max(abs(lam[i]), damping)
+            a = abs(lam[i])
+            acc[i] = s / (damping if damping > a else a)  # max(|λ|, δ) (as max() picks)
         for k in range(d):
             s = 0.0
             for i in range(d):
@@ -165,7 +203,7 @@ def special_step(
         return True
     if oid == RANDOM_SEARCH:
         delta = hp[1]
-        scale = lr / int(hp[2])
+        scale = lr / np.int64(hp[2])
         if hp[3] != 0.0:
             scale = scale / (2.0 * delta * delta)
         for i in range(d):
@@ -220,13 +258,29 @@ def race_chunk(
     not reshuffle at every chunk: a new epoch replaces an empty slot, else the latest
     epoch before it (the one its racers just finished), else the earliest.
 
+    Landscapes (d = 2): the point lives in locals (x0, x1) and the gradient comes back
+    from :func:`engine.landscapes.landscape_fgh` as scalars, so neither goes through
+    memory within a step; the arrays ``X[r]`` and scratch row 0 are written before and
+    read back after an update that needs them (opt_update, special_step), and ``X[r]``
+    when the racer stops. The fast path: plain SGD (momentum 0, weight decay 0, no
+    gradient noise) at a constant rate (schedule "constant" without warm-up) on a
+    landscape runs in a loop of its own that does exactly the general loop's work for
+    it: record the row, test for divergence, ``x ← x + (−lr)·g`` (opt_update's plain
+    SGD arithmetic). Same bits, rows and divergence step (tests/test_engine_fastpath.py);
+    it is ~2x faster than the general loop, whose many rare branches leave SGD's short
+    step at the mercy of code placement.
+
     Compile time: the dispatchers (objective, schedule, optimizer) are ``jit_hot``,
     compiled once by numba and inlined by LLVM; each call site is still a copy of
-    their machine code for LLVM to optimise, so each has exactly one call site. The
-    extra evaluations of a step (nag's look-ahead point, random search's x ± δ·u) go
-    through the same objective call as the recorded one (``ev`` counts them; the loss
-    from the gradient call has the same bits as a loss-only evaluation); the rare
-    rest of an update is the called :func:`special_step`.
+    their machine code for LLVM to optimise, so each has one call site, bar
+    landscape_fgh's second one in the fast loop (without the Hessian: LLVM drops it
+    there). The extra evaluations of a step (nag's look-ahead point, random search's
+    x ± δ·u) go through the same objective call as the recorded one (``ev`` counts
+    them; the loss from the gradient call has the same bits as a loss-only
+    evaluation); random search's points and the rare rest of an update are the called
+    :func:`special_step`, the perceptron's shuffle the called :func:`shuffle_epoch`.
+    Arguments of those calls are variables, never literal constants: numba would
+    compile the callee once more for a literal.
     """
     R = X.shape[0]
     d = X.shape[1]
@@ -243,10 +297,11 @@ def race_chunk(
     xt = scratch[1]
     acc = scratch[2]  # random search: Σ (f(x + δu) − f(x − δu))·δu
     vec = scratch[4 + d]  # random search: the direction δu
+    hm = scratch[4 : 4 + d]  # newton: the Hessian (special_step's h)
     tile = scratch[4 + 3 * d :]  # (PF_TILE, 3) for the perceptron; empty otherwise
     while True:
         # the earliest epoch of a racer with rows left to record (landscapes: one pass)
-        ep = -1
+        ep = np.int64(-1)  # not the literal -1: numba would compile shuffle_epoch for it too
         for r in range(R):
             if active[r] != 0 and status[r] == RUNNING and count[r] <= t_end[r]:
                 e = t_arr[r] // spe if kind == PERCEPTRON else 0
@@ -275,7 +330,7 @@ def race_chunk(
                             slot = k
                     elif ps > ep and pk < ps:
                         slot = k
-                epoch_permutation(seed, ep, perm[slot])
+                shuffle_epoch(seed, ep, perm[slot])
                 perm_epoch[slot] = ep
             prow = perm[slot]
         for r in range(R):
@@ -296,7 +351,7 @@ def race_chunk(
             if oid == NAG:
                 n_extra = 1
             elif oid == RANDOM_SEARCH:
-                n_extra = 2 * int(hp[2])
+                n_extra = 2 * np.int64(hp[2])
             tend = t_end[r]
             st_r = st[r]  # views made once per racer
             sc_r = sc[r]
@@ -308,9 +363,44 @@ def race_chunk(
             # a constant rate without warm-up is base_lr at every step (schedule_lr
             # returns it times 1.0: the same bits)
             const_lr = sid == CONSTANT and not sp[SP_WARMUP] > 0.0
+            # Landscapes (d = 2): the point lives in the locals x0, x1 and the gradient in
+            # g0, g1 (registers: no store and reload through X[r] and scratch per step).
+            # Plain SGD (no momentum, no weight decay, no noise) updates them right here
+            # with opt_update's arithmetic (x + (−lr)·g, the same bits); every other
+            # update goes through the arrays (written before, read back after).
+            land = kind == LANDSCAPE
+            plain = land and oid == SGD and hp[1] == 0.0 and hp[4] == 0.0 and not special
+            newton = land and oid == NEWTON
+            x0 = x[0]
+            x1 = x[1]
             lr = base_lr
             fplus = 0.0
             ev = 0  # 0: the evaluation at x_t (recorded); 1..n_extra: the extra ones
+            if plain and const_lr:
+                # the fast path: a tight loop of exactly the general loop's work for plain
+                # SGD at a constant rate (no evaluation but the recorded one, no branch
+                # on the optimizer): the same bits, rows and divergence test
+                while True:
+                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, x0, x1, newton)
+                    gn2 = g0 * g0 + g1 * g1
+                    xs_r[t, 0] = x0
+                    xs_r[t, 1] = x1
+                    loss_r[t] = f
+                    gnorm_r[t] = math.sqrt(gn2)
+                    lrs_r[t] = lr
+                    if not (math.isfinite(f) and math.isfinite(gn2)):
+                        status[r] = DIVERGED
+                        break
+                    count[r] = t + 1
+                    if t >= tend:
+                        break
+                    x0 = x0 + (-lr) * g0
+                    x1 = x1 + (-lr) * g1
+                    t += 1
+                x[0] = x0
+                x[1] = x1
+                t_arr[r] = t
+                continue
             while True:
                 lo = 0
                 hi = 0
@@ -318,19 +408,26 @@ def race_chunk(
                     if t // spe != ep:
                         break  # row t is in the next epoch: a later pass records it
                     lo = (t % spe) * bs
-                    hi = min(lo + bs, nrows)
-                xe = x if ev == 0 else xt
-                if kind == LANDSCAPE:
-                    f = landscape_fg(lid, lp, xe, g)
+                    hi = lo + bs
+                    if nrows < hi:  # min(lo + bs, nrows)
+                        hi = nrows
+                if land:
+                    e0 = x0
+                    e1 = x1
+                    if ev != 0:
+                        e0 = xt[0]
+                        e1 = xt[1]
+                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, e0, e1, newton)
                 else:
-                    f = perceptron_fg(data, prow, lo, hi, xe, g, tile)
+                    f = perceptron_fg(data, prow, lo, hi, x if ev == 0 else xt, g, tile)
+                    g0 = g[0]
+                    g1 = g[1]
+                    h00 = h01 = h11 = 0.0
                 if ev == 0:
-                    if d == 2:  # landscapes: straight-line code, no loop (~10 % of a step)
-                        g0 = g[0]
-                        g1 = g[1]
+                    if land:  # straight-line code, no loop (~10 % of a step)
                         gn2 = g0 * g0 + g1 * g1
-                        xs_r[t, 0] = x[0]
-                        xs_r[t, 1] = x[1]
+                        xs_r[t, 0] = x0
+                        xs_r[t, 1] = x1
                     else:
                         gn2 = 0.0
                         for i in range(d):
@@ -362,19 +459,38 @@ def race_chunk(
                     if oid == NAG:  # the gradient at the look-ahead point x + ρ·v
                         for i in range(d):
                             xt[i] = x[i] + hp[1] * st_r[0, i]
-                    elif ev % 2 == 1:  # random search: a new direction δu, then x + δu ...
-                        for i in range(d):
-                            u = hp[1] * rng_normal(rng_r, 2)
-                            vec[i] = u
-                            xt[i] = x[i] + u
-                    else:  # ... and x − δu
-                        for i in range(d):
-                            xt[i] = x[i] - vec[i]
-                    continue
-                ev = 0
-                # ---- the update (g: the gradient the optimizer sees)
-                if not (special and special_step(oid, kind, lid, lp, data, prow, lo, hi, noise,
-                                                  hp, rng_r, x, g, lr, scratch)):  # fmt: skip
+                        continue
+                    # random search: special_step below writes x + δu (new δu), then x − δu
+                else:
+                    ev = 0
+                    # ---- the update (g: the gradient the optimizer sees)
+                    if plain:
+                        x0 = x0 + (-lr) * g0
+                        x1 = x1 + (-lr) * g1
+                        t += 1
+                        continue
+                    if land:
+                        x[0] = x0
+                        x[1] = x1
+                        g[0] = g0
+                        g[1] = g1
+                        if newton:
+                            hm[0, 0] = h00
+                            hm[0, 1] = h01
+                            hm[1, 0] = h01
+                            hm[1, 1] = h11
+                # one call site of each: special_step (random search's next point when
+                # ev > 0, the rare updates when ev = 0), else opt_update
+                if not (special and special_step(oid, kind, ev, data, prow, lo, hi, noise, hp,
+                                                  rng_r, x, g, xt, lr, scratch)):  # fmt: skip
                     opt_update(oid, hp, st_r, sc_r, x, g, lr, t)
+                if ev > 0:
+                    continue
+                if land:
+                    x0 = x[0]
+                    x1 = x[1]
                 t += 1
+            if land:
+                x[0] = x0
+                x[1] = x1
             t_arr[r] = t

@@ -1,12 +1,14 @@
 """2-D loss landscapes: loss, analytic gradient and analytic Hessian as numba kernels.
 
 Every landscape has an integer id ``lid`` (its position in ``LANDSCAPES``) and a packed
-float64 parameter array ``p`` (``Landscape.pack``).  The optimizer kernels call the
-dispatchers below with ``(lid, p, ...)``:
+float64 parameter array ``p`` (``Landscape.pack``).  The numba dispatchers below take
+``(lid, p, ...)``:
 
+* ``landscape_fgh(lid, p, x0, x1, want_h) -> (f, gx, gy, hxx, hxy, hyy)``  loss,
+  gradient and (when ``want_h``; else zeros) Hessian at ``(x0, x1)`` (the race kernel's)
 * ``landscape_fg(lid, p, x, g) -> f``   loss at ``(x[0], x[1])``; gradient written to ``g``
-* ``landscape_f(lid, p, x0, x1) -> f``  loss only
 * ``landscape_hess(lid, p, x, h)``      full symmetric 2x2 Hessian written to ``h``
+* ``landscape_f(lid, p, x0, x1) -> f``  loss only
 * ``landscape_grid(lid, p, x0, x1, nx, y0, y1, ny, out)``  loss on a grid, ``out[j, i]``
 
 None of them allocates or raises: huge inputs overflow to inf/NaN, an unknown ``lid``
@@ -16,9 +18,12 @@ the Hessian of its smooth cosine part).
 Speed and compile time: the per-landscape helpers return tuples and are inlined into
 the dispatchers at the numba-IR level (``jit_inline``: small functions, one call site
 each, no compilation of their own), so the dispatchers contain no calls (bar libm) and
-therefore no NRT reference counting of their array arguments. ``landscape_fg`` itself
-is ``jit_hot``: compiled once and inlined by LLVM into the race kernel. (Each helper
-compiled as a function of its own cost ~0.15 s of cold compile, 54 of them ~8 s.)
+therefore no NRT reference counting of their array arguments. ``landscape_fgh`` is
+``jit_hot``: compiled once and inlined by LLVM into the race kernel, where it returns
+its results in registers; ``landscape_fg`` and ``landscape_hess`` wrap it (one
+dispatcher to type and lower for the gradient and the Hessian: the race's Newton steps
+get their Hessian from the same call as the gradient). (Each helper compiled as a
+function of its own cost ~0.15 s of cold compile, 54 of them ~8 s.)
 ``tests/test_landscapes.py`` checks the compiled dispatchers for calls.
 
 Landscapes (``f`` with ``(x, y)`` the position; parameters in brackets):
@@ -692,7 +697,7 @@ def landscape_f(lid: int, p: np.ndarray, x0: float, x1: float) -> float:
         f = _plateau_f(p, x0, x1)
     elif lid == GAUSSIAN_WELLS:
         f = p[0] * (x0 * x0 + x1 * x1)
-        for k in range(int(p[1])):
+        for k in range(np.int64(p[1])):
             f -= _well_f(p, 2 + 4 * k, x0, x1)
     else:
         f = math.nan
@@ -700,13 +705,16 @@ def landscape_f(lid: int, p: np.ndarray, x0: float, x1: float) -> float:
 
 
 @jit_hot
-def landscape_fg(lid: int, p: np.ndarray, x: np.ndarray, g: np.ndarray) -> float:
-    """Loss of landscape ``lid`` at ``(x[0], x[1])``; writes the gradient into ``g[0:2]``.
+def landscape_fgh(
+    lid: int, p: np.ndarray, x0: float, x1: float, want_h: bool
+) -> tuple[float, float, float, float, float, float]:
+    """``(f, ∂f/∂x, ∂f/∂y, ∂²f/∂x², ∂²f/∂x∂y, ∂²f/∂y²)`` of landscape ``lid`` at ``(x0, x1)``.
 
-    An unknown ``lid`` gives NaN loss and gradient.
+    The Hessian entries are computed only when ``want_h`` (else they are 0.0). An
+    unknown ``lid`` gives NaN everywhere. The one dispatcher of the race kernel: one
+    call site there evaluates the loss, the gradient and (newton) the Hessian; the
+    array forms :func:`landscape_fg` and :func:`landscape_hess` wrap it.
     """
-    x0 = x[0]
-    x1 = x[1]
     if lid == QUADRATIC:
         f, gx, gy = _quadratic_fg(p, x0, x1)
     elif lid == QUADRATIC_MATRIX:
@@ -746,7 +754,7 @@ def landscape_fg(lid: int, p: np.ndarray, x: np.ndarray, g: np.ndarray) -> float
         f = bowl * (x0 * x0 + x1 * x1)
         gx = 2.0 * bowl * x0
         gy = 2.0 * bowl * x1
-        for k in range(int(p[1])):
+        for k in range(np.int64(p[1])):
             de, dgx, dgy = _well_fg(p, 2 + 4 * k, x0, x1)
             f -= de
             gx += dgx
@@ -755,6 +763,68 @@ def landscape_fg(lid: int, p: np.ndarray, x: np.ndarray, g: np.ndarray) -> float
         f = math.nan
         gx = math.nan
         gy = math.nan
+    hxx = 0.0
+    hxy = 0.0
+    hyy = 0.0
+    if want_h:
+        if lid == QUADRATIC:
+            hxx, hxy, hyy = _quadratic_h(p, x0, x1)
+        elif lid == QUADRATIC_MATRIX:
+            hxx, hxy, hyy = _quadratic_matrix_h(p, x0, x1)
+        elif lid == ROSENBROCK:
+            hxx, hxy, hyy = _rosenbrock_h(p, x0, x1)
+        elif lid == BEALE:
+            hxx, hxy, hyy = _beale_h(p, x0, x1)
+        elif lid == HIMMELBLAU:
+            hxx, hxy, hyy = _himmelblau_h(p, x0, x1)
+        elif lid == RASTRIGIN:
+            hxx, hxy, hyy = _rastrigin_h(p, x0, x1)
+        elif lid == ACKLEY:
+            hxx, hxy, hyy = _ackley_h(p, x0, x1)
+        elif lid == BOOTH:
+            hxx, hxy, hyy = _booth_h(p, x0, x1)
+        elif lid == MATYAS:
+            hxx, hxy, hyy = _matyas_h(p, x0, x1)
+        elif lid == GOLDSTEIN_PRICE:
+            hxx, hxy, hyy = _goldstein_price_h(_gp_a(x0, x1), _gp_b(x0, x1))
+        elif lid == SIX_HUMP_CAMEL:
+            hxx, hxy, hyy = _six_hump_camel_h(p, x0, x1)
+        elif lid == THREE_HUMP_CAMEL:
+            hxx, hxy, hyy = _three_hump_camel_h(p, x0, x1)
+        elif lid == STYBLINSKI_TANG:
+            hxx, hxy, hyy = _styblinski_tang_h(p, x0, x1)
+        elif lid == LEVI13:
+            hxx, hxy, hyy = _levi13_h(p, x0, x1)
+        elif lid == SADDLE:
+            hxx, hxy, hyy = _saddle_h(p, x0, x1)
+        elif lid == MONKEY_SADDLE:
+            hxx, hxy, hyy = _monkey_saddle_h(p, x0, x1)
+        elif lid == PLATEAU:
+            hxx, hxy, hyy = _plateau_h(p, x0, x1)
+        elif lid == GAUSSIAN_WELLS:
+            hxx = 2.0 * p[0]
+            hxy = 0.0
+            hyy = hxx
+            for k in range(np.int64(p[1])):
+                dxx, dxy, dyy = _well_h(p, 2 + 4 * k, x0, x1)
+                hxx += dxx
+                hxy += dxy
+                hyy += dyy
+        else:
+            hxx = math.nan
+            hxy = math.nan
+            hyy = math.nan
+    return f, gx, gy, hxx, hxy, hyy
+
+
+@jit_hot
+def landscape_fg(lid: int, p: np.ndarray, x: np.ndarray, g: np.ndarray) -> float:
+    """Loss of landscape ``lid`` at ``(x[0], x[1])``; writes the gradient into ``g[0:2]``.
+
+    An unknown ``lid`` gives NaN loss and gradient.
+    """
+    # np.bool_: not the literal False, for which numba would compile landscape_fgh again
+    f, gx, gy, _, _, _ = landscape_fgh(lid, p, x[0], x[1], np.bool_(False))
     g[0] = gx
     g[1] = gy
     return f
@@ -766,55 +836,7 @@ def landscape_hess(lid: int, p: np.ndarray, x: np.ndarray, h: np.ndarray) -> Non
 
     An unknown ``lid`` gives NaN entries.
     """
-    x0 = x[0]
-    x1 = x[1]
-    if lid == QUADRATIC:
-        hxx, hxy, hyy = _quadratic_h(p, x0, x1)
-    elif lid == QUADRATIC_MATRIX:
-        hxx, hxy, hyy = _quadratic_matrix_h(p, x0, x1)
-    elif lid == ROSENBROCK:
-        hxx, hxy, hyy = _rosenbrock_h(p, x0, x1)
-    elif lid == BEALE:
-        hxx, hxy, hyy = _beale_h(p, x0, x1)
-    elif lid == HIMMELBLAU:
-        hxx, hxy, hyy = _himmelblau_h(p, x0, x1)
-    elif lid == RASTRIGIN:
-        hxx, hxy, hyy = _rastrigin_h(p, x0, x1)
-    elif lid == ACKLEY:
-        hxx, hxy, hyy = _ackley_h(p, x0, x1)
-    elif lid == BOOTH:
-        hxx, hxy, hyy = _booth_h(p, x0, x1)
-    elif lid == MATYAS:
-        hxx, hxy, hyy = _matyas_h(p, x0, x1)
-    elif lid == GOLDSTEIN_PRICE:
-        hxx, hxy, hyy = _goldstein_price_h(_gp_a(x0, x1), _gp_b(x0, x1))
-    elif lid == SIX_HUMP_CAMEL:
-        hxx, hxy, hyy = _six_hump_camel_h(p, x0, x1)
-    elif lid == THREE_HUMP_CAMEL:
-        hxx, hxy, hyy = _three_hump_camel_h(p, x0, x1)
-    elif lid == STYBLINSKI_TANG:
-        hxx, hxy, hyy = _styblinski_tang_h(p, x0, x1)
-    elif lid == LEVI13:
-        hxx, hxy, hyy = _levi13_h(p, x0, x1)
-    elif lid == SADDLE:
-        hxx, hxy, hyy = _saddle_h(p, x0, x1)
-    elif lid == MONKEY_SADDLE:
-        hxx, hxy, hyy = _monkey_saddle_h(p, x0, x1)
-    elif lid == PLATEAU:
-        hxx, hxy, hyy = _plateau_h(p, x0, x1)
-    elif lid == GAUSSIAN_WELLS:
-        hxx = 2.0 * p[0]
-        hxy = 0.0
-        hyy = hxx
-        for k in range(int(p[1])):
-            dxx, dxy, dyy = _well_h(p, 2 + 4 * k, x0, x1)
-            hxx += dxx
-            hxy += dxy
-            hyy += dyy
-    else:
-        hxx = math.nan
-        hxy = math.nan
-        hyy = math.nan
+    _, _, _, hxx, hxy, hyy = landscape_fgh(lid, p, x[0], x[1], np.bool_(True))
     h[0, 0] = hxx
     h[0, 1] = hxy
     h[1, 0] = hxy

@@ -105,6 +105,14 @@ def opt_update(
     # which differs in the last bit for ~0.1 % of inputs. An exponent LLVM cannot
     # constant-fold keeps the real pow() call, so trajectories stay bit-identical.
     half = step * 0.0 + 0.5
+    # the bias corrections 1 − β₁ᵗ (sc[0:2]) and 1 − β₂ᵗ (sc[2:4]) of the Adam family,
+    # one inlined copy of each (nadam keeps its μ product in sc[1]: no β₁ term)
+    bc1 = 1.0
+    bc2 = 1.0
+    if oid == ADAM or oid == ADAMW or oid == ADAMAX:
+        bc1 = _one_minus_pow(hp[1], step, sc, 0)
+    if oid == ADAM or oid == ADAMW or oid == NADAM:
+        bc2 = _one_minus_pow(hp[2], step, sc, 2)
     if oid == SGD:
         momentum = hp[1]
         dampening = hp[2]
@@ -206,8 +214,6 @@ def opt_update(
         eps = hp[3]
         wd = hp[4]
         amsgrad = hp[5] != 0.0
-        bc1 = _one_minus_pow(beta1, step, sc, 0)
-        bc2 = _one_minus_pow(beta2, step, sc, 2)
         step_size = lr / bc1
         bc2_sqrt = 1.0 if bc2 == 1.0 else bc2**half  # pow(1, y) = 1 exactly
         for i in range(d):
@@ -221,13 +227,16 @@ def opt_update(
             st[0, i] = m
             v = st[1, i] * beta2 + (1.0 - beta2) * gi * gi
             st[1, i] = v
+            vh = v
             if amsgrad:
-                vmax = max(st[2, i], v)
-                st[2, i] = vmax
-                denom = math.sqrt(vmax) / bc2_sqrt + eps
-            else:
-                denom = math.sqrt(v) / bc2_sqrt + eps
-            x[i] = x[i] + (-step_size) * m / denom
+                vh = st[2, i]
+                if v > vh:  # max(st[2, i], v), as max() picks (no overload to compile)
+                    vh = v
+                st[2, i] = vh
+            r = math.sqrt(vh)
+            if bc2_sqrt != 1.0:  # r / 1.0 is r (every bit): no division once bc2 is 1
+                r = r / bc2_sqrt
+            x[i] = x[i] + (-step_size) * m / (r + eps)
     elif oid == NADAM:
         beta1 = hp[1]
         beta2 = hp[2]
@@ -237,7 +246,6 @@ def opt_update(
         decoupled = hp[6] != 0.0
         if t == 0:
             sc[1] = 1.0  # mu_product
-        bc2 = _one_minus_pow(beta2, step, sc, 2)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * momentum_decay)))
         mu_product = sc[1] * mu
@@ -300,14 +308,17 @@ def opt_update(
         beta2 = hp[2]
         eps = hp[3]
         wd = hp[4]
-        clr = lr / _one_minus_pow(beta1, step, sc, 0)
+        clr = lr / bc1
         for i in range(d):
             gi = g[i]
             if wd != 0.0:
                 gi = gi + wd * x[i]
             m = _lerp(st[0, i], gi, 1.0 - beta1)
             st[0, i] = m
-            u = max(st[1, i] * beta2, abs(gi) + eps)
+            u = st[1, i] * beta2
+            ag = abs(gi) + eps
+            if ag > u:  # max(β₂·u, |g| + ε), as max() picks (NaN: the first)
+                u = ag
             st[1, i] = u
             x[i] = x[i] + (-clr) * m / u
     elif oid == RPROP:
@@ -330,7 +341,11 @@ def opt_update(
                 factor = eta_minus
             else:
                 factor = 1.0
-            ss = min(max(st[1, i] * factor, step_min), step_max)
+            ss = st[1, i] * factor
+            if step_min > ss:  # min(max(Δ·factor, step_min), step_max), as min/max pick
+                ss = step_min
+            if step_max < ss:
+                ss = step_max
             st[1, i] = ss
             if factor == eta_minus and prod < 0.0:
                 gi = 0.0

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit_hot, jit_inline
+from engine.jit import jit_hot
 from engine.params import ParamError, ParamSpec, resolve
 
 # Layout of the packed float64 parameter vector of one schedule.
@@ -34,58 +34,54 @@ CONSTANT, STEP, MULTISTEP, EXPONENTIAL, TIME_BASED, POLYNOMIAL = 0, 1, 2, 3, 4, 
 INVERSE_SQRT, COSINE, LINEAR, CYCLIC = 6, 7, 8, 9
 
 
-@jit_inline
-def _inner_lr(sid: int, sp: np.ndarray, lr: float, t: float) -> float:
-    a = sp[SP_FIRST]
-    b = sp[SP_FIRST + 1]
-    c = sp[SP_FIRST + 2]
-    if sid == CONSTANT:
-        return lr
-    if sid == STEP:  # a = step_size, b = gamma
-        return lr * b ** math.floor(t / a)
-    if sid == MULTISTEP:  # a = gamma, b = number of milestones, then milestones
-        k = 0
-        for i in range(int(b)):
-            if t >= sp[SP_FIRST + 2 + i]:
-                k += 1
-        return lr * a**k
-    if sid == EXPONENTIAL:  # a = gamma
-        return lr * a**t
-    if sid == TIME_BASED:  # a = decay
-        return lr / (1.0 + a * t)
-    if sid == POLYNOMIAL:  # a = beta, b = alpha
-        return lr * (a * t + 1.0) ** (-b)
-    if sid == INVERSE_SQRT:  # a = k, b = t0
-        return lr * a / math.sqrt(t + b)
-    if sid == COSINE:  # a = T, b = eta_min
-        tt = min(t, a)
-        return b + (lr - b) * 0.5 * (1.0 + math.cos(math.pi * tt / a))
-    if sid == LINEAR:  # a = T, b = end_factor
-        tt = min(t, a)
-        return lr * (1.0 + (b - 1.0) * tt / a)
-    if sid == CYCLIC:  # a = eta_min, b = eta_max, c = step_size (half cycle)
-        cycle = math.floor(1.0 + t / (2.0 * c))
-        x = abs(t / c - 2.0 * cycle + 1.0)
-        return a + (b - a) * max(0.0, 1.0 - x)
-    return lr
-
-
 @jit_hot
 def schedule_lr(sid: int, sp: np.ndarray, lr: float, t: float) -> float:
     """Learning rate of update ``t`` for schedule ``sid`` with packed params ``sp``."""
-    # One call site of the inlined _inner_lr (each site is a copy to compile); the
-    # factor 1.0 outside the warm-up is exact, so the rates are the same bits.
+    # the warm-up in front, then the schedule on t − W; the factor 1.0 outside the
+    # warm-up is exact, so the rates are the same bits as the bare schedule's. (The
+    # schedules are written out here, not in an inlined helper: numba copies an
+    # inlined function's IR, which costs compile time.)
     w = sp[SP_WARMUP]
-    tt = t
     factor = 1.0
     if w > 0.0:
         if t < w:
             s = sp[SP_WARMUP_START]
-            tt = 0.0
             factor = s + (1.0 - s) * t / w
+            t = 0.0
         else:
-            tt = t - w
-    return _inner_lr(sid, sp, lr, tt) * factor
+            t = t - w
+    a = sp[SP_FIRST]
+    b = sp[SP_FIRST + 1]
+    c = sp[SP_FIRST + 2]
+    v = lr  # CONSTANT (and an unknown id)
+    if sid == STEP:  # a = step_size, b = gamma
+        v = lr * b ** float(math.floor(t / a))  # C pow(), as Python's float ** int
+    elif sid == MULTISTEP:  # a = gamma, b = number of milestones, then milestones
+        k = 0.0
+        for i in range(np.int64(b)):
+            if t >= sp[SP_FIRST + 2 + i]:
+                k += 1.0
+        v = lr * a**k  # C pow(), as Python's float ** int
+    elif sid == EXPONENTIAL:  # a = gamma
+        v = lr * a**t
+    elif sid == TIME_BASED:  # a = decay
+        v = lr / (1.0 + a * t)
+    elif sid == POLYNOMIAL:  # a = beta, b = alpha
+        v = lr * (a * t + 1.0) ** (-b)
+    elif sid == INVERSE_SQRT:  # a = k, b = t0
+        v = lr * a / math.sqrt(t + b)
+    elif sid == COSINE:  # a = T, b = eta_min
+        tt = a if a < t else t  # min(t, a)
+        v = b + (lr - b) * 0.5 * (1.0 + math.cos(math.pi * tt / a))
+    elif sid == LINEAR:  # a = T, b = end_factor
+        tt = a if a < t else t  # min(t, a)
+        v = lr * (1.0 + (b - 1.0) * tt / a)
+    elif sid == CYCLIC:  # a = eta_min, b = eta_max, c = step_size (half cycle)
+        cycle = math.floor(1.0 + t / (2.0 * c))
+        x = abs(t / c - 2.0 * cycle + 1.0)
+        y = 1.0 - x
+        v = a + (b - a) * (y if y > 0.0 else 0.0)  # max(0.0, 1 − x)
+    return v * factor
 
 
 _COMMON = (
