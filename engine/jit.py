@@ -130,3 +130,18 @@ def prefetch_row(typingctx: Any, arr: Any, row: Any) -> Any:
     if not isinstance(row, numba.types.Integer):
         return None
     return numba.types.void(arr, row), _prefetch_row_codegen
+
+
+def _optsize_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+    builder.function.attributes.add("optsize")
+    return context.get_dummy_value()
+
+
+@numba.extending.intrinsic
+def optimize_for_size(typingctx: Any) -> Any:
+    """``optimize_for_size()`` in a jitted function: LLVM compiles that function for
+    small code (its ``optsize`` attribute): loops over a handful of elements are not
+    vectorised or unrolled with run-time checks, prologues and epilogues they never
+    use. Same arithmetic, same results (no fast-math); less machine code to optimise
+    and generate: for the rare paths of the kernels, where speed hardly matters."""
+    return numba.types.void(), _optsize_codegen

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from engine.jit import jit_inline, jit_kernel
+from engine.jit import jit_inline, jit_kernel, optimize_for_size
 from engine.landscapes import landscape_fgh
 from engine.optimizers import NAG, NEWTON, RANDOM_SEARCH, SGD, opt_update
 from engine.perceptron_kernel import (
@@ -154,6 +154,7 @@ def special_step(
     The normal deviates of both (noise, directions) come from one loop: one inlined
     copy of the generator to compile.
     """
+    optimize_for_size()  # rare paths over d <= 3 elements: no vector code for LLVM to make
     d = x.shape[0]
     acc = scratch[2]
     lam = scratch[3]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit_hot, jit_inline
+from engine.jit import jit_hot, jit_inline, optimize_for_size
 from engine.params import ParamError, ParamSpec, resolve
 
 K_STATE = 4  # state vectors per racer
@@ -99,6 +99,9 @@ def opt_update(
     ``t`` the number of updates done before this one (torch's ``step`` is ``t + 1``).
     ``newton`` and ``random_search`` are applied by the kernel, not here.
     """
+    # The race kernel inlines this and optimises it for speed there; the copy of its
+    # own (Python callers) is optimised for size: less machine code to generate.
+    optimize_for_size()
     d = x.shape[0]
     step = float(t + 1)
     # torch computes `x ** 0.5` with C pow(); LLVM turns a literal `** 0.5` into sqrt(),
