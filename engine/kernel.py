@@ -17,6 +17,9 @@ its rows stop at the last finite point and the other racers go on.
 from __future__ import annotations
 
 import math
+import types
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -111,13 +114,22 @@ def scratch_for(d: int) -> np.ndarray:
     return np.zeros((4 + 3 * d + (PF_TILE if d == 3 else 0), d))
 
 
-@jit_kernel
-def shuffle_epoch(seed: int, epoch: int, perm: np.ndarray) -> None:
-    """:func:`engine.perceptron_kernel.epoch_permutation`, compiled as a function of its
-    own: race_chunk calls it once per epoch, and the shuffle's ~1,700 lines of numba IR
-    (inlined here) are not typed and lowered as part of the big race kernel (numba's
-    cost per line grows with the size of the function)."""
-    epoch_permutation(seed, epoch, perm)
+def _renamed(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """A new function object with ``fn``'s code, globals and defaults, called ``name``
+    (numba names its machine code and cache files after it)."""
+    out = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    out.__qualname__ = name
+    out.__module__ = fn.__module__
+    out.__doc__ = fn.__doc__
+    return out
+
+
+#: ``shuffle_epoch(seed, epoch, perm)``: :func:`engine.perceptron_kernel.epoch_permutation`
+#: (``jit_inline``) compiled as a kernel of its own, called by race_chunk once per epoch.
+#: Inlined, its ~1,700 lines of numba IR made the race kernel's typing and lowering
+#: costlier per line, and numba's inliner copies a function's IR (twice) before it types
+#: it again; compiled straight from its code, it is typed and lowered once, alone.
+shuffle_epoch = jit_kernel(_renamed(epoch_permutation.py_func, "shuffle_epoch"))
 
 
 @jit_kernel

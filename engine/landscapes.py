@@ -69,7 +69,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit, jit_hot, jit_inline
+from engine.jit import jit, jit_hot, jit_inline, optimize_for_size
 from engine.params import ParamSpec
 from engine.params import resolve as resolve_params
 
@@ -715,6 +715,8 @@ def landscape_fgh(
     call site there evaluates the loss, the gradient and (newton) the Hessian; the
     array forms :func:`landscape_fg` and :func:`landscape_hess` wrap it.
     """
+    # its callers inline it and optimise it for speed there; its own copy, for size
+    optimize_for_size()
     if lid == QUADRATIC:
         f, gx, gy = _quadratic_fg(p, x0, x1)
     elif lid == QUADRATIC_MATRIX:

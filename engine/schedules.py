@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit_hot
+from engine.jit import jit_hot, optimize_for_size
 from engine.params import ParamError, ParamSpec, resolve
 
 # Layout of the packed float64 parameter vector of one schedule.
@@ -37,6 +37,7 @@ INVERSE_SQRT, COSINE, LINEAR, CYCLIC = 6, 7, 8, 9
 @jit_hot
 def schedule_lr(sid: int, sp: np.ndarray, lr: float, t: float) -> float:
     """Learning rate of update ``t`` for schedule ``sid`` with packed params ``sp``."""
+    optimize_for_size()  # the kernel inlines it and optimises it for speed there
     # the warm-up in front, then the schedule on t − W; the factor 1.0 outside the
     # warm-up is exact, so the rates are the same bits as the bare schedule's. (The
     # schedules are written out here, not in an inlined helper: numba copies an
