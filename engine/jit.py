@@ -5,10 +5,16 @@ thread draws), ``cache=True`` (warm start reads machine code from disk) and
 ``error_model='numpy'`` (no division-by-zero checks that block vectorisation).
 ``fastmath`` is never used: it deletes the ``isfinite`` checks that detect divergence.
 
-Cold compile (empty numba cache: every kernel, ~13 s CPU here, was ~30 s): numba's
-own Python-side work (typing, lowering) dominates and grows with the code it sees,
-so the big dispatchers are compiled once (:func:`jit_hot`, inlined by LLVM) rather
-than copied into every caller (:func:`jit_inline`, for small helpers only).
+Cold compile (empty numba cache: every kernel, 11-15 s CPU here depending on the
+host's load, was ~30 s): numba's own Python-side work (typing, lowering: ~70 %) grows
+with the code it sees, faster than linearly within one function, so the big
+dispatchers are compiled once (:func:`jit_hot`, inlined by LLVM) rather than copied
+into every caller (:func:`jit_inline`, for small helpers only), and big rare parts are
+functions of their own. LLVM's share (~30 %) counts every function twice, as a
+library of its own and again in each caller's module (numba links callees in): the
+copies nobody runs for speed are compiled for size (:func:`optimize_for_size`).
+Arguments passed to another compiled function must not be literal constants: numba
+compiles the callee once more for ``Literal[int](0)`` or ``Literal[bool](False)``.
 """
 
 from __future__ import annotations
