@@ -889,11 +889,23 @@ def _newton(lid: int, p: np.ndarray, x: float, y: float, iters: int = 40) -> Poi
     polish = 0
     for _ in range(iters):
         _, g, h = _fgh(lid, p, x, y)
-        det = h[0, 0] * h[1, 1] - h[0, 1] * h[1, 0]
-        if not (math.isfinite(det) and det != 0.0 and np.all(np.isfinite(g))):
+        # scaled by a power of two (exact) so that det cannot underflow where f is nearly
+        # flat (a Gaussian's far tail): there a subnormal det faked convergence
+        top = float(np.max(np.abs(h)))
+        if not (math.isfinite(top) and top > 0.0 and np.all(np.isfinite(g))):
             return None
-        dx = (h[1, 1] * g[0] - h[0, 1] * g[1]) / det
-        dy = (h[0, 0] * g[1] - h[1, 0] * g[0]) / det
+        k = -math.frexp(top)[1]
+        h00, h01 = math.ldexp(h[0, 0], k), math.ldexp(h[0, 1], k)
+        h10, h11 = math.ldexp(h[1, 0], k), math.ldexp(h[1, 1], k)
+        try:
+            g0, g1 = math.ldexp(g[0], k), math.ldexp(g[1], k)
+        except OverflowError:  # a huge gradient where f is flat: a step to nowhere
+            return None
+        det = h00 * h11 - h01 * h10
+        if not (math.isfinite(det) and det != 0.0):
+            return None
+        dx = (h11 * g0 - h01 * g1) / det
+        dy = (h00 * g1 - h10 * g0) / det
         x -= dx
         y -= dy
         if not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > 1e8:
