@@ -152,9 +152,9 @@ def special_step(
 ) -> bool:
     """The rare parts of a step, out of :func:`race_chunk` (compiled once, called).
 
-    ``ev > 0`` (random search): writes the point of its evaluation ``ev`` into ``xt``,
-    ``x + δu`` with a new direction ``δu`` (scratch row 4 + d) for odd ``ev``, then
-    ``x − δu``; returns True.
+    ``ev > 0`` (odd; random search): writes the point of its evaluation ``ev`` into
+    ``xt``: ``x + δu`` with a new direction ``δu`` (scratch row 4 + d; race_chunk makes
+    ``x − δu`` for the next one); returns True.
 
     ``ev == 0``: the update. ``g`` is the gradient the optimizer sees (for nag: at the
     look-ahead point). Adds the gradient noise, then applies the whole update of
@@ -174,10 +174,6 @@ def special_step(
     vec = scratch[4 + d : 4 + 2 * d]
     mscr = scratch[4 + 2 * d : 4 + 3 * d]
     udir = scratch[4 + d]  # random search: the direction δu
-    if ev > 0 and ev % 2 == 0:  # random search: x − δu
-        for i in range(d):
-            xt[i] = x[i] - udir[i]
-        return True
     if ev > 0 or (noise > 0.0 and oid != RANDOM_SEARCH):  # random search uses no gradient
         # odd ev: xt = x + δu, δu = δ·N(0, I) (stream 2); else g += noise·N(0, I) (stream 0)
         scale = noise
@@ -271,17 +267,17 @@ def race_chunk(
     not reshuffle at every chunk: a new epoch replaces an empty slot, else the latest
     epoch before it (the one its racers just finished), else the earliest.
 
-    Landscapes (d = 2): the point lives in locals (x0, x1) and the gradient comes back
-    from :func:`engine.landscapes.landscape_fgh` as scalars, so neither goes through
-    memory within a step; the arrays ``X[r]`` and scratch row 0 are written before and
-    read back after an update that needs them (opt_update, special_step), and ``X[r]``
-    when the racer stops. The fast path: plain SGD (momentum 0, weight decay 0, no
-    gradient noise) at a constant rate (schedule "constant" without warm-up) on a
-    landscape runs in a loop of its own that does exactly the general loop's work for
-    it: record the row, test for divergence, ``x ← x + (−lr)·g`` (opt_update's plain
-    SGD arithmetic). Same bits, rows and divergence step (tests/test_engine_fastpath.py);
-    it is ~2x faster than the general loop, whose many rare branches leave SGD's short
-    step at the mercy of code placement.
+    The fast path: plain SGD (momentum 0, weight decay 0, no gradient noise) at a
+    constant rate (schedule "constant" without warm-up) on a landscape runs in a loop
+    of its own that does exactly the general loop's work for it with the point in
+    registers: record the row, test for divergence, ``x ← x + (−lr)·g`` (opt_update's
+    plain SGD arithmetic). Same bits, rows and divergence step
+    (tests/test_engine_fastpath.py); ~2x faster than the general loop, whose rare
+    branches and memory round trips (X[r], scratch) cost more than SGD's whole step and
+    leave it at the mercy of code placement. In the general loop the point lives in
+    ``X[r]`` and a landscape's gradient comes back from
+    :func:`engine.landscapes.landscape_fgh` in registers, stored to scratch row 0 only
+    for an update that reads it.
 
     Compile time: the dispatchers (objective, schedule, optimizer) are ``jit_hot``,
     compiled once by numba and inlined by LLVM; each call site is still a copy of
@@ -290,8 +286,9 @@ def race_chunk(
     there). The extra evaluations of a step (nag's look-ahead point, random search's
     x ± δ·u) go through the same objective call as the recorded one (``ev`` counts
     them; the loss from the gradient call has the same bits as a loss-only
-    evaluation); random search's points and the rare rest of an update are the called
-    :func:`special_step`, the perceptron's shuffle the called :func:`shuffle_epoch`.
+    evaluation); random search's new directions (x + δ·u) and the rare rest of an
+    update are the called :func:`special_step`, the perceptron's shuffle the called
+    :func:`shuffle_epoch`.
     Arguments of those calls are variables, never literal constants: numba would
     compile the callee once more for a literal.
     """
@@ -376,23 +373,21 @@ def race_chunk(
             # a constant rate without warm-up is base_lr at every step (schedule_lr
             # returns it times 1.0: the same bits)
             const_lr = sid == CONSTANT and not sp[SP_WARMUP] > 0.0
-            # Landscapes (d = 2): the point lives in the locals x0, x1 and the gradient in
-            # g0, g1 (registers: no store and reload through X[r] and scratch per step).
-            # Plain SGD (no momentum, no weight decay, no noise) updates them right here
-            # with opt_update's arithmetic (x + (−lr)·g, the same bits); every other
-            # update goes through the arrays (written before, read back after).
+            # Plain SGD (no momentum, no weight decay, no noise) at a constant rate on a
+            # landscape: the fast loop below. Otherwise the general loop: the point lives
+            # in X[r] (opt_update reads and writes it there), a landscape's gradient comes
+            # back from landscape_fgh in registers and goes to scratch row 0 only when
+            # an update needs it.
             land = kind == LANDSCAPE
             plain = land and oid == SGD and hp[1] == 0.0 and hp[4] == 0.0 and not special
             newton = land and oid == NEWTON
-            x0 = x[0]
-            x1 = x[1]
             lr = base_lr
-            fplus = 0.0
-            ev = 0  # 0: the evaluation at x_t (recorded); 1..n_extra: the extra ones
             if plain and const_lr:
                 # the fast path: a tight loop of exactly the general loop's work for plain
-                # SGD at a constant rate (no evaluation but the recorded one, no branch
-                # on the optimizer): the same bits, rows and divergence test
+                # SGD at a constant rate, the point in registers: the same bits, rows and
+                # divergence test (opt_update's plain SGD is x + (−lr)·g too)
+                x0 = x[0]
+                x1 = x[1]
                 while True:
                     f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, x0, x1, newton)
                     gn2 = g0 * g0 + g1 * g1
@@ -414,6 +409,8 @@ def race_chunk(
                 x[1] = x1
                 t_arr[r] = t
                 continue
+            fplus = 0.0
+            ev = 0  # 0: the evaluation at x_t (recorded); 1..n_extra: the extra ones
             while True:
                 lo = 0
                 hi = 0
@@ -424,23 +421,19 @@ def race_chunk(
                     hi = lo + bs
                     if nrows < hi:  # min(lo + bs, nrows)
                         hi = nrows
+                xe = x if ev == 0 else xt
                 if land:
-                    e0 = x0
-                    e1 = x1
-                    if ev != 0:
-                        e0 = xt[0]
-                        e1 = xt[1]
-                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, e0, e1, newton)
+                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, xe[0], xe[1], newton)
                 else:
-                    f = perceptron_fg(data, prow, lo, hi, x if ev == 0 else xt, g, tile)
+                    f = perceptron_fg(data, prow, lo, hi, xe, g, tile)
                     g0 = g[0]
                     g1 = g[1]
                     h00 = h01 = h11 = 0.0
                 if ev == 0:
                     if land:  # straight-line code, no loop (~10 % of a step)
                         gn2 = g0 * g0 + g1 * g1
-                        xs_r[t, 0] = x0
-                        xs_r[t, 1] = x1
+                        xs_r[t, 0] = x[0]
+                        xs_r[t, 1] = x[1]
                     else:
                         gn2 = 0.0
                         for i in range(d):
@@ -473,18 +466,20 @@ def race_chunk(
                         for i in range(d):
                             xt[i] = x[i] + hp[1] * st_r[0, i]
                         continue
-                    # random search: special_step below writes x + δu (new δu), then x − δu
+                    if ev % 2 == 0:  # random search: x − δu ...
+                        for i in range(d):
+                            xt[i] = x[i] - vec[i]
+                        continue
+                    # ... after x + δu with a new direction δu: special_step below
                 else:
                     ev = 0
                     # ---- the update (g: the gradient the optimizer sees)
-                    if plain:
-                        x0 = x0 + (-lr) * g0
-                        x1 = x1 + (-lr) * g1
-                        t += 1
-                        continue
                     if land:
-                        x[0] = x0
-                        x[1] = x1
+                        if plain:  # plain SGD at a scheduled rate: opt_update's arithmetic
+                            x[0] = x[0] + (-lr) * g0
+                            x[1] = x[1] + (-lr) * g1
+                            t += 1
+                            continue
                         g[0] = g0
                         g[1] = g1
                         if newton:
@@ -497,13 +492,6 @@ def race_chunk(
                 if not (special and special_step(oid, kind, ev, data, prow, lo, hi, noise, hp,
                                                   rng_r, x, g, xt, lr, scratch)):  # fmt: skip
                     opt_update(oid, hp, st_r, sc_r, x, g, lr, t)
-                if ev > 0:
-                    continue
-                if land:
-                    x0 = x[0]
-                    x1 = x[1]
-                t += 1
-            if land:
-                x[0] = x0
-                x[1] = x1
+                if ev == 0:
+                    t += 1
             t_arr[r] = t
