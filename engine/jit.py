@@ -4,6 +4,9 @@ Every engine kernel is compiled with ``nogil=True`` (engine threads run while th
 thread draws), ``cache=True`` (warm start reads machine code from disk) and
 ``error_model='numpy'`` (no division-by-zero checks that block vectorisation).
 ``fastmath`` is never used: it deletes the ``isfinite`` checks that detect divergence.
+The one exception is narrower: engine.vmath.radd puts LLVM's ``reassoc`` flag (and no
+other) on single additions, the perceptron's running sums, so they vectorise; NaN and
+inf still propagate (tests/test_engine_rules.py checks the compiled kernel).
 
 Cold compile (empty numba cache: every kernel, 11-15 s CPU here depending on the
 host's load, was ~30 s): numba's own Python-side work (typing, lowering: ~70 %) grows
