@@ -105,6 +105,34 @@ def sym_eig(a: np.ndarray, lam: np.ndarray, v: np.ndarray, m: np.ndarray) -> Non
 
 
 # ---------------------------------------------------------------- the race kernel
+@jit_inline
+def record_2d(
+    xs_r: np.ndarray,
+    loss_r: np.ndarray,
+    gnorm_r: np.ndarray,
+    lrs_r: np.ndarray,
+    t: int,
+    x0: float,
+    x1: float,
+    f: float,
+    g0: float,
+    g1: float,
+    lr: float,
+) -> bool:
+    """Record row ``t`` of a 2-D racer (point, loss, |∇f|, lr); False if it diverged.
+
+    One place for both landscape loops of :func:`race_chunk` (the plain-SGD fast loop
+    and the general one), so their rows and divergence test stay the same bits.
+    """
+    gn2 = g0 * g0 + g1 * g1
+    xs_r[t, 0] = x0
+    xs_r[t, 1] = x1
+    loss_r[t] = f
+    gnorm_r[t] = math.sqrt(gn2)
+    lrs_r[t] = lr
+    return math.isfinite(f) and math.isfinite(gn2)
+
+
 def scratch_for(d: int) -> np.ndarray:
     """Scratch space for :func:`race_chunk` with parameter dimension ``d``.
 
@@ -390,13 +418,7 @@ def race_chunk(
                 x1 = x[1]
                 while True:
                     f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, x0, x1, newton)
-                    gn2 = g0 * g0 + g1 * g1
-                    xs_r[t, 0] = x0
-                    xs_r[t, 1] = x1
-                    loss_r[t] = f
-                    gnorm_r[t] = math.sqrt(gn2)
-                    lrs_r[t] = lr
-                    if not (math.isfinite(f) and math.isfinite(gn2)):
+                    if not record_2d(xs_r, loss_r, gnorm_r, lrs_r, t, x0, x1, f, g0, g1, lr):
                         status[r] = DIVERGED
                         break
                     count[r] = t + 1
@@ -430,22 +452,22 @@ def race_chunk(
                     g1 = g[1]
                     h00 = h01 = h11 = 0.0
                 if ev == 0:
+                    if not const_lr:
+                        ts = float(t // spe) if per_epoch else float(t)
+                        lr = schedule_lr(sid, sp, base_lr, ts)
                     if land:  # straight-line code, no loop (~10 % of a step)
-                        gn2 = g0 * g0 + g1 * g1
-                        xs_r[t, 0] = x[0]
-                        xs_r[t, 1] = x[1]
+                        finite = record_2d(xs_r, loss_r, gnorm_r, lrs_r, t, x[0], x[1], f, g0,
+                                           g1, lr)  # fmt: skip
                     else:
                         gn2 = 0.0
                         for i in range(d):
                             gn2 += g[i] * g[i]
                             xs_r[t, i] = x[i]
-                    if not const_lr:
-                        ts = float(t // spe) if per_epoch else float(t)
-                        lr = schedule_lr(sid, sp, base_lr, ts)
-                    loss_r[t] = f
-                    gnorm_r[t] = math.sqrt(gn2)
-                    lrs_r[t] = lr
-                    if not (math.isfinite(f) and math.isfinite(gn2)):
+                        loss_r[t] = f
+                        gnorm_r[t] = math.sqrt(gn2)
+                        lrs_r[t] = lr
+                        finite = math.isfinite(f) and math.isfinite(gn2)
+                    if not finite:
                         status[r] = DIVERGED
                         break
                     count[r] = t + 1
