@@ -163,6 +163,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ScenarioError, UserError) as e:
         return _fail(str(e))
     steps = args.steps if args.steps is not None else scenario.steps
+    if not args.quiet:
+        _first_run_note()
     try:
         race = build_race(scenario, steps=steps)
     except ScenarioError as e:
@@ -389,12 +391,69 @@ def cmd_render(args: argparse.Namespace) -> int:
         return _fail(f"--out: folder {str(out.parent)!r} does not exist")
     from gui.app import render_png
 
+    _first_run_note()
     try:
         path = render_png(args.scenario, str(out), steps=args.steps, whole_window=args.window)
     except OSError as e:
         return _fail(f"--out: cannot write {args.out!r}: {e.strerror or e}")
     print(f"wrote {path}")
     return EXIT_OK
+
+
+def register_warmup(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "warmup",
+        help="compile the kernels for this machine now (else on first use: 15-30 s, once)",
+        description="Compile every numba kernel the app uses into the disk cache, so the "
+        "first window or run starts at once. The window does this by itself (with a "
+        "progress window) when it finds the cache empty.",
+    )
+    p.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="only the engine's kernels (what `run` needs), not the window's drawing ones",
+    )
+    p.set_defaults(func=cmd_warmup)
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    import time
+
+    from engine.warmup import compile_engine, kernels_cached
+
+    t0 = time.perf_counter()
+    cached = kernels_cached()
+
+    verb = "loading" if cached else "compiling"
+
+    def say(msg: str) -> None:
+        print(f"{verb} {msg}", flush=True)
+
+    print("kernel cache: " + ("found" if cached else "empty (first run on this machine)"))
+    if args.engine_only:
+        compile_engine(say)
+    else:
+        import os
+
+        os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # offscreen chatter
+        from gui.app import warm_up_window
+
+        warm_up_window(say)
+    print(f"kernels ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    return EXIT_OK
+
+
+def _first_run_note() -> None:
+    """One line on stderr before numba compiles the kernels for this machine."""
+    from engine.warmup import kernels_cached
+
+    if not kernels_cached():
+        print(
+            "first run on this machine: compiling the kernels (15-30 s, once; "
+            "`python main.py warmup` does it ahead)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 # ---------------------------------------------------------------------------- parser
@@ -404,6 +463,7 @@ SUBCOMMANDS: list[Callable[[SubParsers], None]] = [
     register_validate,
     register_gui,
     register_render,
+    register_warmup,
 ]
 
 

@@ -13,15 +13,29 @@ def run_gui(scenario_path: str | None = None) -> int:
     embedded default); Qt's exit code (2 for a bad file)."""
     from PySide6.QtWidgets import QApplication
 
-    from engine.scenario import ScenarioError
+    from engine.scenario import ScenarioError, load_scenario
+    from engine.warmup import kernels_cached
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gradient Arena")
+    note = ""
+    if not kernels_cached():  # first start: say so while numba compiles (minutes: never)
+        if scenario_path is not None:  # a bad file fails now, not after the warm-up
+            try:
+                load_scenario(scenario_path)
+            except ScenarioError as e:
+                print(str(e), file=sys.stderr)
+                return 2
+        go_on, note = warm_up_with_splash(app)
+        if not go_on:
+            return 0
     try:
         win = make_window(scenario_path)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return 2
+    if note:
+        win.statusBar().showMessage(note, 30000)
     win.show()
     return int(app.exec())
 
@@ -64,10 +78,6 @@ def render_png(
 ) -> Path:
     """Run a scenario headless and save the landscape + loss panels as a PNG
     (``whole_window``: the window as a user sees it, 1600 x 1000)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("GRADIENT_ARENA_SETTINGS", os.devnull)
-    from PySide6.QtWidgets import QApplication
-
     from engine.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
@@ -75,6 +85,21 @@ def render_png(
         from dataclasses import replace
 
         scenario = replace(scenario, steps=int(steps))
+    img = _render(scenario, size, whole_window)
+    out_path = Path(out)
+    tmp = out_path.with_name(out_path.name + ".tmp.png")
+    if not img.save(str(tmp), "PNG"):
+        raise OSError(f"cannot write {out_path}")
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def _render(scenario: Any, size: tuple[int, int], whole_window: bool) -> Any:
+    """The race of ``scenario`` run to its end in an offscreen window, as a QImage."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("GRADIENT_ARENA_SETTINGS", os.devnull)
+    from PySide6.QtWidgets import QApplication
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from gui.window import MainWindow
 
@@ -97,11 +122,142 @@ def render_png(
     win._update_board()
     app.processEvents()
     img = win.grab().toImage() if whole_window else win.compose_image()
-    out_path = Path(out)
-    tmp = out_path.with_name(out_path.name + ".tmp.png")
-    if not img.save(str(tmp), "PNG"):
-        raise OSError(f"cannot write {out_path}")
-    os.replace(tmp, out_path)
     win.document.forget_changes()  # never a "save?" prompt in a headless render
     win.close()
-    return out_path
+    return img
+
+
+# ---------------------------------------------------------------------------- warm-up
+#: A small perceptron race for the warm-up: the perceptron panels' kernels.
+WARMUP_PERCEPTRON = """
+schema = 1
+name = "warm-up"
+seed = 0
+[objective]
+kind = "perceptron"
+data = { kind = "blobs", n = 200, seed = 0 }
+batch_size = 16
+epochs = 2
+[[optimizers]]
+name = "adam"
+[[optimizers]]
+name = "sgd"
+"""
+
+
+def warm_up_window(report: Any = None) -> None:
+    """Compile every kernel the window uses: the engine's (engine.warmup.compile_engine),
+    then the drawing ones, by drawing the default race and a small perceptron race in
+    offscreen windows (the calls the window makes, with its argument types)."""
+    from engine.scenario import loads_scenario
+    from engine.warmup import compile_engine
+    from gui.window import DEFAULT_SCENARIO
+
+    say = report if report is not None else (lambda _msg: None)
+    compile_engine(say)
+    say("the window's drawing kernels")
+    for text in (DEFAULT_SCENARIO, WARMUP_PERCEPTRON):
+        scenario = loads_scenario(text, source="<warm-up>")
+        _render(scenario, (800, 400), True)
+
+
+def warmup_command() -> list[str]:
+    """The command line of the warm-up process the window starts on a cold cache."""
+    return [sys.executable, str(Path(__file__).resolve().parents[1] / "main.py"), "warmup"]
+
+
+def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[bool, str]:
+    """Run the warm-up (``command``, default :func:`warmup_command`) in a separate
+    process while a small window says what is happening: numba compiles for this
+    machine once, and the window would otherwise look frozen for that long.
+
+    Returns ``(go_on, note)``: go_on is False when the user quit from it (the process is
+    stopped); note is "" or why the warm-up failed (the kernels then compile when
+    first used, as without a warm-up).
+    """
+    import time
+
+    from PySide6.QtCore import QEventLoop, QProcess, QProcessEnvironment, Qt, QTimer
+    from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+    cmd = command if command is not None else warmup_command()
+    box = QWidget()
+    box.setObjectName("warmup")
+    box.setWindowTitle("Gradient Arena: first start")
+    box.setMinimumWidth(560)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    lay = QVBoxLayout(box)
+    intro = QLabel(
+        "<b>First start on this machine</b><br>"
+        "numba is compiling the engine's kernels for this CPU: about 15-30 s, once.<br>"
+        "Later starts read them from the disk cache in about a second."
+    )
+    intro.setTextFormat(Qt.TextFormat.RichText)
+    lay.addWidget(intro)
+    step = QLabel("starting")
+    step.setObjectName("warmup_step")
+    lay.addWidget(step)
+    bar = QProgressBar()
+    bar.setRange(0, 0)  # busy: numba reports no progress within a compilation
+    lay.addWidget(bar)
+    quit_button = QPushButton("Quit")
+    lay.addWidget(quit_button)
+
+    proc = QProcess(box)
+    env = QProcessEnvironment.systemEnvironment()
+    env.insert("QT_QPA_PLATFORM", "offscreen")  # the warm-up draws offscreen, unseen
+    env.insert("GRADIENT_ARENA_SETTINGS", os.devnull)
+    env.insert("QT_LOGGING_RULES", "qt.qpa.*=false")
+    proc.setProcessEnvironment(env)
+    loop = QEventLoop()
+    state = {"quit": False, "last": "starting", "err": b""}
+    t0 = time.monotonic()
+
+    def tick() -> None:
+        step.setText(f"{state['last']} ... {time.monotonic() - t0:.0f} s")
+
+    def on_stdout() -> None:
+        lines = bytes(proc.readAllStandardOutput().data()).decode(errors="replace").splitlines()
+        if lines and lines[-1].strip():
+            state["last"] = lines[-1].strip()
+            tick()
+
+    def on_stderr() -> None:
+        state["err"] = (state["err"] + bytes(proc.readAllStandardError().data()))[-4000:]
+
+    def on_quit() -> None:
+        state["quit"] = True
+        proc.kill()
+        loop.quit()
+
+    proc.readyReadStandardOutput.connect(on_stdout)
+    proc.readyReadStandardError.connect(on_stderr)
+    proc.finished.connect(lambda *_: loop.quit())
+    proc.errorOccurred.connect(lambda *_: loop.quit())
+    quit_button.clicked.connect(on_quit)
+    timer = QTimer(box)
+    timer.timeout.connect(tick)
+    timer.start(500)
+    box.closeEvent = lambda ev: (ev.accept(), on_quit())  # type: ignore[method-assign]
+    box.show()
+    proc.start(cmd[0], cmd[1:])
+    started = proc.waitForStarted(10000)
+    # QProcess signals arrive through the event loop: none can be missed before exec()
+    if started and proc.state() != QProcess.ProcessState.NotRunning:
+        loop.exec()
+    timer.stop()
+    if proc.state() != QProcess.ProcessState.NotRunning:
+        proc.kill()
+        proc.waitForFinished(5000)
+    box.closeEvent = lambda ev: ev.accept()  # type: ignore[method-assign]
+    box.close()
+    app.processEvents()
+    if state["quit"]:
+        return False, ""
+    if not started:
+        return True, f"could not start the kernel warm-up ({proc.errorString()})"
+    if proc.exitStatus() != QProcess.ExitStatus.NormalExit or proc.exitCode() != 0:
+        err = bytes(state["err"]).decode(errors="replace").strip().splitlines()
+        why = err[-1] if err else proc.errorString()
+        return True, f"the kernel warm-up failed ({why}); they compile on first use instead"
+    return True, ""

@@ -1,0 +1,217 @@
+"""The first start on a machine: the kernel warm-up, its progress window and the CLI note.
+
+numba compiles the kernels once per machine (15-30 s); the window shows a progress
+window while ``main.py warmup`` compiles in another process, the CLI prints a line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+#: opens the window as a user would (default race, a perceptron race, a noisy one), runs
+#: and draws a few frames; prints the qualified names of the kernels numba compiled
+AFTER_WARMUP = """
+import json, os, sys
+from numba.core import event as ev
+compiled = []
+class Count(ev.Listener):
+    def on_start(self, e):
+        compiled.append(e.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, e):
+        pass
+ev.register("numba:compile", Count())
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from engine.scenario import load_scenario
+from gui.window import MainWindow
+for path in [None] + sys.argv[1:]:
+    win = MainWindow(load_scenario(path) if path else None, start_runner=False)
+    win.resize(1400, 900)
+    win.show()
+    app.processEvents()
+    for _ in range(5):
+        win.race.advance(200)
+        win.on_frame()
+        app.processEvents()
+    if win.is_perceptron:
+        win._perceptron_slow_updates()
+        win.perceptron.refresh_grid()
+    else:
+        win.landscape.refresh_grid()
+    win._update_board()
+    app.processEvents()
+    win.document.forget_changes()
+    win.close()
+print(json.dumps(compiled))
+"""
+
+
+def _env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        NUMBA_CACHE_DIR=str(cache),
+        QT_QPA_PLATFORM="offscreen",
+        GRADIENT_ARENA_SETTINGS=os.devnull,
+        QT_LOGGING_RULES="qt.qpa.*=false",
+    )
+    return env
+
+
+def _run(args: list[str], cache: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=ROOT, env=_env(cache), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_kernels_cached_looks_without_compiling(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    code = "from engine.warmup import kernels_cached; print(kernels_cached())"
+    r = _run([sys.executable, "-c", code], cache, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+    assert not [p for p in cache.rglob("*") if p.is_file()]  # nothing compiled or written
+    # in this process the race kernel has been compiled or loaded by now
+    from engine.objective import LandscapeObjective
+    from engine.race import Race, RacerConfig
+    from engine.warmup import kernels_cached
+
+    Race(LandscapeObjective.create("booth"), [RacerConfig("sgd")], steps=3).advance(3)
+    assert kernels_cached()
+
+
+@pytest.mark.slow
+def test_first_run_notes_then_warmup_leaves_nothing_for_the_window(tmp_path: Path) -> None:
+    """Cold cache: `run` says it compiles; `warmup` compiles the rest; then opening the
+    window on three kinds of race compiles no kernel at all (the whole point of the
+    warm-up: no wait once the window is up)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    scen = str(ROOT / "scenarios" / "rosenbrock_race.toml")
+    r = _run([sys.executable, "main.py", "run", scen, "--steps", "10"], cache)
+    assert r.returncode == 0, r.stderr
+    assert "first run on this machine" in r.stderr
+    r = _run([sys.executable, "main.py", "run", scen, "--steps", "10"], cache)
+    assert r.returncode == 0 and "first run" not in r.stderr, r.stderr
+
+    r = _run([sys.executable, "main.py", "warmup"], cache)
+    assert r.returncode == 0, r.stderr
+    assert "kernel cache: found" in r.stdout  # the race kernel came from the first run
+    assert "kernels ready" in r.stdout
+    assert "Traceback" not in r.stderr
+
+    others = [
+        str(ROOT / "scenarios" / "perceptron_minibatch128.toml"),
+        str(ROOT / "scenarios" / "noisy_sgd.toml"),
+    ]
+    r = _run([sys.executable, "-c", AFTER_WARMUP, *others], cache)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+
+
+def test_warmup_cli_on_a_warm_cache() -> None:
+    r = subprocess.run(
+        [sys.executable, "main.py", "warmup", "--engine-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] in ("kernel cache: found", "kernel cache: empty (first run on this machine)")
+    assert "the race kernel" in r.stdout and lines[-1].startswith("kernels ready in ")
+
+
+# ---------------------------------------------------------------------------- progress window
+def _py(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def _splash_seen(qapp: Any, seen: list[str], then: Any = None, after_ms: int = 400) -> None:
+    """Record the progress window's step line ``after_ms`` in; then call ``then``."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    def look() -> None:
+        for w in qapp.topLevelWidgets():
+            if isinstance(w, QWidget) and w.objectName() == "warmup" and w.isVisible():
+                seen.append(w.findChild(QLabel, "warmup_step").text())
+                if then is not None:
+                    then(w)
+
+    QTimer.singleShot(after_ms, look)
+
+
+@pytest.mark.gui
+def test_progress_window_shows_the_step_until_the_warmup_ends(qapp: Any) -> None:
+    from gui.app import warm_up_with_splash
+
+    seen: list[str] = []
+    _splash_seen(qapp, seen)
+    code = "import time; print('the race kernel', flush=True); time.sleep(1.0)"
+    t0 = time.monotonic()
+    go_on, note = warm_up_with_splash(qapp, _py(code))
+    assert (go_on, note) == (True, "")
+    assert time.monotonic() - t0 >= 0.9  # it waited for the process
+    assert seen and seen[0].startswith("the race kernel")
+    assert not any(w.objectName() == "warmup" and w.isVisible() for w in qapp.topLevelWidgets())
+
+
+@pytest.mark.gui
+def test_progress_window_reports_a_failed_warmup(qapp: Any) -> None:
+    from gui.app import warm_up_with_splash
+
+    code = "import sys; sys.stderr.write('numba: no space left on device\\n'); sys.exit(3)"
+    go_on, note = warm_up_with_splash(qapp, _py(code))
+    assert go_on
+    assert "warm-up failed" in note and "no space left on device" in note
+    go_on, note = warm_up_with_splash(qapp, [str(ROOT / "no-such-python")])
+    assert go_on and note.startswith("could not start the kernel warm-up")
+
+
+@pytest.mark.gui
+def test_quit_from_the_progress_window_stops_the_warmup(qapp: Any) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    from gui.app import warm_up_with_splash
+
+    seen: list[str] = []
+    _splash_seen(qapp, seen, then=lambda w: w.findChild(QPushButton).click())
+    t0 = time.monotonic()
+    go_on, note = warm_up_with_splash(qapp, _py("import time; time.sleep(60)"))
+    assert (go_on, note) == (False, "")
+    assert seen and time.monotonic() - t0 < 30
+
+
+@pytest.mark.gui
+def test_run_gui_warms_up_only_on_a_cold_cache(
+    qapp: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import engine.warmup
+    import gui.app
+
+    calls: list[str] = []
+    monkeypatch.setattr(engine.warmup, "kernels_cached", lambda: False)
+
+    def fake_splash(app: Any, command: Any = None) -> tuple[bool, str]:
+        calls.append("splash")
+        return False, ""  # the user quit from it
+
+    monkeypatch.setattr(gui.app, "warm_up_with_splash", fake_splash)
+    assert gui.app.run_gui() == 0 and calls == ["splash"]  # no window after a quit
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("schema = 1\nsteps = -5\n")
+    assert gui.app.run_gui(str(bad)) == 2  # a bad file fails before the long wait
+    assert calls == ["splash"]
