@@ -134,26 +134,15 @@ print(json.dumps({"marks": m, "info": {"cache": os.environ.get("NUMBA_CACHE_DIR"
 COLD_CODE = """
 import json, os, time
 m = {"start": time.time()}
-from engine.data import Dataset, generate
-from engine.objective import LandscapeObjective, PerceptronObjective
-from engine.optimizers import OPTIMIZERS
+from engine.objective import LandscapeObjective
 from engine.race import Race, RacerConfig
+from engine.warmup import compile_engine
 m["imported"] = time.time()
 race = Race(LandscapeObjective.create("rosenbrock"), [RacerConfig("adam", {"lr": 0.01})], 1000)
 m["race"] = time.time()
 race.advance(1)
 m["first_step"] = time.time()
-# every optimizer on each objective kind (landscape with gradient noise, perceptron)
-ls = LandscapeObjective.create("rosenbrock", grad_noise=0.1)
-race = Race(ls, [RacerConfig(o) for o in OPTIMIZERS], 100)
-race.advance(3)
-rows = generate("blobs", {"n": 200, "seed": 0})
-pc = PerceptronObjective(Dataset(rows[:150], rows[150:]), 16, 2)
-race = Race(pc, [RacerConfig(o) for o in OPTIMIZERS], steps=pc.total_steps, seed=1)
-race.advance(pc.total_steps)
-race.epoch_metrics(0)
-race.metrics()
-assert all(int(c) > 1 for c in race.count), race.count
+compile_engine()  # every optimizer on each objective kind, their metrics (`main.py warmup`)
 m["all_kinds"] = time.time()
 info = {"cache": os.environ.get("NUMBA_CACHE_DIR", ""), "cpu": time.process_time()}
 print(json.dumps({"marks": m, "info": info}))

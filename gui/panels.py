@@ -714,6 +714,7 @@ class LossPanel(pg.PlotWidget):
         self.addItem(self.markers)
         self.fstar: float | None = None
         self.log = True
+        self.quantity = "f"  # what the curves are ("loss" for the perceptron)
         self.gap = True
         self._ox = np.empty(2 * self.BUCKETS)
         self._oy = np.empty(2 * self.BUCKETS)
@@ -732,8 +733,15 @@ class LossPanel(pg.PlotWidget):
         self.fit_y = False
 
     def _set_label(self) -> None:
-        what = "|f − f*|" if self.gap and self.fstar is not None else "f"
+        what = "|f − f*|" if self.gap and self.fstar is not None else self.quantity
         self.plotItem.setLabel("left", f"log₁₀ {what}" if self.log else what)
+
+    def set_quantity(self, what: str, note: str = "") -> None:
+        """Name the curves on the y axis (``log₁₀`` is added in log mode); ``note``, if
+        any, is a one-line title saying how to read them."""
+        self.quantity = what
+        self.plotItem.setTitle(note or None, size="9pt")
+        self._set_label()
 
     def show_steps(self, steps: int) -> None:
         """Fix the x axis to the whole run: the axis then stays still while curves grow

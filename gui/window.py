@@ -479,8 +479,8 @@ class MainWindow(QMainWindow):
             self.perceptron.set_data(objective.data, objective.describe())
             self.perceptron.set_start_marker(*objective.start[:2])
             self.loss.set_mode(None, False, self.log_y.isChecked())
-            self.loss.plotItem.setLabel(
-                "left", "log₁₀ loss: mini-batch (solid), validation per epoch (dashed)"
+            self.loss.set_quantity(
+                "loss", "mini-batch loss per step (solid), validation loss per epoch (dashed)"
             )
             self.gap_y.setEnabled(False)
         else:
@@ -506,6 +506,7 @@ class MainWindow(QMainWindow):
                 objective.f_star(),
             )
             self.landscape.set_start_marker(*objective.start[:2])
+            self.loss.set_quantity("f")
             self.loss.set_mode(objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked())
             self.gap_y.setEnabled(objective.f_star() is not None)
         self._rebuild_racers()

@@ -240,6 +240,13 @@ def test_perceptron_window_shows_and_updates(qtbot, tmp_path, monkeypatch):
     w.show()
     assert w.is_perceptron
     assert w.central.currentWidget() is w.perceptron
+    # the loss axis names the loss in both y modes; a title says how to read the curves
+    axis = w.loss.plotItem.getAxis("left")
+    assert axis.labelText == "log₁₀ loss"
+    assert "validation loss per epoch (dashed)" in w.loss.plotItem.titleLabel.text
+    w.log_y.setChecked(not w.log_y.isChecked())
+    assert axis.labelText == ("log₁₀ loss" if w.log_y.isChecked() else "loss")
+    w.log_y.setChecked(not w.log_y.isChecked())
     race = w.race
     assert race.objective.dim == 3
     line0 = w.perceptron.lines[0].getData()[1]
