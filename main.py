@@ -444,7 +444,10 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
 
 def _first_run_note() -> None:
-    """One line on stderr before numba compiles the kernels for this machine."""
+    """One line on stderr before numba compiles the kernels for this machine (only on a
+    terminal, like the progress bar: scripted runs keep stderr for errors)."""
+    if not sys.stderr.isatty():
+        return
     from engine.warmup import kernels_cached
 
     if not kernels_cached():

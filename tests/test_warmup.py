@@ -6,6 +6,7 @@ window while ``main.py warmup`` compiles in another process, the CLI prints a li
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -73,6 +74,31 @@ def _run(args: list[str], cache: Path, timeout: float = 600) -> subprocess.Compl
     )
 
 
+def _run_on_terminal(args: list[str], cache: Path) -> tuple[int, str]:
+    """Run with stderr on a pseudo-terminal (as in a shell); the exit code and stderr."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen(
+            args, cwd=ROOT, env=_env(cache), stdout=subprocess.DEVNULL, stderr=slave
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not data:
+                break
+            chunks.append(data)
+        code = p.wait(timeout=600)
+    finally:
+        os.close(master)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
 def test_kernels_cached_looks_without_compiling(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -98,11 +124,12 @@ def test_first_run_notes_then_warmup_leaves_nothing_for_the_window(tmp_path: Pat
     cache = tmp_path / "cache"
     cache.mkdir()
     scen = str(ROOT / "scenarios" / "rosenbrock_race.toml")
-    r = _run([sys.executable, "main.py", "run", scen, "--steps", "10"], cache)
-    assert r.returncode == 0, r.stderr
-    assert "first run on this machine" in r.stderr
-    r = _run([sys.executable, "main.py", "run", scen, "--steps", "10"], cache)
-    assert r.returncode == 0 and "first run" not in r.stderr, r.stderr
+    run = [sys.executable, "main.py", "run", scen, "--steps", "10"]
+    code, err = _run_on_terminal(run, cache)
+    assert code == 0, err
+    assert "first run on this machine" in err
+    code, err = _run_on_terminal(run, cache)
+    assert code == 0 and "first run" not in err, err
 
     r = _run([sys.executable, "main.py", "warmup"], cache)
     assert r.returncode == 0, r.stderr
@@ -117,6 +144,24 @@ def test_first_run_notes_then_warmup_leaves_nothing_for_the_window(tmp_path: Pat
     r = _run([sys.executable, "-c", AFTER_WARMUP, *others], cache)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+
+
+def test_first_run_note_only_on_a_terminal_and_a_cold_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.warmup
+    import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for tty, cached, expect in ((True, False, True), (False, False, False), (True, True, False)):
+        err = Terminal() if tty else io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        monkeypatch.setattr(engine.warmup, "kernels_cached", lambda c=cached: c)
+        main._first_run_note()
+        assert ("first run on this machine" in err.getvalue()) is expect, (tty, cached)
 
 
 def test_warmup_cli_on_a_warm_cache() -> None:
