@@ -43,6 +43,8 @@ N_ROWS = 1_000_000
 BATCH = 128
 SGD_LR = 0.1
 ADAM_LR = 0.01
+SHUFFLE = "shuffle (epoch_permutation)"
+FG_SHUFFLED = "fg, shuffled order (gather)"
 
 
 # ---------------------------------------------------------------------------- breakdown kernels
@@ -206,8 +208,8 @@ def _breakdown(rows: np.ndarray) -> dict[str, Case]:
         return run
 
     return {
-        "shuffle (epoch_permutation)": shuffle,
-        "fg, shuffled order (gather)": timed(_fg_epoch, rows, perm, BATCH, SGD_LR),
+        SHUFFLE: shuffle,
+        FG_SHUFFLED: timed(_fg_epoch, rows, perm, BATCH, SGD_LR),
         "fg, storage order": timed(_fg_epoch, rows, ident, BATCH, SGD_LR),
         "gather 1M rows (a shuffled copy)": timed(_gather, rows, perm, out),
     }
@@ -253,6 +255,11 @@ def bench_perceptron_epoch(repeats: int = 7, n: int = N_ROWS) -> dict[str, float
     lines.append("where our time goes (same numba code, pieces alone):")
     for name, sec in parts.items():
         lines.append(f"  {name:40s} {sec * 1e3:9.2f} ms {sec / n * 1e9:8.2f} ns/row")
+    floor = parts[SHUFFLE] + parts[FG_SHUFFLED]
+    lines.append(
+        f"  floor: shuffle + fg in shuffled order    {floor * 1e3:9.2f} ms = "
+        f"{floor / sig:.2f}x the sigmoid (an epoch before recording any step)"
+    )
     lines.append("")
     for opt in ("sgd", "adam"):
         ours = med[f"ours: Race.advance, {opt}"]
