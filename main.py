@@ -163,8 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ScenarioError, UserError) as e:
         return _fail(str(e))
     steps = args.steps if args.steps is not None else scenario.steps
-    if not args.quiet:
-        _first_run_note()
+    _first_run_warm_up(note=not args.quiet)
     try:
         race = build_race(scenario, steps=steps)
     except ScenarioError as e:
@@ -391,7 +390,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         return _fail(f"--out: folder {str(out.parent)!r} does not exist")
     from gui.app import render_png
 
-    _first_run_note()
+    _first_run_warm_up(drawing=True)
     try:
         path = render_png(args.scenario, str(out), steps=args.steps, whole_window=args.window)
     except OSError as e:
@@ -403,7 +402,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def register_warmup(sub: SubParsers) -> None:
     p = sub.add_parser(
         "warmup",
-        help="compile the kernels for this machine now (else on first use: 15-30 s, once)",
+        help="compile the kernels for this machine now (else on first use: 10-20 s, once)",
         description="Compile every numba kernel the app uses into the disk cache, so the "
         "first window or run starts at once. The window does this by itself (with a "
         "progress window) when it finds the cache empty.",
@@ -413,50 +412,48 @@ def register_warmup(sub: SubParsers) -> None:
         action="store_true",
         help="only the engine's kernels (what `run` needs), not the window's drawing ones",
     )
+    p.add_argument(
+        "--serial",
+        action="store_true",
+        help="compile in this process only (default: two processes, on two cores)",
+    )
     p.set_defaults(func=cmd_warmup)
 
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     import time
 
-    from engine.warmup import compile_engine, kernels_cached
+    from engine.warmup import kernels_cached, warm_up
 
     t0 = time.perf_counter()
     cached = kernels_cached()
-
     verb = "loading" if cached else "compiling"
 
     def say(msg: str) -> None:
         print(f"{verb} {msg}", flush=True)
 
     print("kernel cache: " + ("found" if cached else "empty (first run on this machine)"))
-    if args.engine_only:
-        compile_engine(say)
-    else:
-        import os
-
-        os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # offscreen chatter
-        from gui.app import warm_up_window
-
-        warm_up_window(say)
+    warm_up(say, drawing=not args.engine_only, parallel=not args.serial)
     print(f"kernels ready in {time.perf_counter() - t0:.1f} s", flush=True)
     return EXIT_OK
 
 
-def _first_run_note() -> None:
-    """One line on stderr before numba compiles the kernels for this machine (only on a
-    terminal, like the progress bar: scripted runs keep stderr for errors)."""
-    if not sys.stderr.isatty():
-        return
-    from engine.warmup import kernels_cached
+def _first_run_warm_up(note: bool = True, drawing: bool = False) -> None:
+    """On a cold kernel cache: one line on stderr (``note``, and only on a terminal, like
+    the progress bar: scripted runs keep stderr for errors), then the two-process warm-up
+    (engine.warmup), which halves the wait compared with compiling on first use."""
+    from engine.warmup import kernels_cached, warm_up
 
-    if not kernels_cached():
+    if kernels_cached():
+        return
+    if note and sys.stderr.isatty():
         print(
-            "first run on this machine: compiling the kernels (15-30 s, once; "
+            "first run on this machine: compiling the kernels (10-20 s, once; "
             "`python main.py warmup` does it ahead)",
             file=sys.stderr,
             flush=True,
         )
+    warm_up(drawing=drawing)
 
 
 # ---------------------------------------------------------------------------- parser

@@ -216,7 +216,9 @@ class ChildRun:
     wall: float  # spawn to exit
 
 
-def run_child(code: str, env: dict[str, str], timeout: float = 300.0) -> ChildRun:
+def run_child(
+    code: str, env: dict[str, str], timeout: float = 300.0, args: list[str] | None = None
+) -> ChildRun:
     """Run ``python -c code`` in the repo root; the child prints one JSON line last.
 
     The JSON holds ``marks`` (name -> the child's ``time.time()`` at that point) and any
@@ -225,7 +227,7 @@ def run_child(code: str, env: dict[str, str], timeout: float = 300.0) -> ChildRu
     """
     t0 = time.time()
     p = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, *(args or [])],
         cwd=ROOT,
         env=env,
         capture_output=True,

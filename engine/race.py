@@ -385,7 +385,12 @@ class Race:
             active = np.zeros_like(self.active)
             active[only] = 1
         t_end = np.minimum(self.t + int(n), self.cap - 1)
-        race_chunk(
+        race_chunk(*self.kernel_args(t_end, active))
+
+    def kernel_args(self, t_end: np.ndarray, active: np.ndarray) -> tuple[Any, ...]:
+        """The arguments of :func:`engine.kernel.race_chunk` for this race (also what
+        engine.warmup derives the kernels' argument types from)."""
+        return (
             t_end, self._cfg(), self.objective.packed, self.objective.data,
             float(self.objective.grad_noise), self.oids, self.hps, self.sids, self.sps,
             self.X, self.st, self.sc, self.t, self.count, self.status, active, self.rng,

@@ -128,39 +128,6 @@ def _render(scenario: Any, size: tuple[int, int], whole_window: bool) -> Any:
 
 
 # ---------------------------------------------------------------------------- warm-up
-#: A small perceptron race for the warm-up: the perceptron panels' kernels.
-WARMUP_PERCEPTRON = """
-schema = 1
-name = "warm-up"
-seed = 0
-[objective]
-kind = "perceptron"
-data = { kind = "blobs", n = 200, seed = 0 }
-batch_size = 16
-epochs = 2
-[[optimizers]]
-name = "adam"
-[[optimizers]]
-name = "sgd"
-"""
-
-
-def warm_up_window(report: Any = None) -> None:
-    """Compile every kernel the window uses: the engine's (engine.warmup.compile_engine),
-    then the drawing ones, by drawing the default race and a small perceptron race in
-    offscreen windows (the calls the window makes, with its argument types)."""
-    from engine.scenario import loads_scenario
-    from engine.warmup import compile_engine
-    from gui.window import DEFAULT_SCENARIO
-
-    say = report if report is not None else (lambda _msg: None)
-    compile_engine(say)
-    say("the window's drawing kernels")
-    for text in (DEFAULT_SCENARIO, WARMUP_PERCEPTRON):
-        scenario = loads_scenario(text, source="<warm-up>")
-        _render(scenario, (800, 400), True)
-
-
 def warmup_command() -> list[str]:
     """The command line of the warm-up process the window starts on a cold cache."""
     return [sys.executable, str(Path(__file__).resolve().parents[1] / "main.py"), "warmup"]
@@ -177,7 +144,7 @@ def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[boo
     """
     import time
 
-    from PySide6.QtCore import QEventLoop, QProcess, QProcessEnvironment, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QProcess, Qt, QTimer
     from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
     cmd = command if command is not None else warmup_command()
@@ -189,7 +156,7 @@ def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[boo
     lay = QVBoxLayout(box)
     intro = QLabel(
         "<b>First start on this machine</b><br>"
-        "numba is compiling the engine's kernels for this CPU: about 15-30 s, once.<br>"
+        "numba is compiling the engine's kernels for this CPU: about 10-20 s, once.<br>"
         "Later starts read them from the disk cache in about a second."
     )
     intro.setTextFormat(Qt.TextFormat.RichText)
@@ -204,11 +171,6 @@ def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[boo
     lay.addWidget(quit_button)
 
     proc = QProcess(box)
-    env = QProcessEnvironment.systemEnvironment()
-    env.insert("QT_QPA_PLATFORM", "offscreen")  # the warm-up draws offscreen, unseen
-    env.insert("GRADIENT_ARENA_SETTINGS", os.devnull)
-    env.insert("QT_LOGGING_RULES", "qt.qpa.*=false")
-    proc.setProcessEnvironment(env)
     loop = QEventLoop()
     state = {"quit": False, "last": "starting", "err": b""}
     t0 = time.monotonic()

@@ -156,12 +156,89 @@ def test_first_run_note_only_on_a_terminal_and_a_cold_cache(
         def isatty(self) -> bool:
             return True
 
-    for tty, cached, expect in ((True, False, True), (False, False, False), (True, True, False)):
+    warmed: list[bool] = []
+    monkeypatch.setattr(engine.warmup, "warm_up", lambda drawing=True: warmed.append(drawing))
+    cases = ((True, False, True), (False, False, False), (True, True, False))
+    for tty, cached, expect in cases:
         err = Terminal() if tty else io.StringIO()
         monkeypatch.setattr(sys, "stderr", err)
         monkeypatch.setattr(engine.warmup, "kernels_cached", lambda c=cached: c)
-        main._first_run_note()
+        main._first_run_warm_up()
         assert ("first run on this machine" in err.getvalue()) is expect, (tty, cached)
+    assert warmed == [False, False]  # the two cold cases warm up (engine only for `run`)
+    monkeypatch.setattr(engine.warmup, "kernels_cached", lambda: False)
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    main._first_run_warm_up(note=False, drawing=True)  # cold, --quiet: no note, warmed
+    assert warmed == [False, False, True] and err.getvalue() == ""
+
+
+#: compiles the child's share of the warm-up, then the race kernel, in ONE process, and
+#: prints every kernel numba compiled for the second part
+PARTS_THEN_RACE = """
+import json
+from numba.core import event as ev
+from engine import warmup
+warmup.compile_parts(drawing=False)
+later = []
+class Count(ev.Listener):
+    def on_start(self, e):
+        later.append(e.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, e):
+        pass
+ev.register("numba:compile", Count())
+warmup.compile_engine()
+print(json.dumps([d.py_func.__qualname__ for d, _ in warmup.part_signatures()]))
+print(json.dumps(later))
+"""
+
+
+@pytest.mark.slow
+def test_the_parts_have_the_types_the_race_kernel_asks_for(tmp_path: Path) -> None:
+    """The second warm-up process only helps if it compiles exactly the specialisations
+    race_chunk asks for (a near miss, e.g. a bool typed as int64, is compiled again)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    r = _run([sys.executable, "-c", PARTS_THEN_RACE], cache)
+    assert r.returncode == 0, r.stderr
+    parts, later = (json.loads(line) for line in r.stdout.strip().splitlines()[-2:])
+    assert set(parts) == {
+        "opt_update", "special_step", "schedule_lr", "shuffle_epoch", "landscape_fgh",
+        "perceptron_fg",
+    }  # fmt: skip
+    assert "race_chunk" in later  # the listener saw the compiling that did happen
+    assert not set(parts) & set(later), later
+
+
+def test_warm_up_does_the_childs_share_itself_when_the_child_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine import warmup
+
+    done: list[str] = []
+
+    class FailedChild:
+        returncode = 1
+
+        def __init__(self, cmd: list[str], **_kw: Any) -> None:
+            done.append(" ".join(cmd[-2:]))
+
+        def communicate(self) -> tuple[str, str]:
+            return "", "Traceback ...\nMemoryError\n"
+
+    monkeypatch.setattr(warmup.subprocess, "Popen", FailedChild)
+    monkeypatch.setattr(warmup, "compile_engine", lambda report=None: done.append("engine"))
+    monkeypatch.setattr(warmup, "compile_drawing", lambda report=None, reverse=False: None)
+    monkeypatch.setattr(
+        warmup, "compile_parts", lambda report=None, drawing=True: done.append(f"parts {drawing}")
+    )
+    said: list[str] = []
+    warmup.warm_up(said.append, drawing=False)
+    assert done == ["parts --no-drawing", "engine", "parts False"]
+    assert any("MemoryError" in m for m in said)
+    done.clear()
+    warmup.warm_up(said.append, drawing=True, parallel=False)
+    assert done == ["engine", "parts True"]
 
 
 def test_warmup_cli_on_a_warm_cache() -> None:
