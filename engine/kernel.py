@@ -263,6 +263,7 @@ def race_chunk(
     X: np.ndarray,
     st: np.ndarray,
     sc: np.ndarray,
+    bts: np.ndarray,
     t_arr: np.ndarray,
     count: np.ndarray,
     status: np.ndarray,
@@ -280,7 +281,8 @@ def race_chunk(
 
     Shapes: R racers, d parameters, cap buffer rows. ``t_end`` (R,) the last row to
     record (<= cap − 1); ``X`` (R, d) current points; ``st`` (R, K, d), ``sc`` (R, S)
-    optimizer state; ``t_arr`` (R,) updates done; ``rng`` (R, 4) uint64 (words 0-1:
+    optimizer state; ``bts`` (R, 3, L) the Adam family's bias corrections
+    (engine.optimizers.bias_table); ``t_arr`` (R,) updates done; ``rng`` (R, 4) uint64 (words 0-1:
     gradient noise, 2-3: random-search directions); ``perm`` (S, n_rows) int32 and
     ``perm_epoch`` (S,): the perceptron's batch orders of up to S epochs (-1: empty
     slot), shared by all racers;
@@ -393,6 +395,7 @@ def race_chunk(
             tend = t_end[r]
             st_r = st[r]  # views made once per racer
             sc_r = sc[r]
+            bt_r = bts[r]
             rng_r = rng[r]
             xs_r = xs[r]
             loss_r = loss[r]
@@ -513,7 +516,7 @@ def race_chunk(
                 # ev > 0, the rare updates when ev = 0), else opt_update
                 if not (special and special_step(oid, kind, ev, data, prow, lo, hi, noise, hp,
                                                   rng_r, x, g, xt, lr, scratch)):  # fmt: skip
-                    opt_update(oid, hp, st_r, sc_r, x, g, lr, t)
+                    opt_update(oid, hp, st_r, sc_r, bt_r, x, g, lr, t)
                 if ev == 0:
                     t += 1
             t_arr[r] = t

@@ -19,6 +19,7 @@ Three optimizers need more than the gradient at ``x``; the race kernel provides 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,12 +83,65 @@ def _one_minus_pow(beta: float, step: float, sc: np.ndarray, k: int) -> float:
     return 1.0 - p
 
 
+#: steps a bias-correction table covers at most (later steps call pow(), as before)
+BIAS_TABLE_MAX = 1 << 15
+
+
+def bias_table(oid: int, hp: np.ndarray, length: int) -> np.ndarray:
+    """The Adam family's bias corrections of updates 1 .. length − 1, made ahead so the
+    kernel reads them instead of calling pow() (~40 ns each here, most of an Adam step
+    while β₂ᵗ is not yet negligible: ~41,000 steps for β₂ = 0.999).
+
+    A (3, length) array: row 0 = [β₁, 1 − β₁¹, 1 − β₁², ...], row 1 = [β₂, 1 − β₂¹, ...],
+    row 2 = [β₂, (1 − β₂¹)^0.5, ...], computed with Python floats, i.e. C pow() exactly
+    as torch.optim computes them (the kernel's own pow() gives the same bits). A row
+    the optimizer does not use starts with NaN; opt_update uses a row only when its
+    first entry equals the racer's β (so a table left from other betas is never used)
+    and the step is within it. Tables are shared (cached, read-only).
+    """
+    length = max(int(length), 1)
+    uses1 = oid in (ADAM, ADAMW, ADAMAX)
+    uses2 = oid in (ADAM, ADAMW, NADAM)
+    if not (uses1 or uses2):
+        return _NO_TABLE
+    return _bias_table(float(hp[1]) if uses1 else math.nan,
+                       float(hp[2]) if uses2 else math.nan, length)  # fmt: skip
+
+
+_NO_TABLE = np.full((3, 1), np.nan)
+_NO_TABLE.flags.writeable = False
+
+
+@functools.lru_cache(maxsize=64)
+def _bias_table(beta1: float, beta2: float, length: int) -> np.ndarray:
+    out = np.full((3, length), np.nan)
+    for row, beta in ((0, beta1), (1, beta2)):
+        if beta != beta:  # NaN: a row this optimizer does not use
+            continue
+        out[row, 0] = beta
+        if row == 1:
+            out[2, 0] = beta
+        done = False
+        for s in range(1, length):
+            bc = 1.0
+            if not done:
+                p = beta ** float(s)
+                bc = 1.0 - p
+                done = p <= _POW_FLOOR  # 1 − β^s is exactly 1.0 from here (_one_minus_pow)
+            out[row, s] = bc
+            if row == 1:
+                out[2, s] = 1.0 if bc == 1.0 else bc**0.5
+    out.flags.writeable = False
+    return out
+
+
 @jit_hot
 def opt_update(
     oid: int,
     hp: np.ndarray,
     st: np.ndarray,
     sc: np.ndarray,
+    bt: np.ndarray,
     x: np.ndarray,
     g: np.ndarray,
     lr: float,
@@ -97,7 +151,8 @@ def opt_update(
 
     ``g`` is the gradient (it may be overwritten), ``lr`` the scheduled learning rate,
     ``t`` the number of updates done before this one (torch's ``step`` is ``t + 1``).
-    ``newton`` and ``random_search`` are applied by the kernel, not here.
+    ``bt`` is the racer's table of Adam bias corrections (:func:`bias_table`; (3, 0)
+    for none). ``newton`` and ``random_search`` are applied by the kernel, not here.
     """
     # The race kernel inlines this and optimises it for speed there; the copy of its
     # own (Python callers) is optimised for size: less machine code to generate.
@@ -110,12 +165,23 @@ def opt_update(
     half = step * 0.0 + 0.5
     # the bias corrections 1 − β₁ᵗ (sc[0:2]) and 1 − β₂ᵗ (sc[2:4]) of the Adam family,
     # one inlined copy of each (nadam keeps its μ product in sc[1]: no β₁ term)
+    # (the table's values when it was made for these betas and is long enough: no pow)
     bc1 = 1.0
     bc2 = 1.0
+    bc2_sqrt = -1.0  # -1: not from the table
+    ts = t + 1
+    tab = ts < bt.shape[1]
     if oid == ADAM or oid == ADAMW or oid == ADAMAX:
-        bc1 = _one_minus_pow(hp[1], step, sc, 0)
+        if tab and bt[0, 0] == hp[1]:
+            bc1 = bt[0, ts]
+        else:
+            bc1 = _one_minus_pow(hp[1], step, sc, 0)
     if oid == ADAM or oid == ADAMW or oid == NADAM:
-        bc2 = _one_minus_pow(hp[2], step, sc, 2)
+        if tab and bt[1, 0] == hp[2]:
+            bc2 = bt[1, ts]
+            bc2_sqrt = bt[2, ts]
+        else:
+            bc2 = _one_minus_pow(hp[2], step, sc, 2)
     if oid == SGD:
         momentum = hp[1]
         dampening = hp[2]
@@ -218,7 +284,8 @@ def opt_update(
         wd = hp[4]
         amsgrad = hp[5] != 0.0
         step_size = lr / bc1
-        bc2_sqrt = 1.0 if bc2 == 1.0 else bc2**half  # pow(1, y) = 1 exactly
+        if bc2_sqrt < 0.0:
+            bc2_sqrt = 1.0 if bc2 == 1.0 else bc2**half  # pow(1, y) = 1 exactly
         for i in range(d):
             gi = g[i]
             if wd != 0.0:

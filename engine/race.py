@@ -44,7 +44,7 @@ from engine.kernel import (
     race_chunk,
     scratch_for,
 )
-from engine.optimizers import H_SIZE, K_STATE, S_STATE, get_optimizer
+from engine.optimizers import BIAS_TABLE_MAX, H_SIZE, K_STATE, S_STATE, bias_table, get_optimizer
 from engine.rng import splitmix64
 from engine.schedules import SP_SIZE, get_schedule
 
@@ -157,8 +157,8 @@ PERM_SLOTS = 3
 
 # every array with one entry per racer (allocated in Race._alloc)
 PER_RACER_ARRAYS = (
-    "oids", "sids", "hps", "sps", "X", "st", "sc", "t", "count", "status", "active", "rng",
-    "run_id", "xs", "loss", "gnorm", "lrs",
+    "oids", "sids", "hps", "sps", "X", "st", "sc", "bts", "t", "count", "status", "active",
+    "rng", "run_id", "xs", "loss", "gnorm", "lrs",
 )  # fmt: skip
 
 
@@ -204,6 +204,7 @@ class Race:
         self.X = np.zeros((n, d))
         self.st = np.zeros((n, K_STATE, d))
         self.sc = np.zeros((n, S_STATE))
+        self.bts = np.full((n, 3, self._bias_len()), np.nan)  # filled by _pack_racer
         self.t = np.zeros(n, dtype=np.int64)
         self.count = np.zeros(n, dtype=np.int64)
         self.status = np.zeros(n, dtype=np.int64)
@@ -224,6 +225,16 @@ class Race:
         self.loss = np.full((n, cap), np.nan)
         self.gnorm = np.full((n, cap), np.nan)
         self.lrs = np.full((n, cap), np.nan)
+
+    def _bias_len(self) -> int:
+        """Length of the racers' bias-correction tables: every update of the race, at
+        most BIAS_TABLE_MAX (engine.optimizers.bias_table)."""
+        return min(self.cap, BIAS_TABLE_MAX)
+
+    def _pack_bias(self, i: int) -> None:
+        tab = bias_table(int(self.oids[i]), self.hps[i], self.bts.shape[2])
+        self.bts[i] = np.nan
+        self.bts[i, :, : tab.shape[1]] = tab
 
     def _cfg(self) -> np.ndarray:
         cfg = np.zeros(CFG_SIZE, dtype=np.int64)
@@ -265,6 +276,7 @@ class Race:
         self.sids[i] = sch.sid
         self.sps[i] = sch.pack(cfg.schedule_params, unit=cfg.schedule_unit)
         self.active[i] = 1 if cfg.enabled else 0
+        self._pack_bias(i)
 
     def _grow_racers(self) -> None:
         n = len(self.racers)
@@ -325,6 +337,7 @@ class Race:
             merged = {**cfg.params, **params}
             cfg.params = get_optimizer(cfg.optimizer).resolve(merged)
             self.hps[i] = get_optimizer(cfg.optimizer).pack(cfg.params)
+            self._pack_bias(i)
             if restart:
                 self._reset_racer(i)
 
@@ -377,6 +390,10 @@ class Race:
             self.xs, self.loss, self.gnorm, self.lrs = xs, loss, gnorm, lrs
             self.cap = cap
             self.steps = steps
+            if self._bias_len() != self.bts.shape[2]:  # longer tables for the longer race
+                self.bts = np.full((n, 3, self._bias_len()), np.nan)
+                for i in range(n):
+                    self._pack_bias(i)
 
     # ------------------------------------------------------------ stepping
     def _run_kernel(self, n: int, only: int | None = None) -> None:
@@ -393,7 +410,8 @@ class Race:
         return (
             t_end, self._cfg(), self.objective.packed, self.objective.data,
             float(self.objective.grad_noise), self.oids, self.hps, self.sids, self.sps,
-            self.X, self.st, self.sc, self.t, self.count, self.status, active, self.rng,
+            self.X, self.st, self.sc, self.bts, self.t, self.count, self.status, active,
+            self.rng,
             self.perm_slots, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,
             scratch_for(self.objective.dim),
         )  # fmt: skip

@@ -115,7 +115,7 @@ def part_signatures() -> list[tuple[Any, tuple[Any, ...]]]:
     data, scratch = ty["data"], ty["scratch"]
     prow, hp, x, g = row(ty["perm"]), row(ty["hps"]), row(ty["X"]), row(scratch)
     return [
-        (opt_update, (i8, hp, row(ty["st"]), row(ty["sc"]), x, g, f8, i8)),
+        (opt_update, (i8, hp, row(ty["st"]), row(ty["sc"]), row(ty["bts"]), x, g, f8, i8)),
         (special_step, (i8, i8, i8, data, prow, i8, i8, f8, hp, row(ty["rng"]), x, g, g, f8,
                         scratch)),
         (schedule_lr, (i8, row(ty["sps"]), f8, f8)),

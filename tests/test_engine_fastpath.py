@@ -26,6 +26,9 @@ from engine.optimizers import K_STATE, OPTIMIZERS, S_STATE, opt_update
 from engine.race import Race, RacerConfig
 from engine.schedules import lr_at
 
+#: no bias-correction table: opt_update computes them with pow() (engine.optimizers)
+NO_TABLE = np.full((3, 1), np.nan)
+
 NAMES = sorted(LANDSCAPES)
 # a rate of lr·γ^⌊t/1⌋ = lr·1.0 = lr: the general loop with the fast path's rates
 GENERAL = {"schedule": "step", "schedule_params": {"step_size": 1, "gamma": 1.0}}
@@ -129,7 +132,7 @@ def _reference(
                 break
             if t >= end:
                 break
-            opt_update(o.oid, hp, st_, sc, x, g, lr, t)
+            opt_update(o.oid, hp, st_, sc, NO_TABLE, x, g, lr, t)
             t += 1
     rows = {"x": xs, "loss": loss, "grad_norm": gn, "lr": lrs, "t": t, "X": x.tolist()}
     if diverged is not None:  # the race's rows stop before the non-finite one

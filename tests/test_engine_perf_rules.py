@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,9 @@ from engine.optimizers import opt_update
 from engine.perceptron_kernel import epoch_permutation, perceptron_fg
 from engine.race import Race, RacerConfig
 from engine.schedules import schedule_lr
+
+#: no bias-correction table: opt_update computes them with pow() (engine.optimizers)
+NO_TABLE = np.full((3, 1), np.nan)
 
 
 @pytest.mark.parametrize("name", list(LANDSCAPES))
@@ -77,20 +81,22 @@ def test_adam_bias_correction_shortcut_is_exact() -> None:
         sc = np.zeros(4)
         ref = _adam_reference(x, grads, 0.01, b1, b2, 1e-8)
         for t, g in enumerate(grads):
-            opt_update(6, hp, st, sc, x, g.copy(), 0.01, t)  # 6 = adam
+            opt_update(6, hp, st, sc, NO_TABLE, x, g.copy(), 0.01, t)  # 6 = adam
             assert x.tolist() == ref[t].tolist(), (b1, b2, t)
     # the cached state belongs to one beta: after a change the powers are computed again
     hp = np.zeros(8)
     hp[:4] = (0.01, 0.5, 0.5, 1e-8)
     x, st, sc = np.zeros(2), np.zeros((4, 2)), np.zeros(4)
     for t in range(200):
-        opt_update(6, hp, st, sc, x, np.ones(2), 0.01, t)
+        opt_update(6, hp, st, sc, NO_TABLE, x, np.ones(2), 0.01, t)
     assert sc[0] == 1.0 and sc[1] == 0.5
     hp[1] = 0.999
     g = np.full(2, 0.3)
     xa, xb = x.copy(), x.copy()
-    opt_update(6, hp, st.copy(), sc.copy(), xa, g.copy(), 0.01, 200)  # cache of beta1 = 0.5
-    opt_update(6, hp, st.copy(), np.zeros(4), xb, g.copy(), 0.01, 200)  # no cache
+    opt_update(
+        6, hp, st.copy(), sc.copy(), NO_TABLE, xa, g.copy(), 0.01, 200
+    )  # cache of beta1 = 0.5
+    opt_update(6, hp, st.copy(), np.zeros(4), NO_TABLE, xb, g.copy(), 0.01, 200)
     assert xa.tolist() == xb.tolist()
 
 
@@ -180,3 +186,63 @@ def test_landscape_race_unchanged_by_epoch_passes() -> None:
         b.advance(n)
     for i in range(2):
         assert a.trajectory(i).x.tolist() == b.trajectory(i).x.tolist()
+
+
+def _adam_family_race(steps: int) -> Any:
+    from engine.objective import LandscapeObjective
+    from engine.race import Race, RacerConfig
+
+    cfgs = [
+        RacerConfig("adam", {"lr": 0.01}),
+        RacerConfig("adam", {"lr": 0.01, "beta1": 0.5, "beta2": 0.6, "amsgrad": True}),
+        RacerConfig("adamw", {"lr": 0.02, "beta1": 0.0, "beta2": 0.0, "weight_decay": 0.1}),
+        RacerConfig("nadam", {"lr": 0.01, "beta2": 0.99}),
+        RacerConfig("adamax", {"lr": 0.01, "beta1": 0.8}),
+        RacerConfig("radam", {"lr": 0.01}),
+    ]
+    return Race(LandscapeObjective.create("rosenbrock"), cfgs, steps=steps)
+
+
+def test_bias_tables_give_the_bits_of_pow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Adam family reads 1 − βᵗ (and its square root) from tables made ahead
+    (engine.optimizers.bias_table) instead of calling pow(): every step must have the
+    bits of the pow() path, also past a table's end, after a change of beta (a new
+    table) and with a table left from other betas (ignored)."""
+    import engine.race as race_mod
+
+    def run(race: Any, change: str | None = None) -> np.ndarray:
+        race.advance(150)
+        if change == "set_params":
+            race.set_params(0, {"beta2": 0.95, "beta1": 0.7})
+        elif change == "stale":  # new betas behind the race's back: the table must not be used
+            race.hps[0, 1], race.hps[0, 2] = 0.7, 0.95
+        race.advance(150)
+        return np.concatenate([race.xs.ravel(), race.loss.ravel()])
+
+    tabled = run(_adam_family_race(300))
+    short = 120
+    monkeypatch.setattr(race_mod, "BIAS_TABLE_MAX", short)  # tables end at step 119
+    ends = run(_adam_family_race(300))
+    assert _adam_family_race(300).bts.shape[2] == short
+    monkeypatch.setattr(race_mod, "bias_table", lambda oid, hp, n: np.full((3, 1), np.nan))
+    plain = run(_adam_family_race(300))  # every bias correction by pow()
+    assert tabled.tobytes() == plain.tobytes()
+    assert ends.tobytes() == plain.tobytes()
+    monkeypatch.undo()
+    changed = run(_adam_family_race(300), "set_params")
+    stale = run(_adam_family_race(300), "stale")
+    assert changed.tobytes() == stale.tobytes()
+    assert changed.tobytes() != tabled.tobytes()
+
+    # the kernel does read the tables: a wrong entry changes that racer's path from there
+    ref = _adam_family_race(300)
+    ref.advance(300)
+    assert ref.bts[0, 0, 0] == 0.9 and ref.bts[0, 0, 10] == 1.0 - 0.9**10.0
+    assert ref.bts[0, 2, 0] == 0.999 and ref.bts[0, 2, 10] == (1.0 - 0.999**10.0) ** 0.5
+    for row in (0, 2):  # 1 − β₁ᵗ; (1 − β₂ᵗ)^0.5 (Adam uses the root only)
+        race = _adam_family_race(300)
+        race.bts[0, row, 10] = 0.5
+        race.advance(300)
+        assert race.xs[0, :10].tobytes() == ref.xs[0, :10].tobytes()
+        assert race.xs[0, 10:].tobytes() != ref.xs[0, 10:].tobytes(), row
+        assert race.xs[1:].tobytes() == ref.xs[1:].tobytes()  # the other racers: untouched
