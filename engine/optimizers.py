@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jit import jit_hot, jit_inline, optimize_for_size
+from engine.jit import jit, jit_hot, jit_inline, optimize_for_size
 from engine.params import ParamError, ParamSpec, resolve
 
 K_STATE = 4  # state vectors per racer
@@ -83,8 +83,9 @@ def _one_minus_pow(beta: float, step: float, sc: np.ndarray, k: int) -> float:
     return 1.0 - p
 
 
-#: steps a bias-correction table covers at most (later steps call pow(), as before)
-BIAS_TABLE_MAX = 1 << 15
+#: steps a bias-correction table covers at most (later steps call pow(), as before):
+#: all of them for β₂ = 0.999 (1 − β₂ᵗ is exactly 1 from t ≈ 41,400), 1.5 MB per racer
+BIAS_TABLE_MAX = 1 << 16
 
 
 def bias_table(oid: int, hp: np.ndarray, length: int) -> np.ndarray:
@@ -116,23 +117,34 @@ _NO_TABLE.flags.writeable = False
 def _bias_table(beta1: float, beta2: float, length: int) -> np.ndarray:
     out = np.full((3, length), np.nan)
     for row, beta in ((0, beta1), (1, beta2)):
-        if beta != beta:  # NaN: a row this optimizer does not use
-            continue
-        out[row, 0] = beta
-        if row == 1:
-            out[2, 0] = beta
-        done = False
-        for s in range(1, length):
-            bc = 1.0
-            if not done:
-                p = beta ** float(s)
-                bc = 1.0 - p
-                done = p <= _POW_FLOOR  # 1 − β^s is exactly 1.0 from here (_one_minus_pow)
-            out[row, s] = bc
-            if row == 1:
-                out[2, s] = 1.0 if bc == 1.0 else bc**0.5
+        if beta == beta:  # NaN: a row this optimizer does not use
+            _fill_bias_rows(beta, out, row, 2 if row == 1 else -1)
     out.flags.writeable = False
     return out
+
+
+@jit
+def _fill_bias_rows(beta: float, out: np.ndarray, row: int, sqrt_row: int) -> None:
+    """out[row] = [β, 1 − β¹, 1 − β², ...] and, if sqrt_row >= 0, out[sqrt_row] = [β,
+    (1 − β¹)^0.5, ...]: C pow() as in opt_update and as Python/torch compute them (no
+    vector maths library here: LLVM keeps each pow() a libm call; `** half` with a
+    non-constant half, so LLVM cannot turn it into sqrt(), which rounds differently)."""
+    n = out.shape[1]
+    out[row, 0] = beta
+    if sqrt_row >= 0:
+        out[sqrt_row, 0] = beta
+    done = False
+    for s in range(1, n):
+        step = float(s)
+        half = step * 0.0 + 0.5
+        bc = 1.0
+        if not done:
+            p = beta**step
+            bc = 1.0 - p
+            done = p <= _POW_FLOOR  # 1 − β^s is exactly 1.0 from here (_one_minus_pow)
+        out[row, s] = bc
+        if sqrt_row >= 0:
+            out[sqrt_row, s] = 1.0 if bc == 1.0 else bc**half
 
 
 @jit_hot

@@ -246,3 +246,18 @@ def test_bias_tables_give_the_bits_of_pow(monkeypatch: pytest.MonkeyPatch) -> No
         assert race.xs[0, :10].tobytes() == ref.xs[0, :10].tobytes()
         assert race.xs[0, 10:].tobytes() != ref.xs[0, 10:].tobytes(), row
         assert race.xs[1:].tobytes() == ref.xs[1:].tobytes()  # the other racers: untouched
+
+
+def test_bias_tables_have_the_bits_of_python_pow() -> None:
+    """The tables are filled by a compiled loop; each entry must be the bits of the
+    Python (C pow) expression torch.optim evaluates: 1 - beta ** step, (...) ** 0.5."""
+    from engine.optimizers import _bias_table
+
+    for beta in (0.9, 0.999, 0.99, 0.95, 0.5, 0.0, 0.9999, 0.123456789):
+        tab = _bias_table(beta, beta, 50_000)
+        assert tab[0, 0] == beta and tab[1, 0] == beta and tab[2, 0] == beta
+        for s in range(1, 50_000):
+            bc = 1.0 - beta ** float(s)
+            assert tab[0, s] == bc and tab[1, s] == bc, (beta, s)
+            assert tab[2, s] == bc**0.5, (beta, s)
+    assert np.isnan(_bias_table(float("nan"), 0.9, 10)[0]).all()
