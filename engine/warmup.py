@@ -211,6 +211,7 @@ def warm_up(report: Report | None = None, drawing: bool = True, parallel: bool =
         try:
             child = subprocess.Popen(
                 cmd,
+                cwd=Path(__file__).resolve().parents[1],  # `engine` importable from here
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -225,7 +226,8 @@ def warm_up(report: Report | None = None, drawing: bool = True, parallel: bool =
         _, err = child.communicate()
         if child.returncode == 0:
             return
-        say(f"(the parallel part failed: {err.strip().splitlines()[-1:]}; doing it here)")
+        last = (err or "").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
+        say(f"the rest here (the second process failed: {last[0]})")
     compile_parts(say, drawing)
 
 
