@@ -94,13 +94,16 @@ def bias_table(oid: int, hp: np.ndarray, length: int) -> np.ndarray:
     while β₂ᵗ is not yet negligible: ~41,000 steps for β₂ = 0.999).
 
     A (3, length) array: row 0 = [β₁, 1 − β₁¹, 1 − β₁², ...], row 1 = [β₂, 1 − β₂¹, ...],
-    row 2 = [β₂, (1 − β₂¹)^0.5, ...], computed with Python floats, i.e. C pow() exactly
-    as torch.optim computes them (the kernel's own pow() gives the same bits). A row
-    the optimizer does not use starts with NaN; opt_update uses a row only when its
-    first entry equals the racer's β (so a table left from other betas is never used)
-    and the step is within it. Tables are shared (cached, read-only).
+    row 2 = [β₂, (1 − β₂¹)^0.5, ...], with C pow() as torch.optim computes them in Python
+    (a compiled loop: the same libm pow(), tested bit for bit against Python's). NAdam's
+    rows hold its μ terms instead (:func:`_nadam_table`). A row the optimizer does not
+    use starts with NaN; opt_update uses a row only when its first entry equals the
+    racer's β (so a table left from other betas is never used) and the step is within
+    it. Tables are shared (cached, read-only).
     """
     length = max(int(length), 1)
+    if oid == NADAM:
+        return _nadam_table(float(hp[1]), float(hp[2]), float(hp[5]), length)
     uses1 = oid in (ADAM, ADAMW, ADAMAX)
     uses2 = oid in (ADAM, ADAMW, NADAM)
     if not (uses1 or uses2):
@@ -121,6 +124,26 @@ def _bias_table(beta1: float, beta2: float, length: int) -> np.ndarray:
             _fill_bias_rows(beta, out, row, 2 if row == 1 else -1)
     out.flags.writeable = False
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _nadam_table(beta1: float, beta2: float, momentum_decay: float, length: int) -> np.ndarray:
+    """NAdam's: row 0 = [β₁, μ₁, μ₂, ...] with μₛ = β₁·(1 − 0.5·0.96^(s·ψ)), ψ the momentum
+    decay (its μₜ₊₁ is row 0's next entry: (s + 1.0)·ψ is float(s + 1)·ψ, the same bits);
+    row 1 = [β₂, 1 − β₂¹, ...]; row 2 = [ψ, unused...]."""
+    out = np.full((3, length), np.nan)
+    _fill_bias_rows(beta2, out, 1, -1)
+    _fill_mu_row(beta1, momentum_decay, out)
+    out.flags.writeable = False
+    return out
+
+
+@jit
+def _fill_mu_row(beta1: float, momentum_decay: float, out: np.ndarray) -> None:
+    out[0, 0] = beta1
+    out[2, 0] = momentum_decay
+    for s in range(1, out.shape[1]):
+        out[0, s] = beta1 * (1.0 - 0.5 * (0.96 ** (float(s) * momentum_decay)))
 
 
 @jit
@@ -328,9 +351,18 @@ def opt_update(
         decoupled = hp[6] != 0.0
         if t == 0:
             sc[1] = 1.0  # mu_product
-        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * momentum_decay)))
+        if ts + 1 < bt.shape[1] and bt[0, 0] == beta1 and bt[2, 0] == momentum_decay:
+            mu = bt[0, ts]  # the table's μ (bias_table: the same pow(), no call here)
+            mu_next = bt[0, ts + 1]
+        else:
+            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * momentum_decay)))
         mu_product = sc[1] * mu
+        if mu_product < _POW_FLOOR:
+            # 1 − μ-product (and 1 − μ-product·μₜ₊₁) is exactly 1.0 from here on: a zero
+            # keeps it so without multiplying subnormals at every later step (~150 cycles
+            # each here: NAdam ran at ~160 ns a step once μ₁···μₜ passed 2^-1022)
+            mu_product = 0.0
         sc[1] = mu_product
         mu_product_next = mu_product * mu_next
         c1 = -lr * (1.0 - mu) / (1.0 - mu_product)

@@ -214,8 +214,10 @@ def test_bias_tables_give_the_bits_of_pow(monkeypatch: pytest.MonkeyPatch) -> No
         race.advance(150)
         if change == "set_params":
             race.set_params(0, {"beta2": 0.95, "beta1": 0.7})
+            race.set_params(3, {"beta1": 0.8, "momentum_decay": 0.01})  # nadam
         elif change == "stale":  # new betas behind the race's back: the table must not be used
             race.hps[0, 1], race.hps[0, 2] = 0.7, 0.95
+            race.hps[3, 1], race.hps[3, 5] = 0.8, 0.01
         race.advance(150)
         return np.concatenate([race.xs.ravel(), race.loss.ravel()])
 
@@ -239,13 +241,17 @@ def test_bias_tables_give_the_bits_of_pow(monkeypatch: pytest.MonkeyPatch) -> No
     ref.advance(300)
     assert ref.bts[0, 0, 0] == 0.9 and ref.bts[0, 0, 10] == 1.0 - 0.9**10.0
     assert ref.bts[0, 2, 0] == 0.999 and ref.bts[0, 2, 10] == (1.0 - 0.999**10.0) ** 0.5
-    for row in (0, 2):  # 1 − β₁ᵗ; (1 − β₂ᵗ)^0.5 (Adam uses the root only)
+    # (racer, row): Adam's 1 − β₁ᵗ and (1 − β₂ᵗ)^0.5 (it uses the root only); NAdam's μ
+    # (read at two steps: μₜ and μₜ₊₁) and 1 − β₂ᵗ
+    for i, row in ((0, 0), (0, 2), (3, 0), (3, 1)):
         race = _adam_family_race(300)
-        race.bts[0, row, 10] = 0.5
+        race.bts[i, row, 10] = 0.5
         race.advance(300)
-        assert race.xs[0, :10].tobytes() == ref.xs[0, :10].tobytes()
-        assert race.xs[0, 10:].tobytes() != ref.xs[0, 10:].tobytes(), row
-        assert race.xs[1:].tobytes() == ref.xs[1:].tobytes()  # the other racers: untouched
+        first = 9 if (i, row) == (3, 0) else 10  # μ₁₀ is μ_next of update 9 already
+        assert race.xs[i, :first].tobytes() == ref.xs[i, :first].tobytes()
+        assert race.xs[i, first:].tobytes() != ref.xs[i, first:].tobytes(), (i, row)
+        others = [k for k in range(race.xs.shape[0]) if k != i]
+        assert race.xs[others].tobytes() == ref.xs[others].tobytes()
 
 
 def test_bias_tables_have_the_bits_of_python_pow() -> None:
@@ -261,3 +267,75 @@ def test_bias_tables_have_the_bits_of_python_pow() -> None:
             assert tab[0, s] == bc and tab[1, s] == bc, (beta, s)
             assert tab[2, s] == bc**0.5, (beta, s)
     assert np.isnan(_bias_table(float("nan"), 0.9, 10)[0]).all()
+    from engine.optimizers import _nadam_table
+
+    for b1, md in ((0.9, 0.004), (0.5, 0.1), (0.0, 0.0), (0.99, 0.0123)):
+        tab = _nadam_table(b1, 0.999, md, 20_000)
+        assert tab[0, 0] == b1 and tab[2, 0] == md and tab[1, 0] == 0.999
+        for s in range(1, 20_000):
+            step = float(s)
+            assert tab[0, s] == b1 * (1.0 - 0.5 * (0.96 ** (step * md))), (b1, md, s)
+            if s > 1:  # the kernel's mu_next at step s - 1: (step + 1.0) * md
+                prev = float(s - 1)
+                assert tab[0, s] == b1 * (1.0 - 0.5 * (0.96 ** ((prev + 1.0) * md)))
+            assert tab[1, s] == 1.0 - 0.999 ** float(s)
+
+
+def _nadam_reference(x: np.ndarray, grads: list[np.ndarray], hp: dict[str, float]) -> list:
+    """torch.optim.NAdam's single-tensor arithmetic in plain Python floats (as opt_update
+    mirrors it; its μ-product is multiplied on however small it gets)."""
+    lr, b1, b2, eps = hp["lr"], hp["beta1"], hp["beta2"], hp["eps"]
+    wd, md, dec = hp["weight_decay"], hp["momentum_decay"], hp["decoupled_weight_decay"]
+    x = x.copy()
+    m = np.zeros_like(x)
+    v = np.zeros_like(x)
+    mu_product = 1.0
+    out = []
+    for t, g in enumerate(grads):
+        step = float(t + 1)
+        bc2 = 1.0 - b2**step
+        mu = b1 * (1.0 - 0.5 * (0.96 ** (step * md)))
+        mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * md)))
+        mu_product = mu_product * mu
+        c1 = -lr * (1.0 - mu) / (1.0 - mu_product)
+        c2 = (-lr * mu_next) / (1.0 - mu_product * mu_next)
+        for i in range(x.shape[0]):
+            gi = g[i]
+            if wd != 0.0:
+                if dec:
+                    x[i] = x[i] * (1.0 - lr * wd)
+                else:
+                    gi = gi + wd * x[i]
+            w = 1.0 - b1
+            m[i] = m[i] + w * (gi - m[i]) if abs(w) < 0.5 else gi - (gi - m[i]) * (1.0 - w)
+            v[i] = v[i] * b2 + (1.0 - b2) * gi * gi
+            denom = math.sqrt(v[i] / bc2) + eps
+            xi = x[i] + c1 * gi / denom
+            x[i] = xi + c2 * m[i] / denom
+        out.append(x.copy())
+    return out
+
+
+def test_nadam_mu_product_shortcut_is_exact() -> None:
+    """NAdam stops multiplying its μ-product once 1 − μ-product is exactly 1.0 (before it
+    turns subnormal); every step must still be the bits of the full product, with and
+    without the μ table (steps past the table's end use pow())."""
+    from engine.optimizers import bias_table, get_optimizer
+
+    rng = np.random.default_rng(5)
+    grads = [rng.normal(0.0, 1.0, 2) for _ in range(3000)]
+    opt = get_optimizer("nadam")
+    for params in (
+        {"lr": 0.01},
+        {"lr": 0.02, "beta1": 0.5, "momentum_decay": 0.1, "weight_decay": 0.01},
+        {"lr": 0.01, "beta1": 0.0, "weight_decay": 0.1, "decoupled_weight_decay": True},
+    ):
+        full = opt.resolve(params)
+        hp = opt.pack(full)
+        ref = _nadam_reference(np.array([0.3, -0.7]), grads, full)
+        for table in (NO_TABLE, bias_table(opt.oid, hp, 1000)):
+            x, st, sc = np.array([0.3, -0.7]), np.zeros((4, 2)), np.zeros(4)
+            for t, g in enumerate(grads):
+                opt_update(opt.oid, hp, st, sc, table, x, g.copy(), full["lr"], t)
+                assert x.tolist() == ref[t].tolist(), (params, t, table.shape)
+            assert sc[1] == 0.0  # the product was cut to zero (0.9^3000 is subnormal)
