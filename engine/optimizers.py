@@ -186,8 +186,8 @@ def opt_update(
 
     ``g`` is the gradient (it may be overwritten), ``lr`` the scheduled learning rate,
     ``t`` the number of updates done before this one (torch's ``step`` is ``t + 1``).
-    ``bt`` is the racer's table of Adam bias corrections (:func:`bias_table`; (3, 0)
-    for none). ``newton`` and ``random_search`` are applied by the kernel, not here.
+    ``bt`` is the racer's table of Adam bias corrections (:func:`bias_table`; NaN
+    rows for none). ``newton`` and ``random_search`` are applied by the kernel, not here.
     """
     # The race kernel inlines this and optimises it for speed there; the copy of its
     # own (Python callers) is optimised for size: less machine code to generate.

@@ -112,14 +112,7 @@ def _render(scenario: Any, size: tuple[int, int], whole_window: bool) -> Any:
     app.processEvents()
     assert win.race is not None
     win.race.run()
-    win._last_counts = []
-    win.on_frame()
-    if win.is_perceptron:
-        win._perceptron_slow_updates()
-        win.perceptron.refresh_grid()
-    else:
-        win.landscape.refresh_grid()
-    win._update_board()
+    win.draw_now()
     app.processEvents()
     img = win.grab().toImage() if whole_window else win.compose_image()
     win.document.forget_changes()  # never a "save?" prompt in a headless render

@@ -956,6 +956,19 @@ class MainWindow(QMainWindow):
         self._last_counts = [-1] * len(self.race.racers)
 
     # ------------------------------------------------------------ drawing
+    def draw_now(self) -> None:
+        """Draw everything from the race's current rows at once, including what frames
+        refresh only now and then (map grid, perceptron epoch curves, leaderboard): for a
+        headless render or a check that does not wait for the timers."""
+        self._last_counts = []
+        self.on_frame()
+        if self.is_perceptron:
+            self._perceptron_slow_updates()
+            self.perceptron.refresh_grid()
+        else:
+            self.landscape.refresh_grid()
+        self._update_board()
+
     def on_frame(self) -> None:
         """Pull new rows from the engine and redraw (GUI thread, ~60 Hz)."""
         race = self.race

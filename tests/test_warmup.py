@@ -44,12 +44,7 @@ for path in [None] + sys.argv[1:]:
         win.race.advance(200)
         win.on_frame()
         app.processEvents()
-    if win.is_perceptron:
-        win._perceptron_slow_updates()
-        win.perceptron.refresh_grid()
-    else:
-        win.landscape.refresh_grid()
-    win._update_board()
+    win.draw_now()
     app.processEvents()
     win.document.forget_changes()
     win.close()
