@@ -9,6 +9,8 @@ Edits go to the engine between chunks through the Race API.
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import math
 import threading
 import time
@@ -1407,13 +1409,43 @@ class MainWindow(QMainWindow):
 
 
 def app_settings() -> QSettings:
-    """The app's QSettings; GRADIENT_ARENA_SETTINGS=path.ini redirects them (tests, render)."""
+    """The app's QSettings; GRADIENT_ARENA_SETTINGS=path.ini redirects them (tests, render).
+
+    GRADIENT_ARENA_SETTINGS=/dev/null (os.devnull) means "remember nothing": each call
+    gets an empty throwaway file. Never /dev/null itself: QSettings saves by writing a
+    new file and renaming it over the old one, which (as root) replaced the system's
+    /dev/null with a regular file, and the next headless render restored the previous
+    one's window layout from it.
+    """
     import os
 
     path = os.environ.get("GRADIENT_ARENA_SETTINGS")
+    if path == os.devnull:
+        path = _throwaway_settings_file()
     if path:
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings("GradientArena", "Gradient Arena")
+
+
+_THROWAWAY_COUNT = itertools.count()
+
+
+@functools.cache
+def _throwaway_settings_folder() -> str:
+    """This process's folder for throwaway settings files (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="gradient-arena-settings-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _throwaway_settings_file() -> str:
+    import os
+
+    return os.path.join(_throwaway_settings_folder(), f"{next(_THROWAWAY_COUNT)}.ini")
 
 
 def reflow(text: str | None) -> str:

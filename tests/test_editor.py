@@ -417,3 +417,22 @@ def test_an_undefined_combination_is_refused_at_the_editor(window):
     assert window.race.racers[4].params["nesterov"] is False
     assert not box.isChecked()  # the editor shows what runs
     assert window.document.stack.count() == 0
+
+
+def test_devnull_settings_remember_nothing_and_leave_dev_null_alone(
+    qapp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GRADIENT_ARENA_SETTINGS=/dev/null (headless renders, the warm-up test): nothing is
+    kept between windows, and /dev/null stays the device (QSettings saves by renaming a
+    new file over the old one: as root that once replaced /dev/null with a regular file)."""
+    import os
+    import stat
+
+    from gui.window import app_settings
+
+    monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", os.devnull)
+    s = app_settings()
+    s.setValue("state", "slide layout")
+    s.sync()
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert app_settings().value("state") is None
