@@ -111,19 +111,30 @@ def _pct(v: float | None) -> str:
     return "-" if v is None or v != v else f"{100.0 * v:.2f} %"
 
 
+def _status(m: Any) -> str:
+    """'diverged @ k', 'unbounded below @ k' or '-'."""
+    if m.diverged_step is not None:
+        return f"diverged @ {m.diverged_step}"
+    if getattr(m, "unbounded_step", None) is not None:
+        return f"unbounded below @ {m.unbounded_step}"
+    return "-"
+
+
 def leaderboard_text(race: Any) -> str:
     """The leaderboard table of a finished race (enabled racers only).
 
-    Perceptron races show the final validation accuracy and loss (full validation set),
-    the full training loss and the epochs done instead of the landscape columns.
+    "steps to tol" is the step from which a run stays within tolerance to its end ("-":
+    it ends outside), "first within tol" the step it first got there. Perceptron races
+    show the final validation accuracy and loss (full validation set), the full training
+    loss and the epochs done instead of the landscape columns.
     """
     perceptron = bool(getattr(race, "is_perceptron", False))
     if perceptron:
         header = ("rank", "label", "optimizer", "val accuracy", "val loss", "train loss",
-                  "epochs", "diverged at")  # fmt: skip
+                  "epochs", "status")  # fmt: skip
     else:
         header = ("rank", "label", "optimizer", "final loss", "best loss", "steps to tol",
-                  "dist to min", "diverged at")  # fmt: skip
+                  "first within tol", "dist to min", "status")  # fmt: skip
     rows = []
     rank = 0
     for i, m in race.leaderboard():
@@ -135,10 +146,10 @@ def leaderboard_text(race: Any) -> str:
                      _fmt(m.epochs, ".4g"))  # fmt: skip
         else:
             cells = (_fmt(m.final_loss), _fmt(m.best_loss), _fmt(m.steps_to_tol),
-                     _fmt(m.distance_to_minimum))  # fmt: skip
-        rows.append((str(rank), m.label, m.optimizer, *cells, _fmt(m.diverged_step)))
+                     _fmt(m.first_within_tol), _fmt(m.distance_to_minimum))  # fmt: skip
+        rows.append((str(rank), m.label, m.optimizer, *cells, _status(m)))
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
-    right = {0, 3, 4, 5, 6, 7}
+    right = set(range(len(header) - 1)) - {1, 2}  # numbers right, text and status left
 
     def line(r: tuple[str, ...]) -> str:
         cells = [c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in
@@ -371,6 +382,12 @@ def register_render(sub: SubParsers) -> None:
         action="store_true",
         help="the whole window (side panel, leaderboard...) instead of the two plots",
     )
+    p.add_argument(
+        "--grid",
+        action="store_true",
+        help="small multiples: one small landscape per enabled racer, each with only its "
+        "own trail (View > Small multiples; landscape scenarios only)",
+    )
     p.set_defaults(func=cmd_render)
 
 
@@ -380,9 +397,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     from engine.scenario import ScenarioError, load_scenario
 
     try:
-        load_scenario(args.scenario)
+        scenario = load_scenario(args.scenario)
     except ScenarioError as e:
         return _fail(str(e))
+    if args.grid and scenario.objective.kind == "perceptron":
+        return _fail(
+            f"{args.scenario}: --grid: small multiples are for landscape races, and this is "
+            "a perceptron race (its data panel already shows every racer's decision line)"
+        )
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         return _fail(f"--out: expected a file name ending in .png, got {args.out!r}")
@@ -392,7 +414,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     _first_run_warm_up(drawing=True)
     try:
-        path = render_png(args.scenario, str(out), steps=args.steps, whole_window=args.window)
+        path = render_png(
+            args.scenario, str(out), steps=args.steps, whole_window=args.window, grid=args.grid
+        )
     except OSError as e:
         return _fail(f"--out: cannot write {args.out!r}: {e.strerror or e}")
     print(f"wrote {path}")

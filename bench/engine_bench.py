@@ -109,7 +109,7 @@ def race_case(
         t_before = int(race.t.sum())
         with Stopwatch() as sw:
             race.advance(steps)
-        outcome.diverged = [i for i in range(racers) if race.diverged_step(i) is not None]
+        outcome.diverged = [i for i in range(racers) if race.overflow_step(i) is not None]
         return sw.wall, sw.cpu, float(int(race.t.sum()) - t_before)
 
     return run

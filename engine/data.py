@@ -1,7 +1,10 @@
 """Data sets for the perceptron race: seeded generators, a CSV reader, split, scaling.
 
-A data set is a float64 array of rows ``[x1, x2, y]`` with ``y`` in {0, 1}, C-contiguous,
-shape (n, 3): exactly what the race kernel reads (see ``engine.perceptron_kernel.perceptron_fg``).
+A data set is a float64 array of rows ``[x1, x2, y]``, C-contiguous, shape (n, 3): exactly
+what the race kernel reads (see ``engine.perceptron_kernel.perceptron_fg``). A label ``y``
+is a class 0 or 1 or a soft label (a target probability) anywhere in [0, 1]: the binary
+cross-entropy −[y·log a + (1 − y)·log(1 − a)] and its gradient (a − y)·x hold for any such
+y. The generators make 0/1 labels; a CSV file, inline rows and :func:`prepare` accept [0, 1].
 
 Generators (all reproducible: a ``numpy.random.Generator`` made from ``seed``; the same
 seed gives the same rows bit for bit, another seed other rows):
@@ -20,7 +23,7 @@ and ``noise``: the fraction of labels flipped at random (label noise; exactly
 round(noise·n) rows are flipped). ``spread`` is always a positional standard deviation.
 
 :func:`load_csv` reads a CSV file with a header naming the columns ``x1``, ``x2`` and
-``y`` (any order, extra columns ignored). Every problem raises :class:`DataError` whose
+``y`` (any order, extra columns ignored; y in [0, 1]). Every problem raises :class:`DataError` whose
 message names the file, the line and column, and what was expected; nothing else
 escapes. Limits: 5,000,000 rows, 200 MB.
 
@@ -297,7 +300,8 @@ def generate(kind: str, params: dict[str, Any] | None = None) -> np.ndarray:
 # ---------------------------------------------------------------------------- CSV
 def load_csv(path: str | Path) -> np.ndarray:
     """Rows [x1, x2, y] of the CSV file ``path`` (header with x1, x2, y; extra columns
-    ignored; y must be 0 or 1; every value finite). Raises DataError naming the file."""
+    ignored; y in [0, 1]: a class 0/1 or a soft label; every value finite). Raises
+    DataError naming the file."""
     name = str(path)
     try:
         return _load_csv(Path(path), name)
@@ -404,7 +408,8 @@ def _fast_parse(body: str, cols: tuple[int, int, int]) -> np.ndarray | None:
 def _rows_ok(a: np.ndarray) -> bool:
     if a.ndim != 2 or a.shape[1] != 3:
         return False
-    return bool(np.isfinite(a).all() and np.isin(a[:, 2], (0.0, 1.0)).all())
+    y = a[:, 2]
+    return bool(np.isfinite(a).all() and ((y >= 0.0) & (y <= 1.0)).all())
 
 
 def _slow_parse(body: str, cols: tuple[int, int, int], name: str, header_line: int) -> np.ndarray:
@@ -437,10 +442,10 @@ def _slow_parse(body: str, cols: tuple[int, int, int], name: str, header_line: i
                         f"{text!r}"
                     )
                 vals.append(v)
-            if vals[2] not in (0.0, 1.0):
+            if not 0.0 <= vals[2] <= 1.0:
                 raise DataError(
-                    f"{name}: line {lineno}, column y: expected a label 0 or 1, got "
-                    f"{fields[cols[2]].strip()!r}"
+                    f"{name}: line {lineno}, column y: expected a label in [0, 1] (a class 0 "
+                    f"or 1, or a soft label), got {fields[cols[2]].strip()!r}"
                 )
             out.append((vals[0], vals[1], vals[2]))
             if len(out) > MAX_ROWS:
@@ -529,6 +534,13 @@ def prepare(
     rows = np.asarray(rows, dtype=np.float64)
     if rows.ndim != 2 or rows.shape[1] != 3 or rows.shape[0] < 1:
         raise DataError(f"expected rows of shape (n, 3) with n >= 1, got {rows.shape}")
+    if not np.isfinite(rows).all():
+        raise DataError("expected finite numbers in every row")
+    y = rows[:, 2]
+    bad = np.flatnonzero(~((y >= 0.0) & (y <= 1.0)))
+    if bad.size:
+        k = int(bad[0])
+        raise DataError(f"row {k + 1}: expected a label y in [0, 1], got {float(y[k])!r}")
     train, val = split(rows, validation_fraction, seed)
     if not standardize_features:
         return Dataset(train, val, source)

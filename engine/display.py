@@ -9,6 +9,7 @@ laid out so that pyqtgraph can draw them directly.
   of a growing optimizer trajectory, so drawing cost never grows with trail length.
 * :func:`minmax_decimate` — min/max envelope of a loss-vs-step curve for zoomed views.
 * :func:`log_safe` — log10 for log-axis plots that never warns.
+* :func:`ema_update` — an exponential moving average of a growing curve, incrementally.
 * :func:`quiver_segments` — gradient-field arrows as point pairs.
 
 Every numba kernel goes through :func:`engine.jit.jit` (nogil, cached, no fastmath), so
@@ -27,6 +28,7 @@ from engine.perceptron_kernel import bce_loss
 __all__ = [
     "TrailThinner",
     "contour_segments",
+    "ema_update",
     "finite_bounds",
     "log_safe",
     "minmax_decimate",
@@ -588,6 +590,26 @@ def log_safe(y: np.ndarray, floor: float = 1e-300) -> np.ndarray:
     out = np.full(v.shape, np.nan)
     np.log10(np.maximum(v, floor), out=out, where=ok)
     return out
+
+
+@jit
+def ema_update(y: np.ndarray, start: int, stop: int, alpha: float, out: np.ndarray) -> None:
+    """Exponential moving average of ``y``, rows [start, stop) into ``out``.
+
+    out[k] = out[k−1] + alpha·(y[k] − out[k−1]), starting from the first finite y (NaN
+    before it); a non-finite y[k] keeps out[k−1]. ``out[start − 1]`` must hold the
+    average so far, so a growing curve costs only its new rows. With alpha = 1/τ the
+    average forgets with a time constant of about τ rows.
+    """
+    prev = out[start - 1] if start > 0 else math.nan
+    for k in range(start, stop):
+        v = y[k]
+        if math.isfinite(v):
+            if math.isfinite(prev):
+                prev = prev + alpha * (v - prev)
+            else:
+                prev = v
+        out[k] = prev
 
 
 # ================================================================ gradient field

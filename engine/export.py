@@ -8,7 +8,13 @@
   ``inf`` and ``-inf``; numbers are Python's shortest round-trip ``repr``.
 * ``trajectories.npz``: per run ``i`` the arrays ``x_i`` (n, d), ``loss_i``,
   ``grad_norm_i``, ``lr_i``; plus ``labels``, ``optimizers`` and ``coords``.
-* ``summary.json``: per-run metrics, the scenario, software versions and the date.
+* ``summary.json``: per-run metrics (:class:`engine.race.RunMetrics`: ``steps_to_tol``
+  is the step from which the run stays within tolerance to its last row,
+  ``first_within_tol`` the first step within it; ``diverged_step`` and
+  ``unbounded_step`` as :meth:`engine.race.Race.diverged_step` says, with the flags
+  ``diverged`` and ``unbounded``), the tolerances, the scenario, software versions and
+  the date. The tolerance and divergence figures can be recomputed from
+  ``trajectories.csv`` alone (its numbers round-trip exactly).
 
 Perceptron races write instead the columns
 ``run,optimizer,step,epoch,w1,w2,b,loss,grad_norm,lr,val_loss,accuracy``:
@@ -239,6 +245,7 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
     for i, m in enumerate(race.metrics()):
         d = {"run": labels[i], "enabled": bool(race.racers[i].enabled), **m.as_dict()}
         d["diverged"] = m.diverged_step is not None
+        d["unbounded"] = m.unbounded_step is not None
         if perceptron:
             d["per_epoch"] = {k: v.tolist() for k, v in race.epoch_metrics(i).items()}
         runs.append(d)
@@ -264,7 +271,11 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
             "versions": versions(),
             "steps": race.steps,
             "seed": race.seed,
-            "tolerance": {"loss": race.tolerance.loss, "grad": race.tolerance.grad},
+            "tolerance": {
+                "loss": race.tolerance.loss,
+                "grad": race.tolerance.grad,
+                "divergence": race.tolerance.divergence,
+            },
             "runs": runs,
             **extra,
             "scenario": scenario_to_dict(scenario),

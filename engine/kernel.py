@@ -187,9 +187,10 @@ def special_step(
     ``ev == 0``: the update. ``g`` is the gradient the optimizer sees (for nag: at the
     look-ahead point). Adds the gradient noise, then applies the whole update of
     ``newton`` (Hessian at ``x`` in scratch rows 4 to 4 + d: race_chunk writes a
-    landscape's, this computes the perceptron's) and ``random_search`` (its estimate is
-    in scratch row 2, see race_chunk). Returns True when it has updated ``x``, False
-    when the kernel still calls ``opt_update``.
+    landscape's, this computes the perceptron's; saddle-free or plain by hp[2]) and
+    ``random_search`` (its estimate is in scratch row 2, see race_chunk; its sign hp[4]).
+    Returns True when it has updated ``x``, False when the kernel still calls
+    ``opt_update``.
 
     The normal deviates of both (noise, directions) come from one loop: one inlined
     copy of the generator to compile.
@@ -226,12 +227,16 @@ def special_step(
             perceptron_hess(data, prow, lo, hi, x, h)
         sym_eig(h, lam, vec, mscr)
         damping = hp[1]
+        saddle_free = hp[2] != 0.0
         for i in range(d):
             s = 0.0
             for k in range(d):
                 s += vec[k, i] * g[k]
-            a = abs(lam[i])
-            acc[i] = s / (damping if damping > a else a)  # max(|λ|, δ) (as max() picks)
+            if saddle_free:
+                a = abs(lam[i])
+                acc[i] = s / (damping if damping > a else a)  # max(|λ|, δ) (as max() picks)
+            else:  # plain Newton: λ = 0 gives inf or NaN, and the race marks it diverged
+                acc[i] = s / lam[i]
         for k in range(d):
             s = 0.0
             for i in range(d):
@@ -243,6 +248,8 @@ def special_step(
         scale = lr / np.int64(hp[2])
         if hp[3] != 0.0:
             scale = scale / (2.0 * delta * delta)
+        if hp[4] > 0.0:  # sign = +1: the notes' W + α(G⁺ − G⁻)·δW (climbs)
+            scale = -scale
         for i in range(d):
             x[i] = x[i] - scale * acc[i]
         return True

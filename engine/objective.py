@@ -4,11 +4,13 @@ An objective knows what the kernel needs (kind id, landscape id, packed params, 
 and what the metrics need (the known minima, f*, the loss at any point).
 
 The perceptron (lecture notes): z = w1·x1 + w2·x2 + b, a = σ(z), per-row loss the
-binary cross-entropy ℓ = −y·log a − (1 − y)·log(1 − a), dℓ/dz = a − y; the race
-minimises the mean ℓ over each mini-batch (engine.perceptron_kernel.perceptron_fg). The numba
-helpers here evaluate the FULL training / validation sets at given parameters:
-:func:`full_loss`, :func:`accuracy` and :func:`evaluate_points` (the per-epoch metrics).
-A row is predicted as class 1 when z > 0 (a > 0.5); accuracy = mean(prediction == y).
+binary cross-entropy ℓ = −y·log a − (1 − y)·log(1 − a), dℓ/dz = a − y, for labels y in
+[0, 1] (a class 0/1 or a soft label); the race minimises the mean ℓ over each mini-batch
+(engine.perceptron_kernel.perceptron_fg). The numba helpers here evaluate the FULL training /
+validation sets at given parameters: :func:`full_loss`, :func:`accuracy` and
+:func:`evaluate_points` (the per-epoch metrics). Accuracy: a row counts as right when the
+predicted class [z > 0, i.e. a > 0.5] equals the label's class [y > 0.5]; the same strict
+threshold on both sides, so a = 0.5 predicts class 0 and a soft label y = 0.5 is class 0.
 """
 
 from __future__ import annotations
@@ -111,15 +113,14 @@ def full_loss(data: np.ndarray, x: np.ndarray) -> float:
 
 @jit
 def accuracy(data: np.ndarray, x: np.ndarray) -> float:
-    """Fraction of rows classified right (class 1 iff z > 0); NaN for an empty set."""
+    """Fraction of rows classified right: (z > 0) == (y > 0.5); NaN for an empty set."""
     n = data.shape[0]
     if n == 0:
         return math.nan
     hits = 0
     for j in range(n):
         z = x[0] * data[j, 0] + x[1] * data[j, 1] + x[2]
-        pred = 1.0 if z > 0.0 else 0.0
-        if pred == data[j, 2]:
+        if (z > 0.0) == (data[j, 2] > 0.5):
             hits += 1
     return hits / n
 
@@ -135,8 +136,7 @@ def _loss_acc(data: np.ndarray, w1: float, w2: float, b: float) -> tuple[float, 
         z = w1 * data[j, 0] + w2 * data[j, 1] + b
         y = data[j, 2]
         s += bce_loss(z, y)
-        pred = 1.0 if z > 0.0 else 0.0
-        if pred == y:
+        if (z > 0.0) == (y > 0.5):  # predicted class == the label's class (module docstring)
             hits += 1
     return s / n, hits / n
 

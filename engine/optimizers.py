@@ -318,6 +318,9 @@ def opt_update(
         eps = hp[3]
         wd = hp[4]
         amsgrad = hp[5] != 0.0
+        if oid == ADAM and hp[6] == 0.0:  # bias_correction = false: x ← x − η·m/(√v̂ + ε)
+            bc1 = 1.0
+            bc2_sqrt = 1.0
         step_size = lr / bc1
         if bc2_sqrt < 0.0:
             bc2_sqrt = 1.0 if bc2 == 1.0 else bc2**half  # pow(1, y) = 1 exactly
@@ -485,6 +488,15 @@ def _sgd_rule(p: dict[str, Any]) -> str | None:
     return None
 
 
+def _random_search_rule(p: dict[str, Any]) -> str | None:
+    if p["sign"] not in (-1, 1):
+        return (
+            f"sign: expected -1 (descend) or 1 (the notes' W + α(G⁺ − G⁻)·δW: climbs), "
+            f"got {p['sign']}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Optimizer:
     """One optimizer: registry name, kernel id, hyperparameters and exact equations."""
@@ -501,6 +513,9 @@ class Optimizer:
     #: a rule across parameters: given the resolved parameters, None or what is wrong
     #: (the message starts with the parameter name, like every ParamError)
     rule: Callable[[dict[str, Any]], str | None] | None = None
+    #: what a racer's initial velocity ``v0`` sets (state row 0) and in which units;
+    #: "" for an optimizer without a velocity (v0 and x_prev do not apply)
+    velocity: str = ""
 
     def resolve(self, given: dict[str, Any] | None) -> dict[str, Any]:
         """Defaults merged with ``given`` (raises ParamError on bad or unknown keys, or on a
@@ -523,6 +538,8 @@ class Optimizer:
     def torch_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:
         """Keyword arguments for the torch.optim class (tests and documentation)."""
         p = self.resolve(params)
+        if self.name == "adam" and not p.pop("bias_correction"):
+            raise ValueError("torch.optim.Adam has no bias_correction = false")
         if self.name in ("adam", "adamw", "nadam", "radam", "adamax"):
             p["betas"] = (p.pop("beta1"), p.pop("beta2"))
         if self.name == "rprop":
@@ -573,8 +590,12 @@ OPTIMIZERS: dict[str, Optimizer] = {
             momentum_slot=0,
             velocity_sign=-1.0,
             description="Plain gradient descent; with momentum it is the lecture's heavy ball "
-            "v ← ρv − ηg, x ← x + v (b = −v/η).",
+            "v ← ρv − ηg, x ← x + v (b = −v/η); nesterov = true is the notes' "
+            "change-of-variables NAG (x̃ = x + ρv).",
             rule=_sgd_rule,
+            velocity="the buffer b, in gradient units (the step is −η·b; the lectures' "
+            "heavy-ball velocity is v = −η·b): with v0 the first update is already "
+            "b ← μ·b + (1 − τ)·g",
         ),
         Optimizer(
             "momentum",
@@ -589,7 +610,9 @@ OPTIMIZERS: dict[str, Optimizer] = {
             "v ← β·v + (1 − β)·∇f(x)\nx ← x − η·v",
             momentum_slot=0,
             velocity_sign=-1.0,
-            description="Gradient descent on an exponential moving average of the gradients.",
+            description="Gradient descent on an exponential moving average of the gradients; "
+            "the same path as heavy ball (sgd) with μ = β and η·(1 − β).",
+            velocity="v, in gradient units (the step is −η·v)",
         ),
         Optimizer(
             "nag",
@@ -603,6 +626,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
             momentum_slot=0,
             velocity_sign=1.0,
             description="Lecture 5's NAG: the gradient is measured at the look-ahead point.",
+            velocity="v, in units of x (the step itself: x ← x + v)",
         ),
         Optimizer(
             "adagrad",
@@ -674,14 +698,23 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 _eps(1e-8),
                 _WD,
                 ParamSpec("amsgrad", False, "use the AMSGrad maximum of v", kind="bool"),
+                ParamSpec(
+                    "bias_correction",
+                    True,
+                    "divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ (false: the 003 notes' form)",
+                    kind="bool",
+                ),
             ),
             "g ← ∇f(x) + λ·x\nm ← β₁·m + (1 − β₁)·g\nv ← β₂·v + (1 − β₂)·g²\n"
             "v̂ ← max(v̂, v) (amsgrad) or v\n"
-            "x ← x − η/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)",
+            "x ← x − η/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)\n"
+            "bias_correction = false:  x ← x − η·m / (√v̂ + ε)",
             torch="Adam",
             momentum_slot=0,
             velocity_sign=-1.0,
-            description="Kingma & Ba's Adam with bias correction (Algorithm 1 of the paper).",
+            description="Kingma & Ba's Adam with bias correction (Algorithm 1 of the paper); "
+            "bias_correction = false is the 003 notes' Adam (torch.optim.Adam has no such "
+            "switch: checked against the formula).",
         ),
         Optimizer(
             "adamw",
@@ -811,17 +844,27 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 ParamSpec(
                     "damping",
                     1e-3,
-                    "eigenvalue floor δ",
+                    "eigenvalue floor δ (saddle-free form only)",
                     lo=0.0,
                     lo_open=True,
                     log=True,
                     symbol="δ",
                 ),
+                ParamSpec(
+                    "saddle_free",
+                    True,
+                    "use max(|λᵢ|, δ) (false: plain Newton x − η·H⁻¹·∇f, δ unused)",
+                    kind="bool",
+                ),
             ),
             "H = V·diag(λᵢ)·Vᵀ  (analytic Hessian at x)\n"
             "H̃ = V·diag(max(|λᵢ|, δ))·Vᵀ   (positive definite even at saddles)\n"
-            "x ← x − η·H̃⁻¹·∇f(x)",
-            description="Second-order step; |λ| makes it move away from saddles and maxima.",
+            "x ← x − η·H̃⁻¹·∇f(x)\n"
+            "saddle_free = false:  H̃ = H (δ unused),  x ← x − η·H⁻¹·∇f(x);  "
+            "singular H: a non-finite step (diverged)",
+            description="Second-order step; |λ| makes it move away from saddles and maxima. "
+            "Plain Newton (saddle_free = false) jumps to the stationary point of the local "
+            "quadratic model, a saddle or a maximum as readily as a minimum.",
         ),
         Optimizer(
             "random_search",
@@ -840,11 +883,23 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 ),
                 ParamSpec("directions", 1, "random directions per step N", kind="int", lo=1, hi=64),
                 ParamSpec("normalize", False, "divide by 2δ² so that E[step] = −η·∇f", kind="bool"),
+                ParamSpec(
+                    "sign",
+                    -1,
+                    "−1: descend; +1: the notes' W + α(G⁺ − G⁻)·δW as printed (climbs)",
+                    kind="int",
+                    lo=-1,
+                    hi=1,
+                    symbol="s",
+                ),
             ),
             "δWᵢ = δ·uᵢ,  uᵢ ~ N(0, I),  i = 1..N\n"
             "G⁺ᵢ = f(x + δWᵢ),  G⁻ᵢ = f(x − δWᵢ)\n"
-            "x ← x − (η/N)·Σᵢ (G⁺ᵢ − G⁻ᵢ)·δWᵢ   (normalize: also divided by 2δ²)",
-            description="The notes' method of finite differences, with the sign for minimising.",
+            "x ← x + s·(η/N)·Σᵢ (G⁺ᵢ − G⁻ᵢ)·δWᵢ   (normalize: also divided by 2δ²)\n"
+            "s = −1 descends (default); s = +1 is the notes' W + α(G⁺ − G⁻)·δW, which climbs",
+            description="The notes' method of finite differences; the notes print "
+            "W + α(G⁺ − G⁻)·δW, which climbs the loss: sign = −1 (default) minimises.",
+            rule=_random_search_rule,
         ),
     )
 }
@@ -858,3 +913,36 @@ def get_optimizer(name: str) -> Optimizer:
         raise KeyError(
             f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}"
         ) from None
+
+
+def set_velocity(
+    name: str,
+    params: dict[str, Any],
+    st: np.ndarray,
+    sc: np.ndarray,
+    x0: np.ndarray,
+    v0: Any = None,
+    x_prev: Any = None,
+) -> bool:
+    """Give a racer of optimizer ``name`` (state ``st``, ``sc`` just zeroed) a velocity.
+
+    ``v0`` is the velocity in the optimizer's own units (``Optimizer.velocity``): sgd's
+    buffer b (gradient units, step −η·b), momentum's v (gradient units, step −η·v), nag's
+    v (units of x, step +v). ``x_prev`` instead names the point before the start ``x0``:
+    the previous update was Δ = x0 − x_prev, so b = v = −Δ/η (sgd, momentum; η = the
+    racer's lr) or v = Δ (nag). sgd's flag ``sc[0] = 1`` makes its first update
+    b ← μ·b + (1 − τ)·g (torch's buffer exists). Returns False (nothing set) when neither
+    is given or the optimizer has no velocity.
+    """
+    opt = get_optimizer(name)
+    if not opt.velocity or (v0 is None and x_prev is None):
+        return False
+    if v0 is not None:
+        v = np.asarray(v0, dtype=np.float64)
+    else:
+        dx = np.asarray(x0, dtype=np.float64) - np.asarray(x_prev, dtype=np.float64)
+        v = dx if opt.oid == NAG else -dx / float(params["lr"])
+    st[0] = v
+    if opt.oid == SGD:
+        sc[0] = 1.0
+    return True

@@ -112,7 +112,11 @@ PF_AHEAD_MIN = 32  # prefetch at least this many rows ahead in the order
 @jit_inline
 def bce_loss(z: float, y: float) -> float:
     """Binary cross-entropy of a = σ(z) against y in the stable form softplus(z) − y·z,
-    softplus(z) = max(z, 0) + log1p(e^−|z|) (engine.vmath: no libm call)."""
+    softplus(z) = max(z, 0) + log1p(e^−|z|) (engine.vmath: no libm call).
+
+    Exact for every y in [0, 1], soft labels included: −[y·log σ(z) + (1 − y)·log σ(−z)]
+    = y·softplus(−z) + (1 − y)·softplus(z) = softplus(z) − y·z, as softplus(−z) =
+    softplus(z) − z. No exp overflows; the rounding error is a few ulp of max(|z|, ℓ)."""
     return max(z, 0.0) + vlog1p(vexp(-abs(z))) - y * z
 
 
@@ -130,7 +134,8 @@ def perceptron_fg(
 
     ``x = (w1, w2, b)``; writes the gradient mean((a − y)·(x1, x2, 1)) into ``g``.
     Per row z = w1·x1 + w2·x2 + b (in that order), ℓ = softplus(z) − y·z (the stable form
-    of −y·log a − (1 − y)·log(1 − a)) and dℓ/dz = a − y, softplus and σ from
+    of −y·log a − (1 − y)·log(1 − a), exact for soft labels y in [0, 1] too, see
+    :func:`bce_loss`) and dℓ/dz = a − y, softplus and σ from
     :func:`engine.vmath.softplus_sigmoid_e` (within 2 and 4 ulp of libm's formulas).
 
     ``tile`` is scratch, at least (PF_TILE, 3): PF_ROWS rows of the batch at a time are

@@ -44,7 +44,15 @@ from engine.kernel import (
     race_chunk,
     scratch_for,
 )
-from engine.optimizers import BIAS_TABLE_MAX, H_SIZE, K_STATE, S_STATE, bias_table, get_optimizer
+from engine.optimizers import (
+    BIAS_TABLE_MAX,
+    H_SIZE,
+    K_STATE,
+    S_STATE,
+    bias_table,
+    get_optimizer,
+    set_velocity,
+)
 from engine.rng import splitmix64
 from engine.schedules import SP_SIZE, get_schedule
 
@@ -79,10 +87,24 @@ class RacerConfig:
     enabled: bool = True
     start: tuple[float, ...] | None = None
     schedule_unit: str = "step"  # "step" or "epoch" (perceptron): what t counts
+    # the velocity at the start, in the optimizer's units (Optimizer.velocity), or the
+    # point before the start (the previous update x_prev → start); at most one is set.
+    # Applied at every (re)start by optimizers with a velocity (sgd, momentum, nag).
+    v0: tuple[float, ...] | None = None
+    x_prev: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         opt = get_optimizer(self.optimizer)
         self.params = opt.resolve(self.params)
+        for name in ("v0", "x_prev"):
+            v = getattr(self, name)
+            if v is not None:
+                v = tuple(float(u) for u in v)
+                if not v or not all(math.isfinite(u) for u in v):
+                    raise ValueError(f"{name}: expected finite numbers, got {v}")
+                setattr(self, name, v)
+        if self.v0 is not None and self.x_prev is not None:
+            raise ValueError("v0 and x_prev: expected at most one of them")
         self.schedule_params = get_schedule(self.schedule).resolve(self.schedule_params)
         if not self.label:
             self.label = self.optimizer
@@ -90,10 +112,17 @@ class RacerConfig:
 
 @dataclass(frozen=True)
 class Tolerance:
-    """When a run counts as converged: |f − f*| <= loss (if f* is known) or |∇f| <= grad."""
+    """When a run counts as converged, and when as blown up.
+
+    Within tolerance at a step: |f − f*| <= ``loss`` (if f* is known) or |∇f| <= ``grad``.
+    ``divergence`` is the factor of the divergence rule (see :meth:`Race.diverged_step`):
+    a run whose loss gap grows beyond ``divergence`` × its reference gap at the start has
+    diverged (f* unknown: a loss that falls that far is unbounded below).
+    """
 
     loss: float = 1e-6
     grad: float = 1e-6
+    divergence: float = 1e6
 
 
 @dataclass(frozen=True)
@@ -121,12 +150,16 @@ class RunMetrics:
     best_loss: float
     best_step: int
     final_grad_norm: float
-    steps_to_tol: int | None  # first step meeting the tolerance, None if never
+    # the first step from which every recorded row is within tolerance (None if the last
+    # recorded row is not: the run has not settled)
+    steps_to_tol: int | None
     tol_kind: str  # "loss" (|f - f*|) or "grad" (|∇f|)
     nearest_minimum: int | None  # index into objective.minima()
     distance_to_minimum: float | None
-    diverged_step: int | None
+    diverged_step: int | None  # Race.diverged_step
     final_point: tuple[float, ...]
+    first_within_tol: int | None = None  # the first step within tolerance, None if never
+    unbounded_step: int | None = None  # Race.unbounded_step (f* unknown only)
     # perceptron only (None otherwise): full-set figures at the final point
     val_loss: float | None = None
     val_accuracy: float | None = None
@@ -254,6 +287,9 @@ class Race:
         self.X[i] = self._start_of(i)
         self.st[i] = 0.0
         self.sc[i] = 0.0
+        cfg = self.racers[i]
+        set_velocity(cfg.optimizer, cfg.params, self.st[i], self.sc[i], self.X[i], cfg.v0,
+                     cfg.x_prev)  # fmt: skip
         self.t[i] = 0
         self.count[i] = 0
         self.status[i] = RUNNING
@@ -288,6 +324,11 @@ class Race:
 
     def add_racer(self, cfg: RacerConfig) -> int:
         """Add a racer (starting from step 0); returns its index."""
+        d = self.objective.dim
+        for name in ("v0", "x_prev"):
+            v = getattr(cfg, name)
+            if v is not None and len(v) != d:
+                raise ValueError(f"{name}: expected {d} numbers (one per parameter), got {len(v)}")
         with self.lock:
             self.racers.append(cfg)
             self._grow_racers()
@@ -496,8 +537,43 @@ class Race:
                 return cache.as_dict(spe)
         raise RuntimeError("the race kept being reset")  # pragma: no cover
 
-    def diverged_step(self, i: int) -> int | None:
+    def overflow_step(self, i: int) -> int | None:
+        """The step at which the kernel stopped racer ``i`` because its loss or gradient
+        was not finite (that row is not recorded), None while it runs."""
         return int(self.t[i]) if self.status[i] == DIVERGED else None
+
+    def diverged_step(self, i: int) -> int | None:
+        """The step at which racer ``i`` diverged, None if it has not.
+
+        A run diverges at the first step k where its loss or gradient is not finite (the
+        kernel stops it there: :meth:`overflow_step`) or where its loss has risen too far:
+
+        * f* known: f(x_k) − f* > D · max(|f(x_0) − f*|, tol.loss, 1e-12);
+        * f* unknown: f(x_k) − f(x_0) > D · max(|f(x_0)|, 1);
+
+        D = ``tolerance.divergence`` (1e6 by default). Where f* is unknown, a run whose
+        loss instead falls by more than D · max(|f(x_0)|, 1), or which the kernel stops
+        while its last finite loss is below f(x_0), is unbounded below
+        (:meth:`unbounded_step`), not diverged; a run is marked with the first of the two
+        events it meets. The rule is checked on the recorded rows only; the kernel keeps
+        stepping a run that meets it until it overflows or ends.
+        Cheap: the rows are scanned once (see :meth:`_scan`), so calling this every
+        frame costs only the rows recorded since the last call.
+        """
+        kind, k = self._blowup(i)
+        return k if kind == "diverged" else None
+
+    def unbounded_step(self, i: int) -> int | None:
+        """The step at which racer ``i``'s loss was found unbounded below (f* unknown;
+        see :meth:`diverged_step`), None if it has not been."""
+        kind, k = self._blowup(i)
+        return k if kind == "unbounded" else None
+
+    def _blowup(self, i: int) -> tuple[str, int | None]:
+        """("diverged" or "unbounded", step) of racer ``i``, or ("", None)."""
+        stopped = self.overflow_step(i)  # read before the rows: then the rows are final
+        scan, tr = self._scan(i)
+        return _classify(scan, tr, stopped)
 
     def metrics(self) -> list[RunMetrics]:
         return [self.run_metrics(i) for i in range(len(self.racers))]
@@ -505,25 +581,30 @@ class Race:
     def run_metrics(self, i: int) -> RunMetrics:
         """Summary figures of racer ``i`` (see RunMetrics)."""
         cfg = self.racers[i]
+        stopped = self.overflow_step(i)  # read before the rows: then the rows are final
         scan, tr = self._scan(i)
         n = tr.loss.shape[0]
         fstar = self.objective.f_star()
         minima = self.objective.minima()
+        kind, blowup = _classify(scan, tr, stopped)
+        diverged = blowup if kind == "diverged" else None
+        unbounded = blowup if kind == "unbounded" else None
         if n == 0:
             return RunMetrics(
-                cfg.label,
-                cfg.optimizer,
-                0,
-                math.nan,
-                math.nan,
-                0,
-                math.nan,
-                None,
-                "loss" if fstar is not None else "grad",
-                None,
-                None,
-                self.diverged_step(i),
-                tuple(self._start_of(i).tolist()),
+                label=cfg.label,
+                optimizer=cfg.optimizer,
+                steps=0,
+                final_loss=math.nan,
+                best_loss=math.nan,
+                best_step=0,
+                final_grad_norm=math.nan,
+                steps_to_tol=None,
+                tol_kind="loss" if fstar is not None else "grad",
+                nearest_minimum=None,
+                distance_to_minimum=None,
+                diverged_step=diverged,
+                final_point=tuple(self._start_of(i).tolist()),
+                unbounded_step=unbounded,
             )
         tol_kind = scan.key[0]
         last = tr.x[-1]
@@ -546,17 +627,21 @@ class Race:
             best_loss=scan.best,
             best_step=scan.best_step,
             final_grad_norm=float(tr.grad_norm[-1]),
-            steps_to_tol=scan.hit,
+            steps_to_tol=scan.last_out + 1 if scan.last_out + 1 < n else None,
             tol_kind=tol_kind,
             nearest_minimum=near,
             distance_to_minimum=dist,
-            diverged_step=self.diverged_step(i),
+            diverged_step=diverged,
             final_point=tuple(float(v) for v in last),
+            first_within_tol=scan.first,
+            unbounded_step=unbounded,
             **extra,
         )
 
     def _scan(self, i: int) -> tuple[_Scan, Trajectory]:
-        """Best loss and first step within tolerance of racer ``i``'s rows, and its rows.
+        """What the metrics need of racer ``i``'s rows, and its rows: the best loss, the
+        first row within tolerance, the last row outside it and the first row meeting the
+        divergence rule (see :meth:`diverged_step`).
 
         Incremental: the figures of each run are cached (by run id and tolerance) and
         only the rows recorded since the last call are scanned, so a leaderboard refresh
@@ -565,10 +650,11 @@ class Race:
         another thread advances the race (a reset between the reads is retried).
         """
         fstar = self.objective.f_star()
-        key: tuple[str, float, float | None] = (
-            ("loss", self.tolerance.loss, fstar)
+        tol = self.tolerance
+        key: tuple[str, float, float | None, float] = (
+            ("loss", tol.loss, fstar, tol.divergence)
             if fstar is not None
-            else ("grad", self.tolerance.grad, None)
+            else ("grad", tol.grad, None, tol.divergence)
         )
         with self._scan_lock:
             for _attempt in range(100):
@@ -578,31 +664,22 @@ class Race:
                 scan = self._scans.get(rid)
                 if scan is None or scan.key != key or scan.n > n:
                     scan = _Scan(key)
-                else:
+                elif n > scan.n:
                     scan = replace(scan)  # the cached one changes only on success
                 if n > scan.n:
-                    seg = tr.loss[scan.n : n]
-                    k = int(np.argmin(seg))
-                    if scan.n == 0 or seg[k] < scan.best:  # ties keep the earlier step
-                        scan.best, scan.best_step = float(seg[k]), scan.n + k
-                    if scan.hit is None:
-                        if fstar is not None:
-                            hit = np.flatnonzero(np.abs(seg - fstar) <= key[1])
-                        else:
-                            hit = np.flatnonzero(tr.grad_norm[scan.n : n] <= key[1])
-                        if hit.size:
-                            scan.hit = scan.n + int(hit[0])
-                    scan.n = n
+                    scan.add(tr.loss[scan.n : n], tr.grad_norm[scan.n : n])
                 if int(self.run_id[i]) != rid:
                     continue  # reset meanwhile: the rows read may be mixed; read again
-                live = set(self.run_id.tolist())
-                self._scans = {k: v for k, v in self._scans.items() if k in live}
+                if rid not in self._scans:  # a new run: forget those reset or removed
+                    live = set(self.run_id.tolist())
+                    self._scans = {k: v for k, v in self._scans.items() if k in live}
                 self._scans[rid] = scan
                 return scan, tr
         raise RuntimeError("the race kept being reset")  # pragma: no cover
 
     def leaderboard(self) -> list[tuple[int, RunMetrics]]:
-        """Racer indices with metrics, best first (diverged last, then by final loss).
+        """Racer indices with metrics, best first: the settled runs by steps to
+        tolerance, then the others by final loss, diverged and unbounded runs last.
 
         Perceptron: diverged last, then by the final validation loss (the full training
         loss if there are no validation rows); the last mini-batch loss is too noisy.
@@ -611,7 +688,7 @@ class Race:
 
         def key(item: tuple[int, RunMetrics]) -> tuple[int, float, float]:
             m = item[1]
-            div = 1 if m.diverged_step is not None else 0
+            div = 1 if m.diverged_step is not None or m.unbounded_step is not None else 0
             if m.epochs is not None:
                 tl = _finite_or_inf(m.train_loss)
                 vl = _finite_or_inf(m.val_loss)
@@ -630,15 +707,67 @@ def _finite_or_inf(v: float | None) -> float:
     return v if v is not None and math.isfinite(v) else math.inf
 
 
+def _classify(scan: _Scan, tr: Trajectory, stopped: int | None) -> tuple[str, int | None]:
+    """("diverged" or "unbounded", step) of a run, or ("", None) (see Race.diverged_step):
+    the first row meeting the divergence rule, else the kernel's overflow step
+    ``stopped``: unbounded below if f* is unknown and the last finite loss is below the
+    start's, diverged otherwise."""
+    if scan.blowup is not None:
+        return scan.blowup_kind, scan.blowup
+    if stopped is None:
+        return "", None
+    n = tr.loss.shape[0]
+    if scan.key[2] is None and n > 0 and tr.loss[n - 1] < scan.f0:
+        return "unbounded", stopped
+    return "diverged", stopped
+
+
 @dataclass
 class _Scan:
     """What :meth:`Race._scan` knows of one run: rows ``[0, n)`` scanned."""
 
-    key: tuple[str, float, float | None]  # tolerance kind, value, f*
+    key: tuple[str, float, float | None, float]  # tolerance kind, value, f*, divergence
     n: int = 0
     best: float = math.nan
     best_step: int = 0
-    hit: int | None = None
+    first: int | None = None  # the first row within tolerance
+    last_out: int = -1  # the last row outside tolerance (-1: none)
+    f0: float = math.nan  # the loss at the start (row 0)
+    limit: float = math.inf  # the divergence rule's bound on the gap
+    blowup: int | None = None  # the first row meeting the divergence rule
+    blowup_kind: str = ""  # "diverged" or "unbounded"
+
+    def add(self, seg: np.ndarray, gnorm: np.ndarray) -> None:
+        """Take in the loss and gradient norm of rows ``[n, n + len(seg))``."""
+        _, tol, fstar, factor = self.key
+        s = self.n
+        if s == 0:
+            self.f0 = f0 = float(seg[0])
+            if fstar is not None:
+                self.limit = factor * max(abs(f0 - fstar), tol, 1e-12)
+            else:
+                self.limit = factor * max(abs(f0), 1.0)
+        k = int(np.argmin(seg))
+        lo = float(seg[k])
+        if s == 0 or lo < self.best:  # ties keep the earlier step
+            self.best, self.best_step = lo, s + k
+        within = (np.abs(seg - fstar) if fstar is not None else gnorm) <= tol
+        if self.first is None and within.any():
+            self.first = s + int(np.argmax(within))
+        if not within.all():
+            self.last_out = s + seg.shape[0] - 1 - int(np.argmax(~within[::-1]))
+        if self.blowup is None:
+            base = fstar if fstar is not None else self.f0
+            end = seg.shape[0]
+            rise = fall = end
+            if float(seg.max()) - base > self.limit:
+                rise = int(np.argmax(seg - base > self.limit))
+            if fstar is None and self.f0 - lo > self.limit:
+                fall = int(np.argmax(self.f0 - seg > self.limit))
+            if min(rise, fall) < end:
+                self.blowup = s + min(rise, fall)
+                self.blowup_kind = "diverged" if rise < fall else "unbounded"
+        self.n = s + seg.shape[0]
 
 
 class _EpochCache:

@@ -30,8 +30,13 @@ trained by mini-batches) takes::
 
 ``data`` defaults to blobs; its ``seed`` defaults to the scenario's. A CSV path is
 relative to the scenario file and the file is read (and checked) when the scenario is
-loaded. The length of a perceptron race is ``epochs``: ``steps`` is derived
-(epochs × ceil(training rows / batch size)) and giving ``steps`` as well is an error.
+loaded. ``data = { rows = [[x1, x2, y], ...] }`` gives the rows in the file itself (1 to
+MAX_INLINE_ROWS rows of three finite numbers, y in [0, 1]: a class or a soft label).
+The length of a perceptron race is ``epochs``: ``steps`` is derived (epochs ×
+ceil(training rows / batch size)) and giving ``steps`` as well is an error.
+A racer of an optimizer with a velocity (sgd, momentum, nag) may start moving:
+``v0 = [...]`` (its velocity, in the optimizer's units: ``Optimizer.velocity``) or
+``x_prev = [...]`` (the point before the start: the previous update led from there).
 A racer's schedule may count epochs instead of steps: ``schedule = { name = "exponential",
 gamma = 0.9, unit = "epoch" }`` (``unit`` is "step" by default; "epoch" needs a
 perceptron objective).
@@ -80,6 +85,7 @@ MAX_RACERS = 64
 MAX_SEED = 2**63 - 1
 MAX_DEPTH = 32  # nesting of tables/arrays a scenario can need is 4
 MAX_INT_BITS = 64  # integers beyond this are refused before any float conversion
+MAX_INLINE_ROWS = 10_000  # data = { rows = [...] }: larger data sets belong in a CSV file
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -143,12 +149,13 @@ class ObjectiveSpec:
     params: dict[str, Any]  # resolved: every parameter of the landscape
     start: tuple[float, ...]
     grad_noise: float = 0.0
-    data: dict[str, Any] | None = None  # {"kind": <generator>, <every param>} or {"csv": path}
+    # {"kind": <generator>, <every param>}, {"csv": path} or {"rows": [[x1, x2, y], ...]}
+    data: dict[str, Any] | None = None
     batch_size: int | str | None = None  # an integer >= 1 or "full"
     epochs: int | None = None
     standardize: bool | None = None
     validation_fraction: float | None = None
-    rows: np.ndarray | None = field(default=None, compare=False, repr=False)  # CSV rows read
+    rows: np.ndarray | None = field(default=None, compare=False, repr=False)  # CSV/inline rows
     csv_path: Path | None = field(default=None, compare=False, repr=False)  # resolved path
 
 
@@ -166,6 +173,8 @@ class ViewSpec:
     equations: bool | None = None  # the update-equations panel
     log_y: bool | None = None  # loss panel on a log scale
     loss_gap: bool | None = None  # loss panel plots |f − f*| (where f* is known)
+    equal_aspect: bool | None = None  # 1:1 data units on the maps (None: on)
+    small_multiples: bool | None = None  # one small landscape per racer instead of one map
 
 
 @dataclass
@@ -185,7 +194,10 @@ class Scenario:
 
 
 #: the true/false keys of [view] (None when the file does not say)
-VIEW_FLAGS = ("log_color", "gradient_field", "step_arrows", "equations", "log_y", "loss_gap")
+VIEW_FLAGS = (
+    "log_color", "gradient_field", "step_arrows", "equations", "log_y", "loss_gap",
+    "equal_aspect", "small_multiples",
+)  # fmt: skip
 
 # ---------------------------------------------------------------------------- models
 _Point = Annotated[list[float], Field(min_length=2, max_length=2)]
@@ -198,6 +210,7 @@ class _Model(BaseModel):
 class _Tolerance(_Model):
     loss: float = Field(1e-6, ge=0.0)
     grad: float = Field(1e-6, ge=0.0)
+    divergence: float = Field(1e6, gt=1.0)
 
 
 class _Objective(_Model):
@@ -224,6 +237,8 @@ class _View(_Model):
     equations: bool | None = None
     log_y: bool | None = None
     loss_gap: bool | None = None
+    equal_aspect: bool | None = None
+    small_multiples: bool | None = None
 
 
 class _Racer(_Model):
@@ -234,6 +249,8 @@ class _Racer(_Model):
     start: list[float] | None = None  # length checked by hand: 2 or 3 by kind
     params: dict[str, Any] = Field(default_factory=dict)
     schedule: Any = None  # a table {name = ..., <params>} or a bare name; checked by hand
+    v0: list[float] | None = None  # length and optimizer checked by hand
+    x_prev: list[float] | None = None
 
 
 class _Scenario(_Model):
@@ -268,9 +285,11 @@ _EXPECT: dict[str, str] = {
     "description": "a string",
     "steps": f"an integer in [1, {MAX_STEPS}]",
     "seed": "an integer in [0, 2^63)",
-    "tolerance": "a table { loss = <number >= 0>, grad = <number >= 0> }",
+    "tolerance": "a table { loss = <number >= 0>, grad = <number >= 0>, "
+    "divergence = <number > 1> }",
     "tolerance.loss": "a finite number >= 0",
     "tolerance.grad": "a finite number >= 0",
+    "tolerance.divergence": "a finite number > 1 (the factor of the divergence rule)",
     "objective": "a table [objective] with a landscape name, or kind = 'perceptron'",
     "objective.kind": "'landscape' or 'perceptron'",
     "objective.name": "a landscape name (see `main.py list`)",
@@ -290,6 +309,8 @@ _EXPECT: dict[str, str] = {
     "view.equations": "true or false",
     "view.log_y": "true or false",
     "view.loss_gap": "true or false",
+    "view.equal_aspect": "true or false",
+    "view.small_multiples": "true or false",
     "optimizers": f"an array of 1 to {MAX_RACERS} tables [[optimizers]]",
     "optimizers[]": "a table [[optimizers]]",
     "optimizers[].name": "an optimizer name (see `main.py list`)",
@@ -298,6 +319,8 @@ _EXPECT: dict[str, str] = {
     "optimizers[].enabled": "true or false",
     "optimizers[].start": "[x, y] (landscape) or [w1, w2, b] (perceptron): finite numbers",
     "optimizers[].params": "a table of hyperparameters",
+    "optimizers[].v0": "the initial velocity: one finite number per parameter",
+    "optimizers[].x_prev": "the point before the start: one finite number per parameter",
 }
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -761,6 +784,8 @@ def _check_data(
         col.add(key, f"expected a table {{ kind = <{' | '.join(GENERATORS)}>, n = ..., ... }} "
                      f"or {{ csv = \"file.csv\" }}, got {_show(v)}")  # fmt: skip
         return None
+    if "rows" in v:
+        return _check_rows(v, key, col)
     if "csv" in v:
         stray = [k for k in v if k != "csv"]
         if stray:
@@ -799,6 +824,41 @@ def _check_data(
     return {"kind": name, **params}, None, int(params["n"]), None
 
 
+def _check_rows(
+    v: dict[str, Any], key: str, col: _Collector
+) -> tuple[dict[str, Any], np.ndarray, int, None] | None:
+    """``data = { rows = [[x1, x2, y], ...] }``: the rows given in the file itself."""
+    stray = [k for k in v if k != "rows"]
+    if stray:
+        col.add(_join(key, stray[0]), "unknown key next to rows; an inline data table takes "
+                "only rows = [[x1, x2, y], ...]")  # fmt: skip
+        return None
+    rows = v["rows"]
+    rkey = f"{key}.rows"
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_INLINE_ROWS:
+        got = f"{len(rows)} rows" if isinstance(rows, list) else _show(rows)
+        col.add(rkey, f"expected an array of 1 to {MAX_INLINE_ROWS} rows [x1, x2, y] (more "
+                f"belong in a CSV file: data = {{ csv = \"file.csv\" }}), got {got}")  # fmt: skip
+        return None
+    out = []
+    for i, r in enumerate(rows):
+        where = f"{rkey}[{i}]"
+        if (
+            not isinstance(r, list)
+            or len(r) != 3
+            or not all(isinstance(u, int | float) and not isinstance(u, bool) for u in r)
+            or not all(math.isfinite(float(u)) for u in r)
+        ):
+            col.add(where, f"expected a row [x1, x2, y] of three finite numbers, got {_show(r)}")
+            return None
+        if not 0.0 <= float(r[2]) <= 1.0:
+            col.add(where, f"expected a label y in [0, 1] (a class 0 or 1, or a soft label) "
+                    f"as the row's third number, got {_show(r[2])}")  # fmt: skip
+            return None
+        out.append([float(u) for u in r])
+    return {"rows": out}, np.array(out, dtype=np.float64), len(out), None
+
+
 def _perceptron_semantic(
     obj: dict[str, Any], raw: dict[str, Any], col: _Collector, base_dir: Path | None
 ) -> dict[str, Any] | None:
@@ -829,6 +889,36 @@ def _perceptron_semantic(
                 f"{epochs} × {spe} = {steps}; use fewer epochs or a larger batch_size")  # fmt: skip
         return None
     return {"data": table, "rows": rows, "csv_path": path, "batch_size": bs, "steps": steps}
+
+
+_VELOCITY_OPTIMIZERS = ", ".join(n for n, o in OPTIMIZERS.items() if o.velocity)
+
+
+def _check_velocity(
+    r: dict[str, Any], key: str, opt: Any, kind: str | None, col: _Collector
+) -> None:
+    """A racer's ``v0`` or ``x_prev``: one of them, for an optimizer with a velocity, of the
+    parameter dimension (types are pydantic's)."""
+    given = [k for k in ("v0", "x_prev") if r.get(k) is not None]
+    if not given:
+        return
+    if len(given) == 2:
+        col.add(f"{key}.x_prev", "expected either v0 (the velocity) or x_prev (the point "
+                "before the start), not both")  # fmt: skip
+        return
+    name = given[0]
+    if opt is not None and not opt.velocity:
+        col.add(f"{key}.{name}", f"optimizer {opt.name} has no velocity; {name} applies to "
+                f"{_VELOCITY_OPTIMIZERS}")  # fmt: skip
+        return
+    v = r[name]
+    if kind is not None and isinstance(v, list) and len(v) != _DIM[kind]:
+        n = len(v)
+        what = "[v1, v2]" if name == "v0" else "[x, y]"
+        if kind == "perceptron":
+            what = "[v_w1, v_w2, v_b]" if name == "v0" else "[w1, w2, b]"
+        col.add(f"{key}.{name}", f"expected {what}: {_DIM[kind]} finite numbers (one per "
+                f"parameter), got {n} entr{'y' if n == 1 else 'ies'}")  # fmt: skip
 
 
 def _semantic(raw: dict[str, Any], col: _Collector, base_dir: Path | None = None) -> dict[str, Any]:
@@ -874,6 +964,7 @@ def _semantic(raw: dict[str, Any], col: _Collector, base_dir: Path | None = None
             color = r.get("color")
             if isinstance(color, str) and not _COLOR_RE.match(color):
                 col.add(f"{key}.color", f"expected a colour '#rrggbb', got {_show(color)}")
+            _check_velocity(r, key, opt, kind, col)
             out["racers"][i] = (params, sched)
     return out
 
@@ -933,6 +1024,8 @@ def _from_dict(
                 enabled=r.enabled,
                 start=tuple(r.start) if r.start is not None else None,
                 schedule_unit=unit,
+                v0=tuple(r.v0) if r.v0 is not None else None,
+                x_prev=tuple(r.x_prev) if r.x_prev is not None else None,
             )
         )
     tol = model.tolerance or _Tolerance()
@@ -949,7 +1042,9 @@ def _from_dict(
         description=model.description,
         steps=steps,
         seed=model.seed,
-        tolerance=Tolerance(loss=float(tol.loss), grad=float(tol.grad)),
+        tolerance=Tolerance(
+            loss=float(tol.loss), grad=float(tol.grad), divergence=float(tol.divergence)
+        ),
         objective=objective,
         view=view,
         racers=racers,
@@ -1082,7 +1177,11 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
     if o.kind != "perceptron":  # a perceptron's length is its epochs
         d["steps"] = s.steps
     d["seed"] = s.seed
-    d["tolerance"] = {"loss": s.tolerance.loss, "grad": s.tolerance.grad}
+    d["tolerance"] = {
+        "loss": s.tolerance.loss,
+        "grad": s.tolerance.grad,
+        "divergence": s.tolerance.divergence,
+    }
     if o.kind == "perceptron":
         d["objective"] = {
             "kind": o.kind,
@@ -1125,6 +1224,11 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
             e["enabled"] = False
         if r.start is not None:
             e["start"] = [float(v) for v in r.start]
+        if OPTIMIZERS[r.optimizer].velocity:  # others ignore them (and a file refuses them)
+            if r.v0 is not None:
+                e["v0"] = [float(v) for v in r.v0]
+            if r.x_prev is not None:
+                e["x_prev"] = [float(v) for v in r.x_prev]
         e["params"] = copy.deepcopy(r.params)
         defaults = {p.name: p.default for p in SCHEDULES[r.schedule].all_params}
         sp = {k: v for k, v in r.schedule_params.items() if defaults.get(k, _DROP) != v}
@@ -1297,7 +1401,10 @@ def _perceptron_objective(s: Scenario, source: str) -> Any:
     o = s.objective
     data = o.data or {"kind": "blobs"}
     try:
-        if "csv" in data:
+        if "rows" in data:
+            rows = np.array(data["rows"], dtype=np.float64).reshape(-1, 3)
+            what = f"{rows.shape[0]} row{'s' if rows.shape[0] != 1 else ''} given in the file"
+        elif "csv" in data:
             rows = o.rows
             if rows is None:  # a Scenario made in code: read the file now
                 path = o.csv_path

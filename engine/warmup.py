@@ -157,6 +157,7 @@ def drawing_steps() -> list[Callable[[], object]]:
         lambda: display.finite_bounds(xs[:, 0], xs[:, 1]),  # strided columns of a trail
         lambda: display.minmax_decimate(y, 0, 16, 4, out, out.copy()),
         lambda: display.envelope_update(y, 0, 16, 4, out, out.copy(), ix, ix.copy()),
+        lambda: display.ema_update(y, 0, 16, 0.5, np.zeros(16)),
     ]
 
 

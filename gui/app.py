@@ -75,9 +75,14 @@ def render_png(
     steps: int | None = None,
     size: tuple[int, int] = (2000, 800),
     whole_window: bool = False,
+    grid: bool = False,
 ) -> Path:
     """Run a scenario headless and save the landscape + loss panels as a PNG
-    (``whole_window``: the window as a user sees it, 1600 x 1000)."""
+    (``whole_window``: the window as a user sees it, 1600 x 1000; ``grid``: small
+    multiples, one landscape per enabled racer, instead of the single landscape).
+
+    Raises ValueError for ``grid`` on a perceptron scenario (it has no small multiples).
+    """
     from engine.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
@@ -85,7 +90,12 @@ def render_png(
         from dataclasses import replace
 
         scenario = replace(scenario, steps=int(steps))
-    img = _render(scenario, size, whole_window)
+    if grid and scenario.objective.kind == "perceptron":
+        raise ValueError(
+            f"{scenario_path}: --grid: small multiples are for landscape races, and this "
+            "is a perceptron race (its data panel already shows every racer's decision line)"
+        )
+    img = _render(scenario, size, whole_window, grid)
     out_path = Path(out)
     tmp = out_path.with_name(out_path.name + ".tmp.png")
     if not img.save(str(tmp), "PNG"):
@@ -94,7 +104,7 @@ def render_png(
     return out_path
 
 
-def _render(scenario: Any, size: tuple[int, int], whole_window: bool) -> Any:
+def _render(scenario: Any, size: tuple[int, int], whole_window: bool, grid: bool = False) -> Any:
     """The race of ``scenario`` run to its end in an offscreen window, as a QImage."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("GRADIENT_ARENA_SETTINGS", os.devnull)
@@ -104,6 +114,8 @@ def _render(scenario: Any, size: tuple[int, int], whole_window: bool) -> Any:
     from gui.window import MainWindow
 
     win = MainWindow(scenario, start_runner=False)
+    if grid:
+        win.multiples_action.setChecked(True)
     if whole_window:
         win.resize(1600, 1000)
     else:

@@ -17,9 +17,9 @@ from PySide6.QtGui import QImage, QPainter, QTransform
 
 from engine.display import (
     contour_segments,
+    ema_update,
     envelope_update,
     finite_bounds,
-    log_safe,
     minmax_decimate,
     nice_levels,
     quiver_segments,
@@ -46,6 +46,18 @@ def cache_static_items(plot: pg.PlotWidget, *items: object) -> None:
             ax.setCacheMode(mode)
     for it in items:
         it.setCacheMode(mode)  # type: ignore[attr-defined]
+
+
+def plain_axes(plot: pg.GraphicsView | pg.PlotItem) -> None:
+    """Every axis in ``plot``'s scene (its own, a colour bar's) labels values as they are:
+    no SI-prefix rescaling, which turns a ±0.6 axis into ticks ±600 labelled "(x0.001)".
+    Every panel calls it once its plots are built."""
+    scene = plot.scene()
+    if scene is None:
+        return
+    for item in scene.items():
+        if isinstance(item, pg.AxisItem):
+            item.enableAutoSIPrefix(False)
 
 
 def cache_legend(legend: pg.LegendItem) -> None:
@@ -486,6 +498,18 @@ class LandscapePanel(pg.PlotWidget):
         self.hover.hide()
         self.legend = self.plotItem.addLegend(offset=(10, 10), labelTextSize="11pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.legend_corner: tuple[int, int] | None = None  # (1, 0): right, top
+        self.equal_aspect = True  # 1:1 data units (set_equal_aspect)
+        self.plotItem.vb.setAspectLocked(True, ratio=1.0)
+        self.home: tuple[float, float, float, float] | None = None  # the view asked for
+        # racers that blew up: where each left the home box for good (set_racers)
+        self.home_outline = pg.PlotCurveItem(
+            pen=pg.mkPen((255, 255, 255, 160), width=1, style=Qt.PenStyle.DashLine)
+        )
+        self.home_outline.setZValue(4)
+        self.addItem(self.home_outline, ignoreBounds=True)
+        self.exits: list[tuple[pg.ArrowItem, pg.TextItem]] = []
+        self._inside: list[list[int]] = []  # per racer [rows scanned, last row inside home]
         self.trails: list[pg.PlotCurveItem] = []  # styles and legend samples (not drawn)
         self.trail_layer = TrailLayer()
         self.trail_layer.setZValue(5)
@@ -507,12 +531,14 @@ class LandscapePanel(pg.PlotWidget):
         self._grid_timer.setInterval(40)
         self._grid_timer.timeout.connect(self.refresh_grid)
         self.plotItem.vb.sigRangeChanged.connect(lambda *_: self._grid_timer.start())
+        self.plotItem.vb.sigRangeChanged.connect(lambda *_: self._place_legend())
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_move)
         self.grid_ms = 0.0
         cache_static_items(
             self, self.image, self.contours, self.colorbar, self.minima, self.saddles, self.legend
         )
+        plain_axes(self)
 
     # ------------------------------------------------------------ objective
     def set_landscape(
@@ -533,8 +559,38 @@ class LandscapePanel(pg.PlotWidget):
         self.saddles.setData(
             [s[0] for s in saddles], [s[1] for s in saddles]
         ) if saddles else self.saddles.clear()
-        self.plotItem.vb.setRange(xRange=(view[0], view[1]), yRange=(view[2], view[3]), padding=0)
+        self.home = (float(view[0]), float(view[1]), float(view[2]), float(view[3]))
+        self._inside = [[0, -1] for _ in self._inside]
+        self.home_outline.setData([], [])
+        self.go_home()
         self.refresh_grid()
+
+    def go_home(self) -> None:
+        """Show the home box (the scenario's or the landscape's view); with equal aspect
+        one of its sides is widened to keep 1:1 data units."""
+        if self.home is not None:
+            x0, x1, y0, y1 = self.home
+            self.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+    def set_equal_aspect(self, on: bool) -> None:
+        """Lock (or free) the map's aspect ratio at one data unit per unit on both axes."""
+        self.equal_aspect = bool(on)
+        self.plotItem.vb.setAspectLocked(self.equal_aspect, ratio=1.0)
+        self.go_home()
+
+    def _place_legend(self) -> None:
+        """Put the legend in the view's corner farthest from the start marker."""
+        (x0, x1), (y0, y1) = self.plotItem.vb.viewRange()
+        p = self.start.pos()
+        corner = (int(p.x() < 0.5 * (x0 + x1)), int(p.y() < 0.5 * (y0 + y1)))
+        if corner == self.legend_corner:
+            return
+        self.legend_corner = corner
+        right, top = corner
+        pos = (right, 1 - top)  # fractions of the legend and of the view, y down
+        self.legend.anchor(
+            itemPos=pos, parentPos=pos, offset=(-10 if right else 10, 10 if top else -10)
+        )
 
     def view_box(self) -> tuple[float, float, float, float]:
         (x0, x1), (y0, y1) = self.plotItem.vb.viewRange()
@@ -611,6 +667,12 @@ class LandscapePanel(pg.PlotWidget):
     def set_racers(self, labels: list[str], colors: list[str]) -> None:
         for item in self.arrows:
             self.removeItem(item)
+        for arrow, text in self.exits:
+            self.removeItem(arrow)
+            self.removeItem(text)
+        self.exits = []
+        self._inside = [[0, -1] for _ in labels]
+        self.home_outline.setData([], [])
         self.legend.clear()
         self.trails, self.arrows, self.trail_state = [], [], []
         self.heads.set_colors(colors)
@@ -622,6 +684,17 @@ class LandscapePanel(pg.PlotWidget):
             arrow.setZValue(11)
             self.addItem(arrow)
             self.legend.addItem(trail, label)
+            # where the racer left the home box for good, once it blew up (update_racer)
+            exit_arrow = pg.ArrowItem(
+                headLen=16, tipAngle=40, tailLen=10, tailWidth=4, pen=pg.mkPen("w", width=1),
+                brush=pg.mkBrush(c),
+            )  # fmt: skip
+            exit_text = pg.TextItem(color=c, fill=pg.mkBrush(255, 255, 255, 200))
+            for it in (exit_arrow, exit_text):
+                it.setZValue(12)
+                it.hide()
+                self.addItem(it, ignoreBounds=True)
+            self.exits.append((exit_arrow, exit_text))
             self.trails.append(trail)
             self.arrows.append(arrow)
             t = Trail()
@@ -631,15 +704,38 @@ class LandscapePanel(pg.PlotWidget):
         self.trail_layer.set_racers(self.trail_state, self.trails)
         cache_legend(self.legend)
 
-    def update_racer(self, i: int, xs: np.ndarray, count: int, visible: bool) -> None:
-        """Pull racer ``i``'s new rows and redraw its trail and head."""
+    def update_racer(
+        self, i: int, xs: np.ndarray, count: int, visible: bool, escaped: bool = False
+    ) -> None:
+        """Pull racer ``i``'s new rows and redraw its trail and head.
+
+        ``escaped``: the run diverged or is unbounded below. Once it has left the home box
+        for good, its trail ends at the box's edge, an arrow there shows which way it went
+        ("left the view at step k") and its head is hidden; the rows beyond are not drawn.
+        """
         trail = self.trails[i]
         trail.setVisible(visible)
+        arrow, text = self.exits[i]
         if not visible:
             self.heads.set_point(i, math.nan, math.nan, False)
+            arrow.hide()
+            text.hide()
             self.trail_layer.update()
             return
         st = self.trail_state[i]
+        last_in = self._last_inside(i, xs, count)
+        if escaped and 0 <= last_in < count - 1:
+            edge = self._exit_point(xs[last_in], xs[last_in + 1])
+            self._sources[i] = (xs, last_in + 1)
+            self.heads.set_point(i, math.nan, math.nan, False)
+            if st.update(xs, last_in + 1) or not arrow.isVisible():
+                self.trail_layer.push(i, edge)
+            self._show_exit(i, xs[last_in], edge, last_in + 1)
+            return
+        if arrow.isVisible():
+            arrow.hide()
+            text.hide()
+            self._outline_home()
         self._sources[i] = (xs, count)
         if count == 0:
             self.heads.set_point(i, math.nan, math.nan)
@@ -650,6 +746,93 @@ class LandscapePanel(pg.PlotWidget):
         self.heads.set_point(i, float(last[0]), float(last[1]))
         if st.update(xs, count):
             self.trail_layer.push(i, last)
+
+    def _last_inside(self, i: int, xs: np.ndarray, count: int) -> int:
+        """The last of racer ``i``'s first ``count`` rows inside the home box (-1: none),
+        scanning only the rows added since the last call."""
+        if self.home is None:
+            return count - 1
+        scan = self._inside[i]
+        if count < scan[0]:  # restarted
+            scan[0], scan[1] = 0, -1
+        if count > scan[0]:
+            x0, x1, y0, y1 = self.home
+            px, py = xs[scan[0] : count, 0], xs[scan[0] : count, 1]
+            inside = np.flatnonzero((px >= x0) & (px <= x1) & (py >= y0) & (py <= y1))
+            if inside.size:
+                scan[1] = scan[0] + int(inside[-1])
+            scan[0] = count
+        return scan[1]
+
+    def _exit_point(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Where the segment from ``a`` (inside the home box) to ``b`` crosses its edge."""
+        assert self.home is not None
+        px, py, _ = clip_polyline(
+            np.array([a[0], b[0]], dtype=float), np.array([a[1], b[1]], dtype=float), self.home
+        )
+        if px.size < 2:
+            return np.array([a[0], a[1]], dtype=float)
+        return np.array([px[1], py[1]])
+
+    def _show_exit(self, i: int, a: np.ndarray, edge: np.ndarray, step: int) -> None:
+        """Racer ``i``'s exit arrow at ``edge``, pointing from ``a`` out of the box."""
+        arrow, text = self.exits[i]
+        key = (step, float(edge[0]), float(edge[1]), self.plotItem.vb.viewPixelSize())
+        if arrow.isVisible() and getattr(arrow, "_shown", None) == key:
+            return  # a run that blew up keeps going: nothing new to show
+        arrow._shown = key  # type: ignore[attr-defined]
+        sx, sy = key[3]
+        dx, dy = (edge[0] - a[0]) / sx, -(edge[1] - a[1]) / sy  # device pixels, y down
+        if not (dx or dy):
+            dx = 1.0
+        # an ArrowItem at angle 0 points to the left; the angle turns it clockwise
+        arrow.setStyle(angle=math.degrees(math.atan2(-dy, -dx)))
+        arrow.setPos(float(edge[0]), float(edge[1]))
+        note = f"left the view at step {step:,}"
+        arrow.setToolTip(note)
+        text.setText(note)
+        # the note inside the box, along the edge beside the arrow's tip (not over the arrow
+        # or the trail coming in), towards the box's middle
+        x0, x1, y0, y1 = self.home  # type: ignore[misc]
+        fx, fy = (edge[0] - x0) / (x1 - x0), (edge[1] - y0) / (y1 - y0)
+        gap = 14.0  # device pixels between the tip and the note
+        if min(fy, 1 - fy) <= min(fx, 1 - fx):  # out through the top or the bottom
+            side = 1.0 if fx < 0.5 else -1.0
+            anchor = (0.0 if side > 0 else 1.0, 0.0 if fy > 0.5 else 1.0)
+            pos = (edge[0] + side * gap * sx, edge[1])
+        else:  # out through the left or the right
+            side = 1.0 if fy > 0.5 else -1.0  # below the tip in the top half
+            anchor = (1.0 if fx > 0.5 else 0.0, 0.0 if side > 0 else 1.0)
+            pos = (edge[0], edge[1] - side * gap * sy)
+        text.setPos(float(pos[0]), float(pos[1]))
+        text._anchor = anchor  # type: ignore[attr-defined]
+        if not arrow.isVisible():
+            arrow.show()
+            text.setVisible(True)  # not show(): a TextItem orients itself in setVisible
+            self._outline_home()
+        else:
+            self._stack_notes()
+
+    def _stack_notes(self) -> None:
+        """Notes that hang the same way from their edge one line apart, inwards, in racer
+        order (two racers often leave through the same side)."""
+        lines: dict[float, int] = {}
+        for arrow, text in self.exits:
+            if not arrow.isVisible():
+                continue
+            ax, ay = text._anchor  # type: ignore[attr-defined]
+            j = lines.get(ay, 0)
+            lines[ay] = j + 1
+            text.setAnchor((ax, ay + j if ay else ay - j))
+
+    def _outline_home(self) -> None:
+        """A dashed outline of the home box while a racer's trail ends at its edge."""
+        if self.home is not None and any(a.isVisible() for a, _ in self.exits):
+            x0, x1, y0, y1 = self.home
+            self.home_outline.setData([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])
+            self._stack_notes()
+        else:
+            self.home_outline.setData([], [])
 
     def set_arrows(self, i: int, segs: tuple[np.ndarray, np.ndarray] | None) -> None:
         if segs is None:
@@ -663,9 +846,11 @@ class LandscapePanel(pg.PlotWidget):
         self.start.blockSignals(True)
         self.start.setPos(QPointF(x, y))
         self.start.blockSignals(False)
+        self._place_legend()
 
     def _on_start_dragged(self) -> None:
         p = self.start.pos()
+        self._place_legend()
         self.startChosen.emit(float(p.x()), float(p.y()))
 
     def _on_click(self, ev) -> None:
@@ -694,40 +879,68 @@ class LandscapePanel(pg.PlotWidget):
 
 
 class LossPanel(pg.PlotWidget):
-    """Loss (or |f − f*|) against step for every racer; log y; divergence markers."""
+    """Loss (or |f − f*|) against step for every racer; log y; divergence markers.
+
+    On a log axis an exact zero (|f − f*| = 0, or f ≤ 0 when plotting f) has no place:
+    such rows are drawn on a floor one decade below the smallest positive value shown
+    (a dashed line), with a marker and "f = f* exactly at step k" where each racer first
+    got there; the floor follows the data and never drives the y range by itself.
+
+    Noisy per-step losses (:meth:`set_smoothing`, the perceptron's mini-batches): each
+    racer's per-step loss is drawn faint, with its exponential moving average (time
+    constant τ = min(100, steps per epoch) steps) and its per-epoch means (bold); all
+    three are derived and drawn incrementally.
+    """
 
     BUCKETS = 1500
+    EMA_STEPS = 100  # the moving average's time constant, at most one epoch
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setMinimumSize(300, 180)
         self.plotItem.setLabel("bottom", "step")
         self.plotItem.showGrid(True, True, alpha=0.3)
-        self.curves: list[pg.PlotCurveItem] = []  # pens (styles); drawn by the layer
-        self.zoom_curves: list[pg.PlotCurveItem] = []  # drawn while zoomed into the run
+        self.curves: list[pg.PlotCurveItem] = []  # each racer's main line (slides widen it)
+        self.tracks: list[list[_Track]] = []  # per racer: the curves drawn from its loss
         self.epoch_curves: list[pg.PlotDataItem] = []
-        self.sources: list[_CurveTrail] = []
         self.layer = TrailLayer()  # the whole run's curves, rasterised incrementally
         self.layer.setZValue(1)
         self.addItem(self.layer, ignoreBounds=True)
         self.markers = pg.ScatterPlotItem(symbol="x", size=14, pen=pg.mkPen("r", width=3))
         self.addItem(self.markers)
+        # exact zeros on a log axis: the floor line, and where each racer first reached it
+        self.floor: float | None = None  # log10 level of the floor
+        self.floor_line = pg.InfiniteLine(
+            angle=0, pen=pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
+        )
+        self.floor_line.hide()
+        self.addItem(self.floor_line, ignoreBounds=True)
+        self.floor_marks = pg.ScatterPlotItem(symbol="d", size=11, pen=pg.mkPen("k", width=1))
+        self.floor_marks.setZValue(4)
+        self.addItem(self.floor_marks, ignoreBounds=True)
+        self.floor_texts: list[pg.TextItem] = []
+        self._floor_shown: tuple | None = None  # what the marks and labels show
         self.fstar: float | None = None
         self.log = True
         self.quantity = "f"  # what the curves are ("loss" for the perceptron)
         self.gap = True
+        self.spe: int | None = None  # steps per epoch when smoothing noisy losses
         self._ox = np.empty(2 * self.BUCKETS)
         self._oy = np.empty(2 * self.BUCKETS)
         self.plotItem.vb.setLimits(xMin=0)
-        # log10 values read as they are: no "(x0.001)" rescaling of a -0.2 ... -0.7 axis
-        self.plotItem.getAxis("left").enableAutoSIPrefix(False)
         self._set_label()
         cache_static_items(self)
+        plain_axes(self)
         self.steps = 1
         self.fit_y = True  # the panel fits the y range (until the user zooms or pans)
         self.y_fits = 0  # y-range changes made by the panel (tests, benchmarks)
         self._epoch_bounds = (math.inf, -math.inf)
         self.plotItem.vb.sigRangeChangedManually.connect(self._on_manual_range)
+
+    @property
+    def sources(self) -> list[_CurveTrail]:
+        """Each racer's per-step curve (its first track)."""
+        return [t[0].src for t in self.tracks]
 
     def _on_manual_range(self, *_args: object) -> None:
         self.fit_y = False
@@ -742,6 +955,26 @@ class LossPanel(pg.PlotWidget):
         self.quantity = what
         self.plotItem.setTitle(note or None, size="9pt")
         self._set_label()
+
+    def set_smoothing(self, steps_per_epoch: int | None) -> None:
+        """Draw noisy per-step losses faint, with their moving average and epoch means
+        (``steps_per_epoch`` > 1), or plainly (None or 1). Takes effect at set_racers."""
+        spe = int(steps_per_epoch) if steps_per_epoch else 0
+        self.spe = spe if spe > 1 else None
+
+    @property
+    def ema_steps(self) -> int:
+        """The moving average's time constant τ in steps (its weight is 1/τ)."""
+        return min(self.EMA_STEPS, self.spe or 1)
+
+    def smoothing_note(self) -> str:
+        """How to read the curves (the panel's title)."""
+        if self.spe is None:
+            return "loss per step (solid), validation loss per epoch (dashed)"
+        return (
+            f"faint: loss per step · thin: its EMA over ~{self.ema_steps} steps · "
+            "bold: epoch mean · dashed: validation"
+        )
 
     def show_steps(self, steps: int) -> None:
         """Fix the x axis to the whole run: the axis then stays still while curves grow
@@ -778,24 +1011,42 @@ class LossPanel(pg.PlotWidget):
     def set_mode(self, fstar: float | None, gap: bool, log: bool) -> None:
         self.fstar, self.gap, self.log = fstar, gap, log
         self._set_label()
-        for src in self.sources:  # transformed anew from the next update
-            src.reset()
+        self.floor = None
+        for tracks in self.tracks:  # transformed anew from the next update
+            for t in tracks:
+                t.src.reset()
         self.layer.invalidate()
 
     def set_racers(self, labels: list[str], colors: list[str]) -> None:
-        for c in (*self.zoom_curves, *self.epoch_curves):
-            self.removeItem(c)
-        self.curves, self.zoom_curves, self.epoch_curves, self.sources = [], [], [], []
+        for tracks in self.tracks:
+            for t in tracks:
+                self.removeItem(t.zoom)
+        for it in (*self.epoch_curves, *self.floor_texts):
+            self.removeItem(it)
+        self.curves, self.tracks, self.epoch_curves, self.floor_texts = [], [], [], []
+        self.floor = None
+        self._floor_shown = None
+        noisy = self.spe is not None
         for _label, color in zip(labels, colors, strict=True):
+            c = pg.mkColor(color)
+            faint = pg.mkColor(color)
+            faint.setAlpha(35)
             # 1 px, no antialiasing: min/max-decimated loss curves are dense zig-zags and
             # wide antialiased strokes of them cost ~270 ms per repaint
-            for group in (self.curves, self.zoom_curves):
-                c = pg.PlotCurveItem(
-                    pen=pg.mkPen(color, width=1), connect="finite", antialias=False
+            kinds = [("step", faint if noisy else c, 1.0, False)]
+            if noisy:  # the epoch means are a few points: bold and antialiased
+                kinds += [("ema", c, 1.0, False), ("epoch", c, 2.5, True)]
+            tracks = []
+            for kind, col, width, aa in kinds:
+                style = pg.PlotCurveItem(pen=pg.mkPen(col, width=width), antialias=aa)
+                zoom = pg.PlotCurveItem(
+                    pen=pg.mkPen(col, width=width), connect="finite", antialias=aa
                 )
-                group.append(c)
-            self.zoom_curves[-1].setVisible(False)
-            self.addItem(self.zoom_curves[-1])
+                zoom.setVisible(False)
+                self.addItem(zoom)
+                tracks.append(_Track(kind, style, zoom))
+            self.tracks.append(tracks)
+            self.curves.append(tracks[-1].style)  # the per-step loss, or the epoch means
             e = pg.PlotDataItem(
                 pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
                 symbol="o",
@@ -806,24 +1057,45 @@ class LossPanel(pg.PlotWidget):
             e.setZValue(3)
             self.addItem(e)
             self.epoch_curves.append(e)
-            self.sources.append(_CurveTrail())
-        self.layer.set_racers(self.sources, self.curves)
+            text = pg.TextItem(color=c, anchor=(0, 1))
+            text.setZValue(4)
+            text.hide()
+            self.addItem(text, ignoreBounds=True)
+            self.floor_texts.append(text)
+        # the layer strokes the sources in order: faint per-step curves under the rest
+        order = [t for k in range(3) for tracks in self.tracks for t in tracks[k : k + 1]]
+        self.layer.set_racers([t.src for t in order], [t.style for t in order])
+        self._layer_index = {id(t): j for j, t in enumerate(order)}
 
     def set_epoch_curves(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Per-epoch full validation loss (dashed, dots) at the epoch-boundary steps."""
         lo, hi = math.inf, -math.inf
         for item, (steps, vals) in zip(self.epoch_curves, curves, strict=False):
-            y = self.transform(np.asarray(vals))
-            item.setData(np.asarray(steps, dtype=float), y)
-            fin = y[np.isfinite(y)]
+            y = self._on_floor(self.transform(np.asarray(vals)))
+            ok = np.isfinite(y)  # no validation rows: no points (an all-NaN scatter warns)
+            item.setData(np.asarray(steps, dtype=float)[ok], y[ok])
+            fin = y[ok]
             if fin.size:
                 lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
         self._epoch_bounds = (lo, hi)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
+        """The plotted values of losses ``y``: |y − f*| (gap mode), log10 (log mode), NaN
+        for non-finite rows; on a log axis −inf marks an exact zero (or f ≤ 0)."""
+        v = np.asarray(y, dtype=np.float64)
         if self.gap and self.fstar is not None:
-            y = np.abs(y - self.fstar)
-        return log_safe(y) if self.log else np.where(np.isfinite(y), y, np.nan)
+            v = np.abs(v - self.fstar)
+        if not self.log:
+            return np.where(np.isfinite(v), v, np.nan)
+        out = np.full(v.shape, np.nan)
+        fin = np.isfinite(v)
+        np.log10(v, out=out, where=fin & (v > 0.0))
+        out[fin & (v <= 0.0)] = -np.inf
+        return out
+
+    def _on_floor(self, ty: np.ndarray) -> np.ndarray:
+        """``ty`` with its exact zeros (−inf) on the floor (NaN while there is none)."""
+        return np.where(ty == -np.inf, np.nan if self.floor is None else self.floor, ty)
 
     def update_curves(
         self,
@@ -832,71 +1104,146 @@ class LossPanel(pg.PlotWidget):
         visible: list[bool],
         diverged: list[int | None],
         max_steps: int,
+        unbounded: list[int | None] | None = None,
     ) -> None:
         """Redraw every racer's curve; the cost does not grow with the run's length.
 
-        Zoomed out (the whole run in view, the usual case), each racer keeps an
+        Zoomed out (the whole run in view, the usual case), each curve keeps an
         incremental min/max envelope in fixed buckets, so a frame only scans the rows
         added since the last one, and a :class:`TrailLayer` strokes only the buckets
         that changed. Zoomed in, the visible range is decimated into ordinary curves.
         Decimation happens before the log transform (which is monotone in f), so only
-        the few thousand surviving points are transformed.
+        the few thousand surviving points are transformed. The y range fits the curves
+        up to each racer's diverged (or unbounded) step: a run that blew up does not
+        squeeze the others into a line.
         """
         vb = self.plotItem.vb
         (x0, x1), _ = vb.viewRange()
         auto = bool(vb.autoRangeEnabled()[0]) or (x0 <= 1.0 and x1 >= max_steps - 1.0)
         if self.layer.isVisible() != auto:
             self.layer.setVisible(auto)
-            for z in self.zoom_curves:
-                z.setVisible(False)
+            for tracks in self.tracks:
+                for t in tracks:
+                    t.zoom.setVisible(False)
         mx, my = [], []
         fit = self.fit_y or any(vb.autoRangeEnabled())
         lo, hi = math.inf, -math.inf
-        for i, c in enumerate(self.curves):
-            if c.isVisible() != visible[i]:
-                c.setVisible(visible[i])
-                self.layer.invalidate()
+        spe = self.spe or 1
+        alpha = 1.0 / self.ema_steps
+        for i, tracks in enumerate(self.tracks):
             n = counts[i]
-            src, zc = self.sources[i], self.zoom_curves[i]
-            y = losses[i]
-            if auto:
-                if n == 0 and src.n:
-                    src.reset()
-                    self.layer.push(i, None)
-                elif n and src.update(y, n, max_steps, self.BUCKETS, self.transform):
-                    self.layer.push(i, None)
-                if fit and visible[i]:
-                    lo, hi = min(lo, src.lo), max(hi, src.hi)
-            else:
-                zc.setVisible(visible[i])
-                r0 = max(math.floor(x0) - 1, 0)
-                r1 = min(math.ceil(x1) + 2, n)
+            d = diverged[i]
+            u = unbounded[i] if unbounded is not None else None
+            cut = d if d is not None else u
+            for t in tracks:
+                if t.style.isVisible() != visible[i]:
+                    t.style.setVisible(visible[i])
+                    self.layer.invalidate()
+                y, m = t.derive(losses[i], n, spe, alpha)
+                scale, off = (spe, 0.5 * (spe - 1)) if t.kind == "epoch" else (1, 0.0)
+                total = max_steps // scale
+                src, k = t.src, self._layer_index[id(t)]
+                src.set_cut(cut)
+                # noisy losses: the y range fits their averages, the faint band may overflow
+                fits = fit and visible[i] and (t.kind != "step" or self.spe is None)
+                if auto:
+                    if m == 0 and src.n:
+                        src.reset()
+                        self.layer.push(k, None)
+                    elif m and src.update(
+                        y, m, total, self.BUCKETS, self.transform, self.floor, scale, off
+                    ):
+                        self.layer.push(k, None)
+                    if fits:
+                        lo, hi = min(lo, src.lo), max(hi, src.hi)
+                    continue
+                t.zoom.setVisible(visible[i])
+                r0 = max(math.floor((x0 - off) / scale) - 1, 0)
+                r1 = min(math.ceil((x1 - off) / scale) + 2, m)
                 if not visible[i] or r1 <= r0:
-                    zc.setData([], [])
+                    t.zoom.setData([], [])
                     continue
                 if r1 - r0 <= 2 * self.BUCKETS:
                     xs = np.arange(r0, r1, dtype=np.float64)
                     ys = y[r0:r1]
                 else:
-                    k = minmax_decimate(y, r0, r1, self.BUCKETS, self._ox, self._oy)
-                    xs = self._ox[:k].copy()
-                    ys = self._oy[:k]
+                    kk = minmax_decimate(y, r0, r1, self.BUCKETS, self._ox, self._oy)
+                    xs = self._ox[:kk].copy()
+                    ys = self._oy[:kk]
+                xs = xs * scale + off
                 ty = self.transform(ys)
-                zc.setData(xs, ty)
-                fin = ty[np.isfinite(ty)]
-                if fit and fin.size:
+                t.zoom.setData(xs, self._on_floor(ty))
+                fin = ty[np.isfinite(ty) & (xs <= (math.inf if cut is None else cut))]
+                if fits and fin.size:
                     lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
-            if visible[i] and diverged[i] is not None and n > 0:
-                last = self.transform(y[n - 1 : n])
-                mx.append(float(n - 1))
-                my.append(float(last[0]) if np.isfinite(last[0]) else 0.0)
+            if visible[i] and d is not None and n > 0:
+                j = min(d, n - 1)
+                at = self.transform(losses[i][j : j + 1])[0]
+                mx.append(float(j))
+                my.append(float(at) if np.isfinite(at) else 0.0)
         if mx or self.markers.data.size:
             self.markers.setData(mx, my)
         if fit:
             lo, hi = min(lo, self._epoch_bounds[0]), max(hi, self._epoch_bounds[1])
             if my:
                 lo, hi = min(lo, *my), max(hi, *my)
+        floor = self._update_floor(lo, hi, visible)
+        if fit:
+            if floor is not None:
+                lo = min(lo, floor)
             self._fit_y(lo, hi)
+
+    def _update_floor(self, lo: float, hi: float, visible: list[bool]) -> float | None:
+        """Place the floor one decade below the smallest positive value shown (``lo``),
+        move every curve's zeros onto it, mark and label where each racer reached it;
+        returns the floor's level, None when no zero is shown."""
+        firsts = [
+            tracks[0].src.first_floor if self.log and visible[i] else None
+            for i, tracks in enumerate(self.tracks)
+        ]
+        if all(f is None for f in firsts):
+            if self.floor_line.isVisible():
+                self.floor_line.hide()
+                self.floor_marks.setData([], [])
+                for text in self.floor_texts:
+                    text.hide()
+                self._floor_shown = None
+            return None
+        ref = lo if math.isfinite(lo) else (hi if math.isfinite(hi) else 1.0)
+        floor = float(math.floor(ref) - 1)
+        if floor != self.floor:
+            self.floor = floor
+            for tracks in self.tracks:
+                for t in tracks:
+                    if t.src.refloor(floor):
+                        self.layer.push(self._layer_index[id(t)], None)
+            self.floor_line.setPos(floor)
+        self.floor_line.show()
+        shown = (floor, self.gap, self.fstar, tuple(firsts))
+        if shown == self._floor_shown:
+            return floor
+        self._floor_shown = shown
+        exact = self.gap and self.fstar is not None
+        if exact:
+            what = "f = f* exactly"
+        else:
+            what = "f ≤ 0" if self.quantity == "f" else f"{self.quantity} = 0 exactly"
+        xs, brushes, row = [], [], 0
+        for i, first in enumerate(firsts):
+            text = self.floor_texts[i]
+            if first is None:
+                text.hide()
+                continue
+            color = self.tracks[i][-1].style.opts["pen"].color()
+            xs.append(float(first))
+            brushes.append(pg.mkBrush(color))
+            text.setText(f"{what} at step {first:,}")
+            text.setAnchor((0, 1 + row))  # stacked above the floor, one line per racer
+            text.setPos(float(first), floor)
+            text.setVisible(True)  # not show(): a TextItem orients itself in setVisible
+            row += 1
+        self.floor_marks.setData(xs, [floor] * len(xs), brush=brushes)
+        return floor
 
 
 class _Envelope:
@@ -949,18 +1296,25 @@ class _Envelope:
 
 
 class _CurveTrail(_FreshSource):
-    """One racer's loss curve (its bucket envelope, transformed) as a :class:`TrailLayer`
+    """One loss curve (its bucket envelope, transformed) as a :class:`TrailLayer`
     source: ``buf[:n]`` holds every bucket's two points, and each update hands the
     points from the last, possibly partial, bucket onwards to the layer as fresh (a
-    bucket only widens as it fills, so drawing it again covers the earlier stroke)."""
+    bucket only widens as it fills, so drawing it again covers the earlier stroke).
+
+    The transformed values (−inf for an exact zero on a log axis) are kept in ``tval``;
+    ``buf`` draws the zeros on the floor. ``lo``/``hi`` are the finite range of the
+    points up to step ``cut`` (a blown-up run's later rows do not count)."""
 
     def __init__(self) -> None:
         self.env = _Envelope()
         self.buf = np.empty((0, 2))
+        self.tval = np.empty(0)
         self.n = 0
         self.generation = 0
         self.fresh: list[np.ndarray] = []
+        self.cut: float | None = None
         self.lo, self.hi = math.inf, -math.inf  # finite range of the transformed points
+        self.first_floor: int | None = None  # first row drawn on the floor
 
     def reset(self) -> None:
         self.env = _Envelope()
@@ -968,28 +1322,123 @@ class _CurveTrail(_FreshSource):
         self.generation += 1
         self.fresh = []
         self.lo, self.hi = math.inf, -math.inf
+        self.first_floor = None
 
-    def update(self, y: np.ndarray, n: int, max_steps: int, buckets: int, transform) -> bool:
+    def set_cut(self, cut: float | None) -> None:
+        """Count only the points up to step ``cut`` (None: all) in ``lo``/``hi``."""
+        if cut == self.cut:
+            return
+        self.cut = cut
+        self.lo, self.hi = math.inf, -math.inf
+        self._widen(self.buf[: self.n, 0], self.tval[: self.n])
+
+    def _widen(self, xs: np.ndarray, ty: np.ndarray) -> None:
+        ok = np.isfinite(ty)
+        if self.cut is not None:
+            ok &= xs <= self.cut
+        fin = ty[ok]
+        if fin.size:
+            self.lo, self.hi = min(self.lo, float(fin.min())), max(self.hi, float(fin.max()))
+
+    def refloor(self, floor: float) -> bool:
+        """Move the points drawn on the floor to ``floor``; True if any moved (then what
+        was drawn is stale)."""
+        zero = self.tval[: self.n] == -np.inf
+        if not zero.any():
+            return False
+        self.buf[: self.n, 1] = np.where(zero, floor, self.tval[: self.n])
+        self.generation += 1
+        self.fresh = []
+        return True
+
+    def update(
+        self,
+        y: np.ndarray,
+        n: int,
+        max_steps: int,
+        buckets: int,
+        transform,
+        floor: float | None = None,
+        scale: float = 1.0,
+        offset: float = 0.0,
+    ) -> bool:
+        """Take rows up to ``n`` of ``y``; point k is drawn at step k·scale + offset."""
         b0 = self.env.update(y, n, max_steps, buckets)
         if self.env.restarted and self.n:
             self.generation += 1  # restarted: what was drawn is stale
             self.fresh = []
             self.lo, self.hi = math.inf, -math.inf
+            self.first_floor = None
         nb = self.env.nb
         if nb <= b0:
             return False
         need = 2 * nb
         if self.buf.shape[0] < need:
-            buf = np.empty((max(need, 2 * self.env.mins.shape[0]), 2))
+            size = max(need, 2 * self.env.mins.shape[0])
+            buf, tval = np.empty((size, 2)), np.empty(size)
             buf[: 2 * b0] = self.buf[: 2 * b0]
-            self.buf = buf
+            tval[: 2 * b0] = self.tval[: 2 * b0]
+            self.buf, self.tval = buf, tval
         xs, ys = self.env.points(b0, nb)
+        xs = xs * scale + offset
         ty = transform(ys)
+        zero = ty == -np.inf
+        if zero.any() and self.first_floor is None:
+            # the exact first row on the floor, from the raw rows of its bucket
+            w = self.env.width
+            b = b0 + int(np.argmax(zero)) // 2
+            rows = transform(y[b * w : min((b + 1) * w, n)])
+            self.first_floor = b * w + int(np.argmax(rows == -np.inf))
         self.buf[2 * b0 : need, 0] = xs
-        self.buf[2 * b0 : need, 1] = ty
+        self.buf[2 * b0 : need, 1] = np.where(zero, np.nan if floor is None else floor, ty)
+        self.tval[2 * b0 : need] = ty
         self.n = need
-        fin = ty[np.isfinite(ty)]
-        if fin.size:
-            self.lo, self.hi = min(self.lo, float(fin.min())), max(self.hi, float(fin.max()))
+        self._widen(xs, ty)
         self.fresh.append(self.buf[2 * b0 : need].copy())
         return True
+
+
+class _Track:
+    """One curve the loss panel draws from a racer's loss: ``kind`` "step" (the recorded
+    loss), "ema" (its exponential moving average) or "epoch" (the mean of each complete
+    epoch); ``src`` is its :class:`TrailLayer` source, ``style`` its pen and ``zoom`` the
+    curve drawn while zoomed in. Derived values are computed from the new rows only."""
+
+    def __init__(self, kind: str, style: pg.PlotCurveItem, zoom: pg.PlotCurveItem) -> None:
+        self.kind = kind
+        self.style = style
+        self.zoom = zoom
+        self.src = _CurveTrail()
+        self.y = np.empty(0)
+        self.done = 0  # rows (ema) or epochs (epoch) derived
+
+    def _room(self, size: int) -> None:
+        if self.y.shape[0] < size:
+            y = np.full(max(size, 2 * self.y.shape[0]), np.nan)
+            y[: self.done] = self.y[: self.done]
+            self.y = y
+
+    def derive(self, loss: np.ndarray, n: int, spe: int, alpha: float) -> tuple[np.ndarray, int]:
+        """The values this curve draws from the first ``n`` rows of ``loss``, and how many."""
+        if self.kind == "step":
+            return loss, n
+        if self.kind == "ema":
+            if n < self.done:  # restarted
+                self.done = 0
+            self._room(n)
+            if n > self.done:
+                ema_update(loss, self.done, n, alpha, self.y)
+                self.done = n
+            return self.y, n
+        m = n // spe  # complete epochs: rows [e·spe, (e + 1)·spe) are epoch e's batches
+        if m < self.done:
+            self.done = 0
+        self._room(m)
+        if m > self.done:
+            block = loss[self.done * spe : m * spe].reshape(-1, spe)
+            ok = np.isfinite(block)
+            count = ok.sum(axis=1)
+            total = np.where(ok, block, 0.0).sum(axis=1)
+            self.y[self.done : m] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+            self.done = m
+        return self.y, m

@@ -30,6 +30,7 @@ from gui.panels import (
     TrailLayer,
     cache_legend,
     cache_static_items,
+    plain_axes,
 )
 
 GRID = 64
@@ -210,6 +211,8 @@ class PerceptronPanel(QWidget):
         self._job: tuple[threading.Thread, dict] | None = None
         self._job_t = -math.inf
         self._shown_b: float | None = None  # b of the slice shown or being computed
+        self.equal_aspect = True  # both plots in 1:1 data units (set_equal_aspect)
+        self._boxes: tuple[tuple, tuple] | None = None  # (data, weights) boxes asked for
 
     def _build(self) -> None:
         """Create the two plots (three PlotItems, ~0.1 s) on first use, not at launch: a
@@ -266,6 +269,9 @@ class PerceptronPanel(QWidget):
         self.weights.plotItem.vb.sigRangeChanged.connect(lambda *_: self._grid_dirty())
         cache_static_items(self.data_plot, self.scatter0, self.scatter1, self.data_legend)
         cache_static_items(self.weights, self.image, self.contours, self.colorbar)
+        plain_axes(self.data_plot)
+        plain_axes(self.weights)
+        self.set_equal_aspect(self.equal_aspect)
         if self._racers is not None:
             self.set_racers(*self._racers)
 
@@ -275,8 +281,8 @@ class PerceptronPanel(QWidget):
         self.train = train
         step = max(1, train.shape[0] // SCATTER_ROWS)
         shown = train[::step]
-        c0 = shown[shown[:, 2] < 0.5]
-        c1 = shown[shown[:, 2] >= 0.5]
+        c0 = shown[shown[:, 2] <= 0.5]  # the label's class: y > 0.5 (engine.objective)
+        c1 = shown[shown[:, 2] > 0.5]
         self.scatter0.setData(c0[:, 0], c0[:, 1])
         self.scatter1.setData(c1[:, 0], c1[:, 1])
         gstep = max(1, train.shape[0] // GRID_ROWS)
@@ -288,13 +294,28 @@ class PerceptronPanel(QWidget):
         x0, x1 = np.percentile(train[:, 0], [0.5, 99.5]) if train.size else (-1, 1)
         y0, y1 = np.percentile(train[:, 1], [0.5, 99.5]) if train.size else (-1, 1)
         px, py = 0.15 * (x1 - x0 + 1e-9), 0.15 * (y1 - y0 + 1e-9)
-        self.data_plot.plotItem.vb.setRange(
-            xRange=(x0 - px, x1 + px), yRange=(y0 - py, y1 + py), padding=0
-        )
-        self.weights.plotItem.vb.setRange(xRange=(-6, 6), yRange=(-6, 6), padding=0)
+        px, py = (px if x1 > x0 else 1.0), (py if y1 > y0 else 1.0)  # one row: a unit margin
+        self._boxes = ((x0 - px, x1 + px, y0 - py, y1 + py), (-6.0, 6.0, -6.0, 6.0))
+        self._go_home()
         self._dirty = True
         self._gen += 1
         self._shown_b = None
+
+    def set_equal_aspect(self, on: bool) -> None:
+        """Lock (or free) both plots at one data unit per unit on both axes: the decision
+        line's angle and the weight vector's direction read true."""
+        self.equal_aspect = bool(on)
+        if not self.built:
+            return
+        for plot in (self.data_plot, self.weights):
+            plot.plotItem.vb.setAspectLocked(self.equal_aspect, ratio=1.0)
+        self._go_home()
+
+    def _go_home(self) -> None:
+        if self._boxes is None:
+            return
+        for plot, (x0, x1, y0, y1) in zip((self.data_plot, self.weights), self._boxes, strict=True):
+            plot.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def set_start_marker(self, w1: float, w2: float) -> None:
         self._build()

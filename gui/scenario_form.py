@@ -103,6 +103,13 @@ class ScenarioForm(QWidget):
         self.tol_grad.editingFinished.connect(
             lambda: self._float("tolerance.grad", self.tol_grad.text())
         )
+        self.tol_div = QLineEdit()
+        self._row(form, "tolerance.divergence", "divergence factor", self.tol_div,
+                  "a run has diverged once its loss gap grows beyond this × its gap at the "
+                  "start (> 1)")  # fmt: skip
+        self.tol_div.editingFinished.connect(
+            lambda: self._float("tolerance.divergence", self.tol_div.text())
+        )
         self.start = QLineEdit()
         tip = "where every racer starts: x, y (landscape) or w1, w2, b (perceptron)"
         self._row(form, "objective.start", "start", self.start, tip)
@@ -137,6 +144,7 @@ class ScenarioForm(QWidget):
             self.data_kind.addItem(name, name)
             self.data_kind.setItemData(self.data_kind.count() - 1, g.description, 3)
         self.data_kind.addItem("CSV file", "csv")
+        self.data_kind.addItem("rows in the file", "rows")  # data = { rows = [...] }
         self._row(dform, "objective.data", "data set", self.data_kind,
                   "a seeded generator, or a CSV file with columns x1, x2, y")  # fmt: skip
         self.data_kind.activated.connect(self._on_data_kind)
@@ -270,6 +278,11 @@ class ScenarioForm(QWidget):
             if self.csv_path.text().strip():
                 self._on_csv_text()
             return
+        if kind == "rows":  # the file's own rows (edited in the file, not here)
+            self._data_form.setRowVisible(self.csv_row, False)
+            self.data_params.setVisible(False)
+            self._emit("objective.data", {"rows": self._data.get("rows", [])})
+            return
         self._emit("objective.data", {"kind": kind})
 
     def _on_csv_text(self) -> None:
@@ -297,6 +310,7 @@ class ScenarioForm(QWidget):
         self.seed.setText(str(s.seed))
         self.tol_loss.setText(_fmt(s.tolerance.loss))
         self.tol_grad.setText(_fmt(s.tolerance.grad))
+        self.tol_div.setText(_fmt(s.tolerance.divergence))
         self.start.setText(_fmt(list(s.objective.start)))
         self.x_range.setText(_fmt(s.view.x_range))
         self.y_range.setText(_fmt(s.view.y_range))
@@ -309,15 +323,16 @@ class ScenarioForm(QWidget):
             data = dict(o.data or {})
             self._data = data
             csv = "csv" in data
-            self.data_kind.setCurrentIndex(self.data_kind.findData("csv" if csv else data["kind"]))
+            which = "csv" if csv else "rows" if "rows" in data else data["kind"]
+            self.data_kind.setCurrentIndex(self.data_kind.findData(which))
             self._data_form.setRowVisible(self.csv_row, csv)
             self.csv_path.setText(str(data.get("csv", "")))
-            specs = () if csv else GENERATORS[data["kind"]].all_params
+            specs = GENERATORS[which].all_params if which in GENERATORS else ()
             new = ParamForm(specs, {k: v for k, v in data.items() if k != "kind"})
             self._data_form.replaceWidget(self.data_params, new)
             self.data_params.deleteLater()
             self.data_params = new
-            new.setVisible(not csv)
+            new.setVisible(which in GENERATORS)
             new.changed.connect(self._on_data_param)
             self.batch.setText(_fmt(o.batch_size))
             self.epochs.setText(_fmt(o.epochs))

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QStackedWidget,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QToolBar,
@@ -61,6 +62,7 @@ from engine.scenario import (
 from engine.schedules import get_schedule
 from gui.document import ScenarioDocument, SnapshotCommand, snapshot
 from gui.editors import FloatEditor, ParamForm
+from gui.multiples import SmallMultiples
 from gui.palette import color_for
 from gui.panels import LEVELS, LandscapePanel, LossPanel
 from gui.perceptron import EpochSampler, PerceptronPanel
@@ -103,7 +105,19 @@ params = { lr = 0.001 }
 """
 
 #: [view] keys the window shows without redrawing the map (toggles, not a restart)
-SHOWN_FLAGS = ("gradient_field", "step_arrows", "equations", "log_y", "loss_gap")
+SHOWN_FLAGS = (
+    "gradient_field", "step_arrows", "equations", "log_y", "loss_gap", "small_multiples",
+    "equal_aspect",
+)  # fmt: skip
+#: the leaderboard's columns, and the tooltips of those that need one
+BOARD_COLUMNS = ("#", "racer", "loss", "best / val acc", "steps to tol", "first in tol", "status")
+BOARD_TIPS = {
+    "steps to tol": "the step from which the run stays within tolerance (—: outside it now)",
+    "first in tol": "the step at which the run first came within tolerance (it may have left "
+    "it again)",
+    "status": "diverged @ k: the loss or gradient overflowed, or the loss gap grew beyond "
+    "the divergence factor x its start; unbounded below @ k: the loss fell without bound",
+}
 SPEED_STEPS = 60  # slider positions; the last one is "as fast as the engine goes"
 MAX_RACE_STEPS = 2_000_000  # 8 racers x 2M steps keep ~0.6 GB of full-resolution data
 
@@ -181,8 +195,11 @@ class MainWindow(QMainWindow):
         self.central = QStackedWidget()
         self.central.addWidget(self.landscape)
         self.central.addWidget(self.perceptron)
+        self.multiples = SmallMultiples()  # View > Small multiples: one panel per racer
+        self.central.addWidget(self.multiples)
         self.setCentralWidget(self.central)
         self.landscape.startChosen.connect(self.on_start_chosen)
+        self.multiples.startChosen.connect(self.on_start_chosen)
         self.perceptron.startChosen.connect(self.on_weights_chosen)
 
         # loss dock
@@ -204,10 +221,10 @@ class MainWindow(QMainWindow):
         self.loss_dock = self._dock("Loss", loss_box, Qt.DockWidgetArea.BottomDockWidgetArea)
 
         # leaderboard dock
-        self.board = QTableWidget(0, 6)
-        self.board.setHorizontalHeaderLabels(
-            ["#", "racer", "loss", "best / val acc", "steps to tol", "status"]
-        )
+        self.board = QTableWidget(0, len(BOARD_COLUMNS))
+        self.board.setHorizontalHeaderLabels(list(BOARD_COLUMNS))
+        for col, tip in BOARD_TIPS.items():
+            self.board.horizontalHeaderItem(BOARD_COLUMNS.index(col)).setToolTip(tip)
         self.board.verticalHeader().hide()
         head = self.board.horizontalHeader()
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -317,13 +334,18 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Transport")
         tb.setObjectName("transport")
         self.addToolBar(tb)
-        self.play_action = QAction("▶ Play", self)
+        # Qt's own media icons: glyphs such as ⏸ are missing from many Linux desktop fonts
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        icon = self.style().standardIcon
+        self.play_action = QAction(icon(QStyle.StandardPixmap.SP_MediaPlay), "Play", self)
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.triggered.connect(self.toggle_play)
-        self.step_action = QAction("Step ▸", self)
+        self.step_action = QAction(icon(QStyle.StandardPixmap.SP_MediaSkipForward), "Step", self)
+        self.step_action.setToolTip("One update of every racer (→)")
         self.step_action.setShortcut(QKeySequence(Qt.Key.Key_Right))
         self.step_action.triggered.connect(self.step_once)
-        self.reset_action = QAction("⟲ Reset", self)
+        self.reset_action = QAction(icon(QStyle.StandardPixmap.SP_BrowserReload), "Reset", self)
+        self.reset_action.setToolTip("Back to the start (R)")
         self.reset_action.setShortcut(QKeySequence(Qt.Key.Key_R))
         self.reset_action.triggered.connect(self.reset_race)
         for a in (self.play_action, self.step_action, self.reset_action):
@@ -406,6 +428,27 @@ class MainWindow(QMainWindow):
             vm.addAction(d.toggleViewAction())
         vm.addAction(self.quiver_action)
         vm.addAction(self.arrows_action)
+        self.aspect_action = QAction("&Equal aspect", self, checkable=True)
+        self.aspect_action.setChecked(True)
+        self.aspect_action.setToolTip(
+            "Maps in 1:1 data units, so angles and distances read true (a round bowl is "
+            "round); off: each axis fills the panel"
+        )
+        self.aspect_action.toggled.connect(self._set_equal_aspect)
+        self.aspect_action.triggered.connect(lambda on: self._on_view_flag("equal_aspect", on))
+        vm.addAction(self.aspect_action)
+        vm.addSeparator()
+        self.multiples_action = QAction("Small &multiples", self, checkable=True)
+        self.multiples_action.setShortcut(QKeySequence("Ctrl+M"))
+        self.multiples_action.setToolTip(
+            "One small landscape per enabled racer, axes linked, each with only its own "
+            "trail (landscape races; a perceptron race shows every decision line already)"
+        )
+        self.multiples_action.toggled.connect(self._show_central)
+        self.multiples_action.triggered.connect(
+            lambda on: self._on_view_flag("small_multiples", on)
+        )
+        vm.addAction(self.multiples_action)
         self._on_speed(self.speed.value())
         self.splitDockWidget(self.loss_dock, self.board_dock, Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.board_dock, self.eq_dock)
@@ -459,12 +502,13 @@ class MainWindow(QMainWindow):
         self._stop_runner()
         perceptron = objective.kind != 0
         self.is_perceptron = perceptron
-        self.central.setCurrentIndex(1 if perceptron else 0)
+        self._show_central()
         for w in (self.landscape_box, self.formula, self.ls_form):
             w.setVisible(not perceptron)
         self.data_label.setVisible(perceptron)
         self.quiver_action.setEnabled(not perceptron)
         self.arrows_action.setEnabled(not perceptron)
+        self.multiples_action.setEnabled(not perceptron)
         self.race = Race(
             objective,
             racers,
@@ -481,9 +525,8 @@ class MainWindow(QMainWindow):
             self.perceptron.set_data(objective.data, objective.describe())
             self.perceptron.set_start_marker(*objective.start[:2])
             self.loss.set_mode(None, False, self.log_y.isChecked())
-            self.loss.set_quantity(
-                "loss", "mini-batch loss per step (solid), validation loss per epoch (dashed)"
-            )
+            self.loss.set_smoothing(objective.steps_per_epoch)
+            self.loss.set_quantity("loss", self.loss.smoothing_note())
             self.gap_y.setEnabled(False)
         else:
             ls = objective.landscape
@@ -508,6 +551,19 @@ class MainWindow(QMainWindow):
                 objective.f_star(),
             )
             self.landscape.set_start_marker(*objective.start[:2])
+            self.multiples.set_start_marker(*objective.start[:2])
+            self.multiples.set_landscape(
+                ls.lid,
+                objective.packed,
+                view,
+                objective.minima(),
+                objective.saddles(),
+                objective.f_star(),
+                levels=self.landscape.levels,
+                log_color=self.landscape.log_color,
+                equal_aspect=not (sv is not None and getattr(sv, "equal_aspect", None) is False),
+            )
+            self.loss.set_smoothing(None)
             self.loss.set_quantity("f")
             self.loss.set_mode(objective.f_star(), self.gap_y.isChecked(), self.log_y.isChecked())
             self.gap_y.setEnabled(objective.f_star() is not None)
@@ -551,6 +607,7 @@ class MainWindow(QMainWindow):
         labels = [c.label for c in self.race.racers]
         colors = [c.color or color_for(i) for i, c in enumerate(self.race.racers)]
         self.landscape.set_racers(labels, colors)
+        self.multiples.set_racers(labels, colors, [c.enabled for c in self.race.racers])
         self.perceptron.set_racers(labels, colors)
         self.loss.set_racers(labels, colors)
         self._last_counts = [-1] * len(labels)
@@ -796,8 +853,15 @@ class MainWindow(QMainWindow):
         self.scenario.view = replace(self.scenario.view, **{name: bool(on)})
         self._record(f"view {name} {'on' if on else 'off'}")
 
+    def _set_equal_aspect(self, on: bool) -> None:
+        self.landscape.set_equal_aspect(on)
+        self.perceptron.set_equal_aspect(on)
+        self.multiples.set_equal_aspect(on)
+
     def _show_view_flags(self, view: Any) -> None:
-        """What the scenario's [view] says is shown; None keeps the user's choice."""
+        """What the scenario's [view] says is shown; None keeps the user's choice (equal
+        aspect: None means on)."""
+        self.aspect_action.setChecked(view.equal_aspect is not False)
         if view.gradient_field is not None:
             self.quiver_action.setChecked(bool(view.gradient_field))
         if view.step_arrows is not None:
@@ -808,6 +872,26 @@ class MainWindow(QMainWindow):
             self.log_y.setChecked(bool(view.log_y))
         if view.loss_gap is not None and self.gap_y.isChecked() != view.loss_gap:
             self.gap_y.setChecked(bool(view.loss_gap))
+        if view.small_multiples is not None:
+            self.multiples_action.setChecked(bool(view.small_multiples))
+
+    def _show_central(self, *_args: object) -> None:
+        """The perceptron's panels, the single landscape or its small multiples.
+
+        Only the panel shown pulls rows each frame; the other catches up (from where it
+        left off) when it is shown again.
+        """
+        if self.is_perceptron:
+            widget = self.perceptron
+        elif self.multiples_action.isChecked():
+            widget = self.multiples
+        else:
+            widget = self.landscape
+        if widget is self.central.currentWidget():
+            return
+        self.central.setCurrentWidget(widget)
+        if self.race is not None:
+            self._last_counts = [-1] * len(self.race.racers)  # the next frame draws all
 
     def _on_style(self, ed: RacerEditor) -> None:
         self._restyle()
@@ -888,6 +972,7 @@ class MainWindow(QMainWindow):
         assert self.race is not None
         self.race.set_start((x, y))
         self.landscape.set_start_marker(x, y)
+        self.multiples.set_start_marker(x, y)
         self._last_counts = [-1] * len(self.race.racers)
         self.on_frame()
         self._record(f"start ({x:.3g}, {y:.3g})")
@@ -941,7 +1026,12 @@ class MainWindow(QMainWindow):
 
     def _sync_play(self) -> None:
         playing = self.runner is not None and self.runner.playing
-        self.play_action.setText("⏸ Pause" if playing else "▶ Play")
+        self.play_action.setText("Pause" if playing else "Play")
+        self.play_action.setToolTip(("Pause" if playing else "Play") + " the race (Space)")
+        pixmap = (
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        )
+        self.play_action.setIcon(self.style().standardIcon(pixmap))
 
     def _on_speed(self, pos: int) -> None:
         sps = speed_of(pos)
@@ -969,6 +1059,7 @@ class MainWindow(QMainWindow):
             self.perceptron.refresh_grid()
         else:
             self.landscape.refresh_grid()
+            self.multiples.refresh_grid()
         self._update_board()
 
     def on_frame(self) -> None:
@@ -979,20 +1070,34 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         n = len(race.racers)
         counts = [int(c) for c in race.count[:n]]
+        multiples = self.central.currentWidget() is self.multiples
+        if multiples and self.multiples.set_enabled([c.enabled for c in race.racers]):
+            self._last_counts = []  # panels rearranged: each pulls its racer's rows anew
         changed = counts != self._last_counts
         xs = race.xs
         if changed:
             panel = self.perceptron if self.is_perceptron else self.landscape
+            if multiples:
+                panel = self.multiples  # the single panel catches up when shown again
+            diverged = [race.diverged_step(i) for i in range(n)]
+            unbounded_step = getattr(race, "unbounded_step", None)
+            unbounded = [unbounded_step(i) if unbounded_step else None for i in range(n)]
             for i in range(n):
                 if counts[i] != (self._last_counts[i] if i < len(self._last_counts) else -1):
-                    panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
-            diverged = [race.diverged_step(i) for i in range(n)]
+                    if panel is not self.perceptron:  # a blown-up run's trail ends at the view
+                        escaped = diverged[i] is not None or unbounded[i] is not None
+                        panel.update_racer(
+                            i, xs[i], counts[i], race.racers[i].enabled, escaped=escaped
+                        )
+                    else:
+                        panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
             self.loss.update_curves(
                 [race.loss[i] for i in range(n)],
                 counts,
                 [c.enabled for c in race.racers],
                 diverged,
                 race.steps,
+                unbounded,
             )
             self._last_counts = counts
             self.step_label.setText(f"step {max(counts) - 1 if counts else 0:,} / {race.steps:,}")
@@ -1108,27 +1213,30 @@ class MainWindow(QMainWindow):
         self.board.setRowCount(len(rows))
         for rank, (i, m) in enumerate(rows, 1):
             cfg = race.racers[i]
-            status = (
-                f"diverged @ {m.diverged_step}"
-                if m.diverged_step is not None
-                else ("disabled" if not cfg.enabled else "running")
-            )
+            blown = m.diverged_step is not None or m.unbounded_step is not None
+            if m.diverged_step is not None:
+                status = f"diverged @ {m.diverged_step:,}"
+            elif m.unbounded_step is not None:
+                status = f"unbounded below @ {m.unbounded_step:,}"
+            else:
+                status = "disabled" if not cfg.enabled else "running"
             tol = "—" if m.steps_to_tol is None else f"{m.steps_to_tol:,}"
+            first = "—" if m.first_within_tol is None else f"{m.first_within_tol:,}"
             best = f"{m.best_loss:.4g}"
             if self.is_perceptron:
                 em = self.epochs.metrics(i)
                 acc = em["val_accuracy"]
                 best = f"{100 * acc[-1]:.1f} %" if acc.size and np.isfinite(acc[-1]) else "—"
-                if m.diverged_step is None and cfg.enabled:
+                if not blown and cfg.enabled:
                     status = f"epoch {int(em['epoch'][-1]) if em['epoch'].size else 0}"
-            elif m.diverged_step is None and cfg.enabled and m.steps >= race.steps:
+            elif not blown and cfg.enabled and m.steps >= race.steps:
                 status = "done"
-            vals = [str(rank), m.label, f"{m.final_loss:.4g}", best, tol, status]
+            vals = [str(rank), m.label, f"{m.final_loss:.4g}", best, tol, first, status]
             for col, v in enumerate(vals):
                 item = QTableWidgetItem(v)
                 if col == 1:
                     item.setForeground(pg_color(cfg.color or color_for(i)))
-                if col == 5 and m.diverged_step is not None:
+                if col == len(vals) - 1 and blown:
                     item.setForeground(pg_color("#D55E00"))
                 self.board.setItem(rank - 1, col, item)
 
@@ -1386,6 +1494,7 @@ class MainWindow(QMainWindow):
         for item in (*self.loss.curves, *self.landscape.trails, *self.perceptron.trails):
             item.setPen(pg.mkPen(item.opts["pen"].color(), width=2.5))
             item.opts["antialias"] = True
+        self.multiples.widen_trails(2.5)
 
     # ------------------------------------------------------------ lifetime
     def _restore_settings(self) -> None:

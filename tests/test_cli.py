@@ -152,7 +152,7 @@ def test_csv_writes_non_finite_values_as_nan_inf(tmp_path: Path) -> None:
         metrics=lambda: [],
         steps=1,
         seed=0,
-        tolerance=SimpleNamespace(loss=1e-6, grad=1e-6),
+        tolerance=SimpleNamespace(loss=1e-6, grad=1e-6, divergence=1e6),
     )
     write_results(fake, scenario, tmp_path / "o")  # type: ignore[arg-type]
     text = (tmp_path / "o" / "trajectories.csv").read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 from engine.display import (
     TrailThinner,
     contour_segments,
+    ema_update,
     log_safe,
     minmax_decimate,
     nice_levels,
@@ -452,6 +453,41 @@ def test_minmax_decimate_keeps_spikes() -> None:
 
 
 # ---------------------------------------------------------------- log_safe
+def _ema_reference(y: np.ndarray, alpha: float) -> np.ndarray:
+    out = np.full(y.shape, np.nan)
+    acc = math.nan
+    for k, v in enumerate(y):
+        if math.isfinite(v):
+            acc = v if math.isnan(acc) else acc + alpha * (v - acc)
+        out[k] = acc
+    return out
+
+
+@SETTINGS
+@given(
+    y=hnp.arrays(np.float64, st.integers(0, 300),
+                 elements=st.floats(-1e6, 1e6) | st.sampled_from([np.nan, np.inf, -np.inf])),
+    alpha=st.floats(1e-4, 1.0),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+)  # fmt: skip
+def test_ema_update_incremental_equals_reference(y: np.ndarray, alpha: float, cuts) -> None:
+    """Fed in any chunks, the moving average is the one of a single pass; non-finite rows
+    keep the last average (NaN until the first finite row)."""
+    out = np.full(y.size, -7.0)
+    bounds = sorted({0, y.size, *(c for c in cuts if c <= y.size)})
+    for a, b in itertools.pairwise(bounds):
+        ema_update(y, a, b, alpha, out)
+    assert np.array_equal(out, _ema_reference(y, alpha), equal_nan=True)
+
+
+def test_ema_update_time_constant() -> None:
+    """A step from 0 to 1 reaches 1 − 1/e after about τ rows with alpha = 1/τ."""
+    y = np.r_[0.0, np.ones(1000)]
+    out = np.empty_like(y)
+    ema_update(y, 0, y.size, 1 / 100, out)
+    assert out[0] == 0.0 and out[100] == pytest.approx(1 - math.exp(-1), abs=0.01)
+
+
 def test_log_safe_edge_cases() -> None:
     y = np.array([1.0, 100.0, 1e-5, 0.0, -0.0, -1.0, np.nan, np.inf, -np.inf, 1e-320])
     out = log_safe(y)

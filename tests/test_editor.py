@@ -271,10 +271,15 @@ def test_scenario_fields_edit_and_undo(window):
     _enter(f.tol_grad, "1e-3")
     assert window.race is race  # tolerance applies in place
     assert race.tolerance.grad == 1e-3
+    _enter(f.tol_div, "100")
+    assert window.race is race and race.tolerance.divergence == 100.0
+    window.undo_action.trigger()
+    assert race.tolerance.divergence == 1e6 and f.tol_div.text() == "1e+06"
     _enter(f.x_range, "-1, 1")
     assert window.scenario.view.x_range == (-1.0, 1.0)
+    assert window.landscape.home[:2] == (-1.0, 1.0)  # shown widened to equal aspect
     x0, x1, _, _ = window.landscape.view_box()
-    assert (x0, x1) == pytest.approx((-1.0, 1.0), abs=0.2)
+    assert x0 <= -1.0 + 1e-9 and x1 >= 1.0 - 1e-9
     window.undo_action.trigger()
     assert window.scenario.view.x_range is None
     assert f.x_range.text() == ""
@@ -290,6 +295,7 @@ def test_scenario_fields_edit_and_undo(window):
         ("seed", "-3", "seed", "0"),
         ("seed", "abc", "seed", "integer"),
         ("tol_loss", "nan", "tolerance.loss", "finite"),
+        ("tol_div", "0.5", "tolerance.divergence", "> 1"),
         ("start", "1, 2, 3", "objective.start", "two finite numbers"),
         ("x_range", "1", "view.x_range", "two finite numbers"),
         ("levels", "1000", "view.levels", "200"),

@@ -43,7 +43,7 @@ def _rows(race: Race, i: int) -> dict[str, Any]:
         "lr": tr.lr.tolist(),
         "t": int(race.t[i]),
         "X": race.X[i].tolist(),
-        "diverged": race.diverged_step(i),
+        "diverged": race.overflow_step(i),
     }
 
 
@@ -88,7 +88,7 @@ def test_fast_path_divergence_is_recorded_like_the_general_loop() -> None:
         race = _race(name, cfgs, 200, (3.0, -4.0))
         race.advance(7)
         race.advance(200)
-        assert race.diverged_step(0) is not None, name
+        assert race.overflow_step(0) is not None, name
         _same(_rows(race, 0), _rows(race, 1), name)
 
 

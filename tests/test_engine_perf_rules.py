@@ -76,6 +76,7 @@ def test_adam_bias_correction_shortcut_is_exact() -> None:
     for b1, b2 in ((0.5, 0.6), (0.1, 0.2), (0.0, 0.0), (0.9, 0.5)):
         hp = np.zeros(8)
         hp[:4] = (0.01, b1, b2, 1e-8)
+        hp[6] = 1.0  # bias_correction = true
         x = np.array([0.3, -0.7])
         st = np.zeros((4, 2))
         sc = np.zeros(4)
@@ -86,6 +87,7 @@ def test_adam_bias_correction_shortcut_is_exact() -> None:
     # the cached state belongs to one beta: after a change the powers are computed again
     hp = np.zeros(8)
     hp[:4] = (0.01, 0.5, 0.5, 1e-8)
+    hp[6] = 1.0  # bias_correction = true
     x, st, sc = np.zeros(2), np.zeros((4, 2)), np.zeros(4)
     for t in range(200):
         opt_update(6, hp, st, sc, NO_TABLE, x, np.ones(2), 0.01, t)

@@ -83,6 +83,11 @@ def test_lecture_library_is_complete() -> None:
         "lecture_schedules_compared",
         "lecture_noisy_sgd_decay",
         "lecture_finite_differences",
+        "lecture_adam_neuron",
+        "lecture_momentum_previous_step",
+        "lecture_adam_no_bias_correction",
+        "lecture_newton_plain",
+        "lecture_momentum_ema_ravine",
     ):
         assert must in names
 
@@ -130,9 +135,14 @@ def test_round_bowl_and_x1sq_10x2sq_converge_at_the_pace_of_x1() -> None:
 
 def test_ravine_diverges_only_above_two_over_lambda_max() -> None:
     r = race("gd_ravine")
-    assert all(m.diverged_step is None for m in r.metrics())  # nothing overflows in 300 steps
+    assert all(r.overflow_step(i) is None for i in range(len(r.racers)))  # not in 300 steps
     m021 = metrics(r, "η = 0.021 (diverges)")
     assert m021.final_loss > 1e25 and abs(m021.final_point[1]) == pytest.approx(1.3e12, rel=0.01)
+    # diverged where the loss first exceeds 1e6 x its start (28.5), long before overflow
+    assert m021.diverged_step == 77 and m021.unbounded_step is None
+    loss = r.trajectory(idx(r, "η = 0.021 (diverges)")).loss
+    assert loss[76] <= 28.5e6 < loss[77]
+    assert [m.label for m in r.metrics() if m.diverged_step is not None] == [m021.label]
     boundary = metrics(r, "η = 0.02")
     assert boundary.steps_to_tol is None and boundary.final_loss == pytest.approx(12.5)
     assert metrics(r, "η = 0.019").steps_to_tol == 215
@@ -145,7 +155,8 @@ def test_ravine_diverges_only_above_two_over_lambda_max() -> None:
     long = race("gd_ravine", 4000)
     for e in ("0.001", "0.005", "0.01", "0.015", "0.019", "0.02"):
         assert metrics(long, f"η = {e}").diverged_step is None
-    assert metrics(long, "η = 0.021 (diverges)").diverged_step == 3683
+    assert metrics(long, "η = 0.021 (diverges)").diverged_step == 77
+    assert long.overflow_step(idx(long, "η = 0.021 (diverges)")) == 3683
 
 
 # ------------------------------------------------------------------ momentum, NAG, adaptive
@@ -154,6 +165,12 @@ def test_momentum_rho09_converges_and_overshoots() -> None:
     tol = {c.label: metrics(r, c.label).steps_to_tol for c in r.racers}
     assert all(t is not None for t in tol.values())
     assert tol["η = 0.001"] == 325
+    # the overshooting rates touch 1e-6 early, leave it and settle later
+    first = {c.label: metrics(r, c.label).first_within_tol for c in r.racers}
+    assert (first["η = 0.005"], tol["η = 0.005"]) == (95, 158)
+    assert (first["η = 0.02"], tol["η = 0.02"]) == (134, 163)
+    assert min(t for k, t in tol.items() if k != "η = 0.001") == 158
+    assert max(t for k, t in tol.items() if k != "η = 0.001") == 164
     assert xs(r, "η = 0.005")[:, 0].min() == pytest.approx(-0.61, abs=0.01)
     assert xs(r, "η = 0.02")[:, 0].min() == pytest.approx(-1.75, abs=0.01)
 
@@ -171,7 +188,9 @@ def test_momentum_overshoot_and_nag_brakes() -> None:
     assert r.steps == 95
     assert xs(r, "GD + momentum (ρ = 0.9, η = 0.01)")[:, 0].min() == pytest.approx(-1.18, abs=0.01)
     assert xs(r, "NAG (ρ = 0.9, η = 0.01)")[:, 0].min() == pytest.approx(-0.90, abs=0.01)
-    assert metrics(r, "NAG (ρ = 0.9, η = 0.01)").steps_to_tol == 86
+    nag = metrics(r, "NAG (ρ = 0.9, η = 0.01)")
+    assert nag.first_within_tol == 86 and nag.steps_to_tol is None  # it leaves 1e-6 again
+    assert nag.final_loss == pytest.approx(1.0e-4, rel=0.05)
     assert metrics(r, "GD + momentum (ρ = 0.9, η = 0.01)").steps_to_tol is None
     assert xs(r, "GD (η = 0.01)")[:, 0].min() == pytest.approx(0.59, abs=0.005)
 
@@ -181,7 +200,10 @@ def test_nag_ravine() -> None:
     for e in ("0.0001", "0.0005", "0.001"):
         assert xs(r, f"η = {e}")[:, 0].min() >= 0.0
     assert xs(r, "η = 0.01")[:, 0].min() == pytest.approx(-0.90, abs=0.01)
-    assert metrics(r, "η = 0.01").steps_to_tol == 86
+    m = metrics(r, "η = 0.01")
+    assert (m.first_within_tol, m.steps_to_tol) == (86, 128)
+    assert metrics(r, "η = 0.005").steps_to_tol == 131
+    assert [m.label for _, m in r.leaderboard()][:2] == ["η = 0.01", "η = 0.005"]
     assert metrics(r, "η = 0.0001").final_point[0] == pytest.approx(0.53, abs=0.005)
 
 
@@ -234,7 +256,8 @@ def test_rosenbrock_adagrad_and_adam() -> None:
     ad = race("rosenbrock_adam")
     assert metrics(ad, "10η0 = 0.01").steps_to_tol == 3344
     m = metrics(ad, "100η0 = 0.1")
-    assert m.steps_to_tol == 983 and m.best_loss < 1e-25
+    assert m.first_within_tol == 983 and m.best_loss < 1e-25
+    assert m.steps_to_tol == 4902  # kicked out again and again before it settles
     loss = ad.trajectory(idx(ad, "100η0 = 0.1")).loss
     assert loss[2000:3000].max() > 0.5  # kicked out of the minimum again
 
@@ -274,6 +297,7 @@ def test_optimal_lr_beats_its_neighbours() -> None:
     assert t["2/λmax = 0.02"] is None
     assert metrics(r, "2/λmax = 0.02").final_loss == pytest.approx(12.5)
     assert metrics(r, "1.2η* = 0.0235 (diverges)").final_loss > 1e50
+    assert metrics(r, "1.2η* = 0.0235 (diverges)").diverged_step == 25
     ex = race("optimal_lr_exercise")
     t = {c.label: metrics(ex, c.label).steps_to_tol for c in ex.racers}
     assert t["η* = 1/6"] == 8 and t["η = 1/8 (the notes)"] == 13
@@ -306,6 +330,15 @@ def test_saddle_newton_escapes_first() -> None:
     near = np.nonzero(np.hypot(gd[:, 0], gd[:, 1]) < 0.1)[0]
     assert (near[0], near[-1]) == (31, 48)
     assert abs(xs(r, newton)[-1, 1]) > 1e30
+    # f* is unknown (unbounded below): escaping downhill is not diverging
+    ms = {c.label: metrics(r, c.label) for c in r.racers}
+    assert all(m.diverged_step is None for m in ms.values())
+    assert {k: m.unbounded_step for k, m in ms.items()} == {
+        "GD η = 0.05": None,
+        "momentum ρ = 0.9, η = 0.05": 56,
+        "Adam η = 0.05": None,
+        newton: 22,
+    }
 
 
 def test_local_minimum_trap() -> None:
@@ -313,9 +346,11 @@ def test_local_minimum_trap() -> None:
     for label in ("GD η = 0.1", "GD η = 0.5", "Adam η = 0.1", "momentum ρ = 0.9, η = 0.1"):
         m = metrics(r, label)
         assert m.nearest_minimum == 1 and m.final_loss == pytest.approx(-0.765, abs=1e-3)
-    for label, step in (("momentum ρ = 0.95, η = 0.1", 266), ("momentum ρ = 0.97, η = 0.05", 363)):
+    for label, first, settled in (("momentum ρ = 0.95, η = 0.1", 266, 319),
+                                  ("momentum ρ = 0.97, η = 0.05", 363, 511)):  # fmt: skip
         m = metrics(r, label)
-        assert m.nearest_minimum == 0 and m.steps_to_tol == step
+        assert m.nearest_minimum == 0
+        assert (m.first_within_tol, m.steps_to_tol) == (first, settled)
 
 
 def test_plateau_gd_stalls_adaptive_methods_cross() -> None:
@@ -363,6 +398,12 @@ def test_finite_differences() -> None:
     assert metrics(r, one).steps_to_tol == 107
     assert np.abs(xs(r, one)).max() > 20  # noisy single-direction estimates fly out
     assert metrics(r, "finite differences, 8 directions, η = 0.05").steps_to_tol == 71
-    raw = metrics(r, "notes' update as written, α = 0.01, δ = 0.01").final_point
+    raw = metrics(r, "unnormalised, descending, α = 0.01, δ = 0.01").final_point
     assert raw == pytest.approx((3.995, 0.494), abs=0.002)
     assert math.isfinite(metrics(r, one).final_loss)
+    # the notes' sign as printed, W + α(G⁺ − G⁻)·δW, climbs (sign = +1)
+    up = r.trajectory(idx(r, "as printed: climbs (diverges)")).loss
+    assert up[0] == 18.5
+    assert round(float(up[1]), 1) == 47.2
+    assert 3.45e8 <= up[10] < 3.55e8
+    assert np.all(np.diff(up[:11]) > 0)

@@ -379,8 +379,10 @@ BAD_CSV = [
     ("missing columns", "a,b,y\n1,2,0\n", ["line 1", "no column x1, x2"]),
     ("text in a number", "x1,x2,y\n1,2,0\n3,abc,1\n", ["line 3, column x2", "expected a number",
                                                         "'abc'"]),
-    ("label 2", "x1,x2,y\n1,2,0\n1,2,2\n", ["line 3, column y", "expected a label 0 or 1", "'2'"]),
-    ("label 0.5", "x1,x2,y\n1,2,0.5\n", ["line 2, column y", "0 or 1"]),
+    ("label 2", "x1,x2,y\n1,2,0\n1,2,2\n", ["line 3, column y", "expected a label in [0, 1]",
+                                            "'2'"]),
+    ("label 1.5", "x1,x2,y\n1,2,0.5\n1,2,1.5\n", ["line 3, column y", "[0, 1]", "'1.5'"]),
+    ("label -0.1", "x1,x2,y\n1,2,-0.1\n", ["line 2, column y", "[0, 1]", "'-0.1'"]),
     ("empty", "", ["empty"]),
     ("blank", "\n \n", ["empty"]),
     ("header only", "x1,x2,y\n", ["no data rows"]),
@@ -600,7 +602,8 @@ def test_csv_scenario_path_is_relative_to_the_scenario(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as ei:
         load_scenario(sub / "c.toml")
     assert "c.toml: objective.data.csv: cannot use the data: " in str(ei.value)
-    assert "pts.csv: line 3, column y: expected a label 0 or 1, got '3'" in str(ei.value)
+    assert "pts.csv: line 3, column y: expected a label in [0, 1]" in str(ei.value)
+    assert "got '3'" in str(ei.value)
 
 
 def _set(text: str, old: str, new: str) -> str:

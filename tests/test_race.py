@@ -94,15 +94,16 @@ def diverging_gd_step(lr: float, start: tuple[float, float]) -> int:
 
 
 def test_divergence_is_contained() -> None:
-    """GD with η = 1 on the lecture ravine (y ← −99y): marked diverged at step k, rows
-    stop at the last finite point, the other racers are untouched."""
+    """GD with η = 1 on the lecture ravine (y ← −99y): stopped at step k by the overflow,
+    rows stop at the last finite point, the other racers are untouched; it is marked
+    diverged at step 2 already, where its loss first exceeds 10⁶ × its start."""
     k = diverging_gd_step(1.0, (4.0, 0.5))
     assert 50 < k < 200
     others = [RacerConfig("adam", {"lr": 0.05}), RacerConfig("nag", {"lr": 0.005})]
     race = make("quadratic", [others[0], RacerConfig("sgd", {"lr": 1.0}), others[1]], 300)
     with np.errstate(all="raise"):  # the engine itself never computes in numpy here
         race.advance(300)
-    assert race.diverged_step(1) == k
+    assert race.overflow_step(1) == k and race.diverged_step(1) == 2
     assert race.count[1] == k
     tr = race.trajectory(1)
     assert tr.x.shape == (k, 2)
@@ -113,11 +114,11 @@ def test_divergence_is_contained() -> None:
     alone = make("quadratic", others, 300)
     alone.advance(300)
     for j, i in ((0, 0), (1, 2)):
-        assert race.diverged_step(i) is None
+        assert race.diverged_step(i) is None and race.overflow_step(i) is None
         assert np.array_equal(race.trajectory(i).x, alone.trajectory(j).x)
         assert np.array_equal(race.trajectory(i).loss, alone.trajectory(j).loss)
     m = race.run_metrics(1)
-    assert m.diverged_step == k and m.steps == k - 1
+    assert m.diverged_step == 2 and m.unbounded_step is None and m.steps == k - 1
     assert m.final_point == tuple(tr.x[-1])
     assert [i for i, _ in race.leaderboard()][-1] == 1  # diverged last
     race.advance(10)  # a diverged racer stays put
@@ -139,8 +140,10 @@ def any_racer(draw: st.DrawFn) -> RacerConfig:
     name = draw(st.sampled_from(sorted(OPTIMIZERS)))
     specs = OPTIMIZERS[name].params
     params = draw(st.fixed_dictionaries({s.name: _spec_value(s) for s in specs}))
-    if name == "sgd" and params["nesterov"]:  # the one rule across parameters (as torch)
+    if name == "sgd" and params["nesterov"]:  # a rule across parameters (as torch)
         params |= {"momentum": max(params["momentum"], 0.5), "dampening": 0.0}
+    if name == "random_search" and params["sign"] == 0:  # sign is -1 or +1
+        params["sign"] = 1
     return RacerConfig(name, params)
 
 
@@ -164,10 +167,13 @@ def test_nan_and_inf_never_raise(
     assert race.done
     for i in range(len(racers)):
         tr = race.trajectory(i)
-        div = race.diverged_step(i)
+        div = race.overflow_step(i)
         n = tr.x.shape[0]
         assert n == race.count[i] <= 26
         assert (div is None and n == 26) or div == n
+        blown = (race.diverged_step(i), race.unbounded_step(i))
+        assert div is None or blown.count(None) == 1, "an overflow is one or the other"
+        assert None in blown
         for arr in (tr.x, tr.loss, tr.grad_norm):
             assert np.all(np.isfinite(arr))
     for _, m in race.leaderboard():
@@ -370,20 +376,37 @@ def test_metrics_grad_tolerance_without_f_star() -> None:
     assert race.objective.f_star() is None and m.tol_kind == "grad"
     gn = race.trajectory(0).grad_norm
     hits = [t for t, v in enumerate(gn) if v <= 1e-2]
-    assert m.steps_to_tol == (hits[0] if hits else None)
+    assert m.first_within_tol == (hits[0] if hits else None)
     assert m.nearest_minimum is None and m.distance_to_minimum is None
 
 
-def full_scan(race: Race, i: int) -> tuple[float, int, int | None]:
-    """Best loss, its first step and the first step within tolerance, from all rows."""
+def full_scan(race: Race, i: int) -> tuple[float, int, int | None, int | None, int | None]:
+    """Best loss, its first step, the settled and the first step within tolerance and
+    the first step meeting the divergence rule, from all rows."""
     tr = race.trajectory(i)
     fstar = race.objective.f_star()
+    tol = race.tolerance
     if fstar is not None:
-        hit = np.flatnonzero(np.abs(tr.loss - fstar) <= race.tolerance.loss)
+        within = np.abs(tr.loss - fstar) <= tol.loss
+        limit = tol.divergence * max(abs(tr.loss[0] - fstar), tol.loss, 1e-12)
+        blown = tr.loss - fstar > limit
     else:
-        hit = np.flatnonzero(tr.grad_norm <= race.tolerance.grad)
+        within = tr.grad_norm <= tol.grad
+        limit = tol.divergence * max(abs(tr.loss[0]), 1.0)
+        blown = np.abs(tr.loss - tr.loss[0]) > limit
+    hit, out, rule = np.flatnonzero(within), np.flatnonzero(~within), np.flatnonzero(blown)
+    settled = (int(out[-1]) + 1 if out.size else 0) if within[-1] else None
     best = int(np.argmin(tr.loss))
-    return float(tr.loss[best]), best, int(hit[0]) if hit.size else None
+    first = int(hit[0]) if hit.size else None
+    return float(tr.loss[best]), best, settled, first, int(rule[0]) if rule.size else None
+
+
+def scanned(race: Race, i: int) -> tuple[float, int, int | None, int | None, int | None]:
+    """What the race's incremental scan says of ``full_scan``'s figures."""
+    m = race.run_metrics(i)
+    blown = [k for k in (m.diverged_step, m.unbounded_step) if k is not None]
+    rule = blown[0] if blown and blown[0] < race.count[i] else None  # (not an overflow)
+    return m.best_loss, m.best_step, m.steps_to_tol, m.first_within_tol, rule
 
 
 @pytest.mark.parametrize("landscape", ["rosenbrock", "monkey_saddle", "rastrigin"])
@@ -396,13 +419,13 @@ def test_metrics_scan_new_rows_only_and_equal_a_full_scan(landscape: str) -> Non
     race = make(landscape, cfgs, 3000, tolerance=Tolerance(loss=1e-2, grad=1e-1))
 
     def check() -> None:
-        for i, m in enumerate(race.metrics()):
-            assert (m.best_loss, m.best_step, m.steps_to_tol) == full_scan(race, i), i
+        for i in range(len(race.racers)):
+            assert scanned(race, i) == full_scan(race, i), i
 
     for n in (0, 1, 7, 200, 1000, 2000):
         race.advance(n)
         check()
-    race.tolerance = Tolerance(loss=1e-6, grad=1e-4)  # new tolerance: scanned again
+    race.tolerance = Tolerance(loss=1e-6, grad=1e-4, divergence=10.0)  # scanned again
     check()
     race.set_params(1, {"lr": 0.001}, restart=True)
     check()
@@ -424,7 +447,7 @@ def test_metrics_scan_ties_keep_the_first_best() -> None:
     m = race.metrics()[0]
     tr = race.trajectory(0)
     assert tr.loss[m.best_step + 1] == tr.loss[m.best_step], "the run repeats its best"
-    assert (m.best_loss, m.best_step, m.steps_to_tol) == full_scan(race, 0)
+    assert scanned(race, 0) == full_scan(race, 0)
 
 
 @pytest.mark.parametrize("k", range(4))
@@ -488,6 +511,6 @@ def test_reader_thread_while_running() -> None:
     assert not errors, errors
     assert race.done and reads > 10, reads
     assert all(
-        c == STEPS_THREADED + 1 or race.diverged_step(i) is not None
+        c == STEPS_THREADED + 1 or race.overflow_step(i) is not None
         for i, c in enumerate(race.count)
     )

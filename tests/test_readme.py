@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +30,12 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_screenshots_exist():
+    """Every image the README shows is a PNG in the repository (and there are some)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for rel in ("gui/screenshots/ravine.png", "gui/screenshots/perceptron.png"):
-        assert rel in readme
-        assert (ROOT / rel).read_bytes()[:4] == b"\x89PNG"
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert {"gui/screenshots/ravine.png", "gui/screenshots/small_multiples.png"} <= set(images)
+    for rel in images:
+        assert (ROOT / rel).read_bytes()[:4] == b"\x89PNG", rel
 
 
 def test_benchmarks_run_quick():
@@ -66,3 +69,59 @@ def test_readme_scenario_examples_are_valid():
         assert f"`{e}`" in readme.replace("\n", " ")
     else:
         raise AssertionError("lr = inf was accepted")
+
+
+# Every error found in the lecture notes, with a piece of the correct statement its row must
+# keep: the errata section cannot silently lose one, nor its correction.
+NOTES_ERRATA = {
+    "bce-sign": "ℓ = −[y·log a + (1 − y)·log(1 − a)]",
+    "bce-binary": "−y·log a",
+    "update-extra-x": "W = W − α·∂J/∂W;",
+    "time-decay-sign": "α₀/(1 + decay_rate·epoch_num)",
+    "adam-bias-t0": "1 − β₁ᵗ⁺¹",
+    "adam-no-bias-correction": "m̂ = m/(1 − β₁ᵗ)",
+    "decay-half": "ηₜ = η₀(1 − t/T)",
+    "adagrad-accumulator": "sₜ = sₜ₋₁ + gₜ²",
+    "gd-loss-half": "½·Σᵢ (1 − ηλᵢ)²ᵗ λᵢ xᵢ⁽⁰⁾²",
+    "gd-loss-square": "no square",
+    "nag-change-of-variables": "x̃⁽ᵗ⁾ = x⁽ᵗ⁾ + ρv⁽ᵗ⁾",
+    "adam-neuron-example": "w = b = −1.9",
+    "momentum-example-beta": "(1.925, 2.6583)",
+    "finite-difference-sign": "W = W − α(Gp − Gn)·δW",
+    "optimal-lr-exercise": "2/(4 + 8) = 1/6",
+    "gd-example-rounding": "2.0583",
+    "saddle-second-derivative": "eigenvalues of both signs",
+    "newton-stationary-point": "positive definite",
+    "torch-decay-default": "default 0",
+    "eps-placement": "η/(√G + ε)",
+}
+
+
+def test_notes_errata_section_is_complete_and_its_scenarios_exist():
+    import re
+
+    from engine.scenario import load_scenario
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = "## Where the notes are wrong\n"
+    assert head in readme, "README lost its errata section"
+    assert readme.index("## The lecture library") < readme.index(head)
+    section = readme.split(head, 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        m = re.match(r"\| `([a-z0-9-]+)` \|", line)
+        if m:
+            assert m.group(1) not in rows, f"two rows for {m.group(1)}"
+            rows[m.group(1)] = line
+    assert set(rows) == set(NOTES_ERRATA), "an erratum was added or lost: update NOTES_ERRATA"
+    for eid, correct in NOTES_ERRATA.items():
+        cells = [c.strip() for c in rows[eid].strip().strip("|").split(" | ")]
+        assert len(cells) == 5, f"{eid}: id | where | the notes say | correct | shown in"
+        assert re.search(r"\b00[0-4]\b", cells[1]), f"{eid}: which notes file (000-004)?"
+        assert correct in cells[3], f"{eid}: the correction should say {correct!r}"
+        assert re.fullmatch(r"—|(`scenarios/\w+\.toml`(, )?)+", cells[4]), f"{eid}: {cells[4]}"
+    referenced = set(re.findall(r"scenarios/\w+\.toml", section))
+    assert referenced
+    for rel in sorted(referenced):
+        assert (ROOT / rel).is_file(), f"the errata cite {rel}, which does not exist"
+        load_scenario(ROOT / rel)  # what `python3 main.py validate` checks

@@ -92,7 +92,8 @@ def test_library_scenario_runs_to_the_end(path: Path) -> None:
     race.run()
     assert race.done
     for i, m in enumerate(race.metrics()):
-        assert m.diverged_step is None, f"{path.name}: {m.label} diverged"
+        if "(diverges)" not in m.label:  # the library's diverging racers say so
+            assert m.diverged_step is None, f"{path.name}: {m.label} diverged"
         assert m.steps == s.steps
         assert race.trajectory(i).loss.shape[0] == s.steps + 1
 

@@ -81,7 +81,11 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "description": draw(st.text(max_size=80)),
         "steps": draw(st.integers(1, 10_000_000)),
         "seed": draw(st.integers(0, 2**63 - 1)),
-        "tolerance": {"loss": draw(_finite_floats(0, 1)), "grad": draw(_finite_floats(0, 1))},
+        "tolerance": {
+            "loss": draw(_finite_floats(0, 1)),
+            "grad": draw(_finite_floats(0, 1)),
+            "divergence": draw(_finite_floats(1, 1e300).filter(lambda v: v > 1.0)),
+        },
         "objective": {
             "kind": "landscape",
             "name": name,

@@ -323,7 +323,7 @@ def test_race_records_and_uses_the_schedule(name: str, data: st.DataObject, lr: 
     with np.errstate(all="ignore"):
         race.advance(n)
     tr = race.trajectory(0)  # all n + 1 rows unless a huge rate (tiny t₀) blew it up
-    assert tr.lr.shape[0] == n + 1 or race.diverged_step(0) == tr.lr.shape[0]
+    assert tr.lr.shape[0] == n + 1 or race.overflow_step(0) == tr.lr.shape[0]
     for t in range(tr.lr.shape[0]):
         assert tr.lr[t] == lr_at(name, p, lr, t)
     for t in range(tr.lr.shape[0] - 1):
