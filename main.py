@@ -99,55 +99,20 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _fmt(v: float | int | None, spec: str = ".4g") -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, int):
-        return str(v)
-    return format(v, spec)
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None or v != v else f"{100.0 * v:.2f} %"
-
-
-def _status(m: Any) -> str:
-    """'diverged @ k', 'unbounded below @ k' or '-'."""
-    if m.diverged_step is not None:
-        return f"diverged @ {m.diverged_step}"
-    if getattr(m, "unbounded_step", None) is not None:
-        return f"unbounded below @ {m.unbounded_step}"
-    return "-"
-
-
 def leaderboard_text(race: Any) -> str:
-    """The leaderboard table of a finished race (enabled racers only).
+    """The leaderboard table of a finished race: the cells of
+    :func:`engine.metrics.board_rows`, as the window shows them; disabled racers last.
 
-    "steps to tol" is the step from which a run stays within tolerance to its end ("-":
+    "steps to tol" is the step from which a run stays within tolerance to its end ("—":
     it ends outside), "first within tol" the step it first got there. Perceptron races
     show the final validation accuracy and loss (full validation set), the full training
     loss and the epochs done instead of the landscape columns.
     """
-    perceptron = bool(getattr(race, "is_perceptron", False))
-    if perceptron:
-        header = ("rank", "label", "optimizer", "val accuracy", "val loss", "train loss",
-                  "epochs", "status")  # fmt: skip
-    else:
-        header = ("rank", "label", "optimizer", "final loss", "best loss", "steps to tol",
-                  "first within tol", "dist to min", "status")  # fmt: skip
-    rows = []
-    rank = 0
-    for i, m in race.leaderboard():
-        if not race.racers[i].enabled:
-            continue
-        rank += 1
-        if perceptron:
-            cells = (_pct(m.val_accuracy), _fmt(m.val_loss), _fmt(m.train_loss),
-                     _fmt(m.epochs, ".4g"))  # fmt: skip
-        else:
-            cells = (_fmt(m.final_loss), _fmt(m.best_loss), _fmt(m.steps_to_tol),
-                     _fmt(m.first_within_tol), _fmt(m.distance_to_minimum))  # fmt: skip
-        rows.append((str(rank), m.label, m.optimizer, *cells, _status(m)))
+    from engine.metrics import LANDSCAPE_CELLS, PERCEPTRON_CELLS, board_rows
+
+    cols = PERCEPTRON_CELLS if race.is_perceptron else LANDSCAPE_CELLS
+    header = tuple(h for h, _ in cols)
+    rows = [tuple(getattr(r, f) for _, f in cols) for r in board_rows(race)]
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
     right = set(range(len(header) - 1)) - {1, 2}  # numbers right, text and status left
 
@@ -157,14 +122,11 @@ def leaderboard_text(race: Any) -> str:
         return "  ".join(cells).rstrip()
 
     out = [line(header), line(tuple("-" * w for w in widths))]
-    out += [line(r) for r in rows]
-    off = [r.label for r in race.racers if not r.enabled]
-    if off:
-        out.append(f"not run (disabled): {', '.join(off)}")
-    return "\n".join(out)
+    return "\n".join(out + [line(r) for r in rows])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine.race import RaceTooLarge
     from engine.scenario import ScenarioError, build_race, load_scenario
 
     try:
@@ -179,6 +141,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         race = build_race(scenario, steps=steps)
     except ScenarioError as e:
         return _fail(str(e))
+    except RaceTooLarge as e:
+        return _fail(f"{args.scenario}: {e}")
     except MemoryError:
         return _fail(
             f"{args.scenario}: not enough memory for {len(scenario.racers)} racers x {steps} "
@@ -352,13 +316,20 @@ def register_gui(sub: SubParsers) -> None:
         description="Open the race window on SCENARIO (or on the built-in default race).",
     )
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario file (.toml)")
+    p.add_argument(
+        "--no-settings",
+        action="store_true",
+        help="remember nothing: neither restore nor keep the window layout, the recent "
+        "files and the last scenario (a demo on a shared machine)",
+    )
     p.set_defaults(func=cmd_gui)
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
     from gui.app import run_gui
 
-    return run_gui(getattr(args, "scenario", None))
+    remember = not getattr(args, "no_settings", False)
+    return run_gui(getattr(args, "scenario", None), remember=remember)
 
 
 def register_render(sub: SubParsers) -> None:

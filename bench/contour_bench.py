@@ -80,7 +80,7 @@ def bench_contours(quick: bool = False) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from gui.panels import LandscapePanel
+    from gui.landscape_panel import LandscapePanel
 
     app = QApplication.instance() or QApplication([])
     panel = LandscapePanel()

@@ -6,6 +6,7 @@ Figures (all on Rosenbrock, a = 1, b = 100, from the landscape's default start):
   100k steps) and eight racers together (ns per racer-step);
 * baselines in the same run, interleaved round by round with the engine: bare numba GD
   and Adam, the same in plain Python, torch.optim SGD and Adam;
+* building a race of 2,000 racers against running it for 500 steps;
 * warm start (spawn of ``python -c`` to the first recorded update, warm numba cache),
   cold compile (``NUMBA_CACHE_DIR`` in a fresh folder: spawn to every optimizer stepped
   on a landscape with gradient noise and on a perceptron, epoch metrics included, i.e.
@@ -68,6 +69,9 @@ TARGET_ADAM_NS = 40.0
 TARGET_TORCH_RATIO = 2000.0  # torch / ours
 TARGET_WARM_S = 1.5
 TARGET_COLD_S = 10.0
+BUILD_RACERS = 2000  # the race built and run by build_cases
+BUILD_STEPS = 500
+TARGET_BUILD_RATIO = 0.10  # building a race / running it
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,57 @@ def race_case(
         return sw.wall, sw.cpu, float(int(race.t.sum()) - t_before)
 
     return run
+
+
+def build_cases(objective: object, lr: float) -> tuple[Case, Case]:
+    """Building a race of BUILD_RACERS Adam racers (lr·2^(−k/64)) against running it for
+    BUILD_STEPS steps: one timed ``Race(...)`` (the configs made untimed), and a fresh
+    race's timed ``advance(BUILD_STEPS)`` (built untimed). Units: one race."""
+    from engine.race import Race, RacerConfig
+
+    def configs() -> list[RacerConfig]:
+        return [RacerConfig("adam", {"lr": lr * 2.0 ** (-k / 64)}) for k in range(BUILD_RACERS)]
+
+    def build() -> Timing:
+        cfgs = configs()
+        with Stopwatch() as sw:
+            Race(objective, cfgs, steps=BUILD_STEPS)  # type: ignore[arg-type]
+        return sw.wall, sw.cpu, 1.0
+
+    def run() -> Timing:
+        race = Race(objective, configs(), steps=BUILD_STEPS)  # type: ignore[arg-type]
+        with Stopwatch() as sw:
+            race.advance(BUILD_STEPS)
+        return sw.wall, sw.cpu, 1.0
+
+    n = f"{BUILD_RACERS:,} racers"
+    return Case(f"build {n}", build), Case(f"run {n} x {BUILD_STEPS} steps", run)
+
+
+def build_table(build: Case, run: Case) -> str:
+    """The build ÷ run line (CPU time medians, as the other ratios)."""
+    r = ratio(build.cpu_per_unit, run.cpu_per_unit)
+
+    def ms(c: Case) -> list[str]:
+        return [c.name, fmt(c.cpu_per_unit * 1e3, ".1f", " ms"), fmt_pct(spread(c.cpu_samples)),
+                fmt(c.per_unit * 1e3, ".1f", " ms")]  # fmt: skip
+
+    rows = [
+        [*ms(build), "build ÷ run", fmt_ratio(r), f"< {TARGET_BUILD_RATIO:.2f}x",
+         verdict(r < TARGET_BUILD_RATIO)],
+        [*ms(run), "", "", "", ""],
+    ]  # fmt: skip
+    return table(
+        "RACE BUILD  Race(objective, racers) against its run, adam on rosenbrock; median",
+        ["what", "CPU", "noise", "(wall)", "compared", "value", "target", "verdict"],
+        rows,
+        left=(0, 4),
+        notes=[
+            f"build: Race(...) of {BUILD_RACERS:,} configs made beforehand (one allocation for "
+            "all racers, every buffer page written, each racer's start recorded); run: "
+            f"advance({BUILD_STEPS}) of such a race.",
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------- start-up children
@@ -332,7 +387,8 @@ def bench_engine(
         if fn is not None:
             torch_cases.append(Case(label, fn))
     base_cases = [bare_gd, bare_rows, bare_adam, py_gd, py_adam, *torch_cases]
-    cases = [*base_cases, *one.values(), *eight.values()]
+    build, build_run = build_cases(obj, lr_of["adam"])
+    cases = [*base_cases, *one.values(), *eight.values(), build, build_run]
     note(
         f"timing {len(names)} optimizers x (1 racer x {sizes.steps_1:,} steps, 8 racers x "
         f"{sizes.steps_8:,} steps) and {len(base_cases)} baselines, {sizes.repeats} "
@@ -445,7 +501,9 @@ def bench_engine(
         )
     )
 
-    # ---- table 3: start-up
+    emit(build_table(build, build_run))
+
+    # ---- table 4: start-up
     if startup:
         srows, _ = startup_figures(sizes)
         emit(startup_table(srows))

@@ -29,7 +29,7 @@ def _cell(text: str) -> str:
 def optimizers_table() -> str:
     rows = ["| name | algorithm | hyperparameters (defaults) | update |", "|---|---|---|---|"]
     for o in OPTIMIZERS.values():
-        ref = f"torch.optim.{o.torch}" if o.torch else "lecture formulas"
+        ref = f"torch.optim.{o.torch}" if o.torch else o.reference
         rows.append(
             f"| `{o.name}` | {_cell(o.title)}<br><sub>checked against {ref}</sub> | "
             f"{_params(o.params)} | {_cell(o.equations)} |"

@@ -263,7 +263,7 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
             "feature_mean": list(ds.mean) if ds is not None and ds.mean is not None else None,
             "feature_std": list(ds.std) if ds is not None and ds.std is not None else None,
         }
-    return _json_clean(
+    content: dict[str, Any] = _json_clean(
         {
             "format": "gradient-arena results",
             "format_version": 1,
@@ -281,6 +281,7 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
             "scenario": scenario_to_dict(scenario),
         }
     )
+    return content
 
 
 def _fsync_file(path: Path) -> None:

@@ -26,7 +26,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 
 def _default_cache_dir() -> str:
@@ -37,10 +37,13 @@ def _default_cache_dir() -> str:
     source file closes that hole.
     """
     h = hashlib.sha256()
-    for f in sorted(Path(__file__).parent.glob("*.py")):
+    root = Path(__file__).parent
+    for f in sorted(root.rglob("*.py")):
         src = f.read_bytes()
-        if f.name == "jit.py" or b"from engine.jit import" in src:  # modules with kernels
-            h.update(f.name.encode())
+        # modules with kernels, and every module of a package (engine/optimizers: its
+        # specs hold constants the kernels are compiled with)
+        if f.name == "jit.py" or b"from engine.jit import" in src or f.parent != root:
+            h.update(f.relative_to(root).as_posix().encode())
             h.update(src)
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return str(base / "gradient-arena" / f"numba-{h.hexdigest()[:16]}")
@@ -53,10 +56,14 @@ import numba  # noqa: E402  (must see NUMBA_CACHE_DIR)
 import numba.core.config  # noqa: E402
 import numba.extending  # noqa: E402
 
-if os.environ["NUMBA_CACHE_DIR"] != numba.core.config.CACHE_DIR:
+if os.environ["NUMBA_CACHE_DIR"] != numba.core.config.CACHE_DIR:  # type: ignore[attr-defined]
     numba.core.config.reload_config()
 
+if TYPE_CHECKING:
+    from numba.core.dispatcher import Dispatcher
+
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
 
 JIT_OPTIONS: dict[str, Any] = {
     "nopython": True,
@@ -69,22 +76,27 @@ JIT_OPTIONS: dict[str, Any] = {
 }
 
 
-def jit(func: F) -> F:
+def _compile(func: F, **extra: Any) -> Dispatcher[F]:
+    """numba's dispatcher of ``func`` with :data:`JIT_OPTIONS` and ``extra`` options."""
+    return cast("Dispatcher[F]", numba.jit(**JIT_OPTIONS, **extra)(func))
+
+
+def jit(func: F) -> Dispatcher[F]:
     """Compile ``func`` with the project's numba options (see module docstring)."""
-    return numba.jit(**JIT_OPTIONS)(func)  # type: ignore[return-value]
+    return _compile(func)
 
 
-def jit_kernel(func: F) -> F:
+def jit_kernel(func: F) -> Dispatcher[F]:
     """Like :func:`jit`, without the numba runtime (NRT): for the chunk kernels.
 
     A kernel compiled this way cannot allocate (callers pass scratch space) and pays no
     reference counting for the array views and inlined calls in its inner loop: with
     the runtime, those atomic increments cost 50-150 ns per step, ten times the step.
     """
-    return numba.jit(**JIT_OPTIONS, _nrt=False)(func)  # type: ignore[return-value]
+    return _compile(func, _nrt=False)
 
 
-def jit_inline(func: F) -> F:
+def jit_inline(func: F) -> Dispatcher[F]:
     """Like :func:`jit`, and inlined into its numba callers at the numba-IR level.
 
     For the small helpers of the dispatchers (one landscape's formula, ``_lerp``, the
@@ -95,10 +107,10 @@ def jit_inline(func: F) -> F:
     size times its number of blocks) and types the copy again, so a big dispatcher
     inlined this way at a few sites cost ~25 s of compile time; see :func:`jit_hot`.
     """
-    return numba.jit(**JIT_OPTIONS, inline="always")(func)  # type: ignore[return-value]
+    return _compile(func, inline="always")
 
 
-def jit_hot(func: F) -> F:
+def jit_hot(func: F) -> Dispatcher[F]:
     """For the big dispatchers of the kernels' inner loops (objective, schedule, optimizer).
 
     Compiled once per signature by numba, without the runtime (NRT, as
@@ -107,7 +119,13 @@ def jit_hot(func: F) -> F:
     the step costs what fully inlined code costs, and numba types and lowers the
     function once instead of once per call site.
     """
-    return numba.jit(**JIT_OPTIONS, _nrt=False, forceinline=True)(func)  # type: ignore[return-value]
+    return _compile(func, _nrt=False, forceinline=True)
+
+
+def intrinsic(typer: Callable[Concatenate[Any, P], Any]) -> Callable[P, Any]:
+    """``numba.extending.intrinsic``, typed for mypy: jitted code calls the result without
+    the typing context, the first argument of ``typer`` (numba's stubs keep it)."""
+    return cast("Callable[P, Any]", numba.extending.intrinsic(typer))
 
 
 def _prefetch_row_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -130,7 +148,7 @@ def _prefetch_row_codegen(context: Any, builder: Any, signature: Any, args: Any)
     return context.get_dummy_value()
 
 
-@numba.extending.intrinsic
+@intrinsic
 def prefetch_row(typingctx: Any, arr: Any, row: Any) -> Any:
     """``prefetch_row(a, i)`` in jitted code: ask the CPU to load row ``i`` of the 2-D array
     ``a`` into cache (LLVM's prefetch; no effect on results, no fault on any address)."""
@@ -146,7 +164,7 @@ def _optsize_codegen(context: Any, builder: Any, signature: Any, args: Any) -> A
     return context.get_dummy_value()
 
 
-@numba.extending.intrinsic
+@intrinsic
 def optimize_for_size(typingctx: Any) -> Any:
     """``optimize_for_size()`` in a jitted function: LLVM compiles that function for
     small code (its ``optsize`` attribute): loops over a handful of elements are not

@@ -25,7 +25,19 @@ import numpy as np
 
 from engine.jit import jit_inline, jit_kernel, optimize_for_size
 from engine.landscapes import landscape_fgh
-from engine.optimizers import NAG, NEWTON, RANDOM_SEARCH, SGD, opt_update
+from engine.optimizers import NEWTON, RANDOM_SEARCH, newton, opt_update, random_search
+from engine.optimizers.newton import sym_eig
+from engine.optimizers.spec import (
+    EVAL_LOOKAHEAD,
+    EVAL_PAIRS,
+    HP_EVALS,
+    HP_EXTRA,
+    HP_HESSIAN,
+    HP_PLAIN,
+    HP_RHO,
+    HP_ROW,
+    HP_SPECIAL,
+)
 from engine.perceptron_kernel import (
     PF_TILE,
     epoch_permutation,
@@ -50,58 +62,6 @@ CFG_SIZE = 5
 # racer status
 RUNNING = 0
 DIVERGED = 1
-
-
-# ---------------------------------------------------------------- linear algebra
-@jit_inline
-def sym_eig(a: np.ndarray, lam: np.ndarray, v: np.ndarray, m: np.ndarray) -> None:
-    """Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations.
-
-    Writes eigenvalues into ``lam`` and eigenvectors as the columns of ``v``; ``m`` is
-    scratch of a's shape; ``a`` is left untouched. Non-finite input gives non-finite
-    output, never a hang.
-    """
-    n = a.shape[0]
-    for i in range(n):
-        for j in range(n):
-            m[i, j] = a[i, j]
-    for i in range(n):
-        for j in range(n):
-            v[i, j] = 1.0 if i == j else 0.0
-    for _sweep in range(60):
-        off = 0.0
-        for p in range(n):
-            for q in range(p + 1, n):
-                off += m[p, q] * m[p, q]
-        if not off > 1e-300:  # also stops on NaN
-            break
-        for p in range(n):
-            for q in range(p + 1, n):
-                if m[p, q] == 0.0:
-                    continue
-                theta = (m[q, q] - m[p, p]) / (2.0 * m[p, q])
-                tt = 1.0 / (abs(theta) + math.sqrt(theta * theta + 1.0))
-                if theta < 0.0:
-                    tt = -tt
-                c = 1.0 / math.sqrt(tt * tt + 1.0)
-                s = tt * c
-                for k in range(n):
-                    mkp = m[k, p]
-                    mkq = m[k, q]
-                    m[k, p] = c * mkp - s * mkq
-                    m[k, q] = s * mkp + c * mkq
-                for k in range(n):
-                    mpk = m[p, k]
-                    mqk = m[q, k]
-                    m[p, k] = c * mpk - s * mqk
-                    m[q, k] = s * mpk + c * mqk
-                for k in range(n):
-                    vkp = v[k, p]
-                    vkq = v[k, q]
-                    v[k, p] = c * vkp - s * vkq
-                    v[k, q] = s * vkp + c * vkq
-    for i in range(n):
-        lam[i] = m[i, i]
 
 
 # ---------------------------------------------------------------- the race kernel
@@ -180,15 +140,15 @@ def special_step(
 ) -> bool:
     """The rare parts of a step, out of :func:`race_chunk` (compiled once, called).
 
-    ``ev > 0`` (odd; random search): writes the point of its evaluation ``ev`` into
-    ``xt``: ``x + δu`` with a new direction ``δu`` (scratch row 4 + d; race_chunk makes
-    ``x − δu`` for the next one); returns True.
+    ``ev > 0`` (odd; evaluations in pairs, ``EVAL_PAIRS``): writes the point of its
+    evaluation ``ev`` into ``xt``: ``x + δu`` with a new direction ``δu`` (scratch row
+    4 + d; race_chunk makes ``x − δu`` for the next one); returns True.
 
-    ``ev == 0``: the update. ``g`` is the gradient the optimizer sees (for nag: at the
-    look-ahead point). Adds the gradient noise, then applies the whole update of
-    ``newton`` (Hessian at ``x`` in scratch rows 4 to 4 + d: race_chunk writes a
-    landscape's, this computes the perceptron's; saddle-free or plain by hp[2]) and
-    ``random_search`` (its estimate is in scratch row 2, see race_chunk; its sign hp[4]).
+    ``ev == 0``: the update. ``g`` is the gradient the optimizer sees (for a look-ahead:
+    at the look-ahead point). Adds the gradient noise, then applies the whole update of
+    the optimizers whose spec is ``special``: ``newton`` (Hessian at ``x`` in scratch
+    rows 4 to 4 + d: race_chunk writes a landscape's, this computes the perceptron's)
+    and ``random_search`` (its estimate is in scratch row 2, see race_chunk).
     Returns True when it has updated ``x``, False when the kernel still calls
     ``opt_update``.
 
@@ -203,7 +163,8 @@ def special_step(
     vec = scratch[4 + d : 4 + 2 * d]
     mscr = scratch[4 + 2 * d : 4 + 3 * d]
     udir = scratch[4 + d]  # random search: the direction δu
-    if ev > 0 or (noise > 0.0 and oid != RANDOM_SEARCH):  # random search uses no gradient
+    pairs = hp[HP_EVALS] == EVAL_PAIRS
+    if ev > 0 or (noise > 0.0 and not pairs):  # finite differences use no gradient
         # odd ev: xt = x + δu, δu = δ·N(0, I) (stream 2); else g += noise·N(0, I) (stream 0)
         scale = noise
         o = 0
@@ -211,7 +172,7 @@ def special_step(
         dst = g
         out = lam
         if ev > 0:
-            scale = hp[1]
+            scale = hp[random_search.DELTA]
             o = 2
             src = x
             dst = xt
@@ -226,8 +187,8 @@ def special_step(
         if kind != LANDSCAPE:  # a landscape's Hessian is in h already (race_chunk)
             perceptron_hess(data, prow, lo, hi, x, h)
         sym_eig(h, lam, vec, mscr)
-        damping = hp[1]
-        saddle_free = hp[2] != 0.0
+        damping = hp[newton.DAMPING]
+        saddle_free = hp[newton.SADDLE_FREE] != 0.0
         for i in range(d):
             s = 0.0
             for k in range(d):
@@ -243,12 +204,12 @@ def special_step(
                 s += vec[k, i] * acc[i]
             x[k] = x[k] - lr * s
         return True
-    if oid == RANDOM_SEARCH:
-        delta = hp[1]
-        scale = lr / np.int64(hp[2])
-        if hp[3] != 0.0:
+    if oid == RANDOM_SEARCH:  # x ← x + s·(η/N)·acc (normalize: also divided by 2δ²)
+        delta = hp[random_search.DELTA]
+        scale = lr / np.int64(hp[random_search.DIRECTIONS])
+        if hp[random_search.NORMALIZE] != 0.0:
             scale = scale / (2.0 * delta * delta)
-        if hp[4] > 0.0:  # sign = +1: the notes' W + α(G⁺ − G⁻)·δW (climbs)
+        if hp[random_search.SIGN] > 0.0:  # sign = +1: the notes' W + α(G⁺ − G⁻)·δW (climbs)
             scale = -scale
         for i in range(d):
             x[i] = x[i] - scale * acc[i]
@@ -393,12 +354,11 @@ def race_chunk(
             x = X[r]
             base_lr = hp[0]
             per_epoch = sp[SP_UNIT] != 0.0
-            special = oid == NEWTON or oid == RANDOM_SEARCH or noise > 0.0
-            n_extra = 0  # objective evaluations per update besides the recorded one
-            if oid == NAG:
-                n_extra = 1
-            elif oid == RANDOM_SEARCH:
-                n_extra = 2 * np.int64(hp[2])
+            # the racer's kernel fields (engine.optimizers.spec: packed from its spec)
+            special = hp[HP_SPECIAL] != 0.0 or noise > 0.0
+            n_extra = np.int64(hp[HP_EXTRA])  # objective evaluations besides the recorded one
+            lookahead = hp[HP_EVALS] == EVAL_LOOKAHEAD
+            pairs = hp[HP_EVALS] == EVAL_PAIRS
             tend = t_end[r]
             st_r = st[r]  # views made once per racer
             sc_r = sc[r]
@@ -417,8 +377,8 @@ def race_chunk(
             # back from landscape_fgh in registers and goes to scratch row 0 only when
             # an update needs it.
             land = kind == LANDSCAPE
-            plain = land and oid == SGD and hp[1] == 0.0 and hp[4] == 0.0 and not special
-            newton = land and oid == NEWTON
+            plain = land and hp[HP_PLAIN] != 0.0 and not special
+            hess = land and hp[HP_HESSIAN] != 0.0
             lr = base_lr
             if plain and const_lr:
                 # the fast path: a tight loop of exactly the general loop's work for plain
@@ -427,7 +387,7 @@ def race_chunk(
                 x0 = x[0]
                 x1 = x[1]
                 while True:
-                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, x0, x1, newton)
+                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, x0, x1, hess)
                     if not record_2d(xs_r, loss_r, gnorm_r, lrs_r, t, x0, x1, f, g0, g1, lr):
                         status[r] = DIVERGED
                         break
@@ -455,7 +415,7 @@ def race_chunk(
                         hi = nrows
                 xe = x if ev == 0 else xt
                 if land:
-                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, xe[0], xe[1], newton)
+                    f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, xe[0], xe[1], hess)
                 else:
                     f = perceptron_fg(data, prow, lo, hi, xe, g, tile)
                     g0 = g[0]
@@ -483,10 +443,10 @@ def race_chunk(
                     count[r] = t + 1
                     if t >= tend:
                         break
-                    if oid == RANDOM_SEARCH:
+                    if pairs:
                         for i in range(d):
                             acc[i] = 0.0
-                elif oid == RANDOM_SEARCH:
+                elif pairs:
                     if ev % 2 == 1:
                         fplus = f
                     else:
@@ -494,11 +454,13 @@ def race_chunk(
                             acc[i] += (fplus - f) * vec[i]
                 if ev < n_extra:  # set up the next evaluation point
                     ev += 1
-                    if oid == NAG:  # the gradient at the look-ahead point x + ρ·v
+                    if lookahead:  # the gradient at the look-ahead point x + ρ·v
+                        rho = hp[HP_RHO]
+                        row = np.int64(hp[HP_ROW])
                         for i in range(d):
-                            xt[i] = x[i] + hp[1] * st_r[0, i]
+                            xt[i] = x[i] + rho * st_r[row, i]
                         continue
-                    if ev % 2 == 0:  # random search: x − δu ...
+                    if ev % 2 == 0:  # evaluations in pairs: x − δu ...
                         for i in range(d):
                             xt[i] = x[i] - vec[i]
                         continue
@@ -514,7 +476,7 @@ def race_chunk(
                             continue
                         g[0] = g0
                         g[1] = g1
-                        if newton:
+                        if hess:
                             hm[0, 0] = h00
                             hm[0, 1] = h01
                             hm[1, 0] = h01

@@ -36,7 +36,7 @@ def _fy_draw(
         j1, j2, ok = lemire_pair(x, b1, b2)
         if ok:
             break
-    return np.int64(j1), np.int64(j2), s0, s1
+    return np.int64(j1), np.int64(j2), s0, s1  # type: ignore[return-value]  # numba's int
 
 
 @jit_inline  # one call site in the race kernel; a compiled callee was typed twice there

@@ -6,12 +6,19 @@ This is the engine's Python API, used alike by the CLI, the tests and the GUI::
     race.advance(500)            # numba kernel, GIL released; call from any one thread
     race.set_params(0, {"lr": 0.05})   # takes effect from the next update
     traj = race.trajectory(0)    # views of the recorded rows
-    race.metrics()               # per-run metrics
+    race.metrics()               # per-run metrics (engine.metrics)
+
+Buffers: every per-racer array (:func:`racer_arrays`) is made once for all the racers
+given, with room for ``steps + 1`` rows; :meth:`Race.add_racer` doubles the racer
+slots when they are full. ``race.count``, ``race.xs``... are views of the slots in use:
+they show exactly ``len(race.racers)`` racers. The race has no cap on racers; one
+larger than the memory available is refused (:func:`check_race_size`).
 
 Thread model: one thread at a time calls ``advance`` (the runner in
 :mod:`engine.runner` does it in a background thread); every mutation takes
 ``race.lock``; readers need no lock: buffers are only ever replaced, never resized in
-place, and ``count[i]`` is written after the rows it covers.
+place (a racer added in a free slot is shown once its count is 0), and ``count[i]`` is
+written after the rows it covers.
 
 Perceptron races (objective kind PERCEPTRON): the batch size is the objective's
 (``Race(batch_size=...)`` overrides it), ``steps_per_epoch = ceil(train rows / batch)``
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -38,11 +46,21 @@ from engine.kernel import (
     CFG_NROWS,
     CFG_SEED,
     CFG_SIZE,
-    DIVERGED,
     PERCEPTRON,
     RUNNING,
     race_chunk,
     scratch_for,
+)
+from engine.metrics import (
+    EpochCache,
+    RunMetrics,
+    Scan,
+    ScanCache,
+    Tolerance,
+    blowup,
+    leaderboard,
+    overflow_step,
+    run_metrics,
 )
 from engine.optimizers import (
     BIAS_TABLE_MAX,
@@ -111,21 +129,6 @@ class RacerConfig:
 
 
 @dataclass(frozen=True)
-class Tolerance:
-    """When a run counts as converged, and when as blown up.
-
-    Within tolerance at a step: |f − f*| <= ``loss`` (if f* is known) or |∇f| <= ``grad``.
-    ``divergence`` is the factor of the divergence rule (see :meth:`Race.diverged_step`):
-    a run whose loss gap grows beyond ``divergence`` × its reference gap at the start has
-    diverged (f* unknown: a loss that falls that far is unbounded below).
-    """
-
-    loss: float = 1e-6
-    grad: float = 1e-6
-    divergence: float = 1e6
-
-
-@dataclass(frozen=True)
 class Trajectory:
     """Views of one racer's recorded rows (do not write into them)."""
 
@@ -139,60 +142,79 @@ class Trajectory:
         return np.arange(self.loss.shape[0])
 
 
-@dataclass(frozen=True)
-class RunMetrics:
-    """Per-run summary figures."""
-
-    label: str
-    optimizer: str
-    steps: int  # updates done
-    final_loss: float
-    best_loss: float
-    best_step: int
-    final_grad_norm: float
-    # the first step from which every recorded row is within tolerance (None if the last
-    # recorded row is not: the run has not settled)
-    steps_to_tol: int | None
-    tol_kind: str  # "loss" (|f - f*|) or "grad" (|∇f|)
-    nearest_minimum: int | None  # index into objective.minima()
-    distance_to_minimum: float | None
-    diverged_step: int | None  # Race.diverged_step
-    final_point: tuple[float, ...]
-    first_within_tol: int | None = None  # the first step within tolerance, None if never
-    unbounded_step: int | None = None  # Race.unbounded_step (f* unknown only)
-    # perceptron only (None otherwise): full-set figures at the final point
-    val_loss: float | None = None
-    val_accuracy: float | None = None
-    train_loss: float | None = None  # full training set (final_loss is the last mini-batch's)
-    train_accuracy: float | None = None
-    epochs: float | None = None  # updates done / steps per epoch
-
-    def as_dict(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not math.isfinite(v):
-                return str(v)
-            if isinstance(v, tuple):
-                return [clean(u) for u in v]
-            return v
-
-        perceptron = self.epochs is not None
-        return {
-            k: clean(v) for k, v in self.__dict__.items() if perceptron or k not in _PERCEPTRON_ONLY
-        }
-
-
-_PERCEPTRON_ONLY = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "epochs")
-
-
 # epochs whose batch order a perceptron race keeps (racers in up to this many different
 # epochs share the orders without reshuffling)
 PERM_SLOTS = 3
 
-# every array with one entry per racer (allocated in Race._alloc)
-PER_RACER_ARRAYS = (
-    "oids", "sids", "hps", "sps", "X", "st", "sc", "bts", "t", "count", "status", "active",
-    "rng", "run_id", "xs", "loss", "gnorm", "lrs",
-)  # fmt: skip
+
+def racer_arrays(dim: int, cap: int) -> dict[str, tuple[tuple[int, ...], type, float | None]]:
+    """Every array with one entry per racer: name -> (shape of one racer's entry, dtype,
+    initial fill), for ``dim`` parameters and ``cap`` recorded rows (steps + 1). Fill
+    None: written whole when a racer is packed (the bias tables, :meth:`Race._pack_biases`)."""
+    i8, f8, nan = np.int64, np.float64, math.nan
+    bias = min(cap, BIAS_TABLE_MAX)  # the bias tables: every update, at most BIAS_TABLE_MAX
+    return {
+        "oids": ((), i8, 0), "sids": ((), i8, 0), "hps": ((H_SIZE,), f8, 0.0),
+        "sps": ((SP_SIZE,), f8, 0.0), "X": ((dim,), f8, 0.0), "st": ((K_STATE, dim), f8, 0.0),
+        "sc": ((S_STATE,), f8, 0.0), "bts": ((3, bias), f8, None), "t": ((), i8, 0),
+        "count": ((), i8, 0), "status": ((), i8, 0), "active": ((), i8, 0),
+        "rng": ((4,), np.uint64, 0), "run_id": ((), i8, 0),
+        # the recorded rows
+        "xs": ((cap, dim), f8, 0.0), "loss": ((cap,), f8, nan), "gnorm": ((cap,), f8, nan),
+        "lrs": ((cap,), f8, nan),
+    }  # fmt: skip
+
+
+PER_RACER_ARRAYS = tuple(racer_arrays(1, 1))
+
+
+class RaceTooLarge(ValueError):
+    """A race that would not fit in the memory available."""
+
+
+def race_nbytes(racers: int, steps: int, dim: int, data_rows: int = 0) -> int:
+    """Bytes the buffers of a race of ``racers`` x ``steps`` updates on ``dim`` parameters
+    take (``data_rows``: a perceptron's rows, for its shared batch orders)."""
+    per_racer = sum(
+        math.prod(shape) * np.dtype(dtype).itemsize
+        for shape, dtype, _ in racer_arrays(dim, steps + 1).values()
+    )
+    perm = PERM_SLOTS * (data_rows * np.dtype(np.int32).itemsize + np.dtype(np.int64).itemsize)
+    return int(racers) * per_racer + perm
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable; else the free physical pages,
+    else all of them); None if the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
+        try:
+            return int(os.sysconf(pages)) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            continue
+    return None
+
+
+def check_race_size(racers: int, steps: int, dim: int, data_rows: int = 0) -> int:
+    """The bytes of :func:`race_nbytes`; RaceTooLarge if more than the memory available."""
+    need = race_nbytes(racers, steps, dim, data_rows)
+    have = available_memory()
+    if have is not None and need > have:
+        raise RaceTooLarge(
+            f"a race of {racers:,} racers x {steps:,} steps x {dim} parameters needs "
+            f"{_gb(need)} of memory; {_gb(have)} is available (use fewer racers or steps)"
+        )
+    return need
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.2f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
 
 
 class Race:
@@ -217,33 +239,11 @@ class Race:
         if int(batch_size) <= 0:  # the objective's (a perceptron's mini-batch size)
             batch_size = int(getattr(objective, "batch_size", 0) or 0)
         self.batch_size = int(batch_size)
-        self.racers: list[RacerConfig] = []
-        self._epoch_lock = threading.Lock()  # guards the cache only (never held by advance)
-        self._epoch_cache: dict[int, _EpochCache] = {}
-        self._scan_lock = threading.Lock()  # guards the metric scans (never held by advance)
-        self._scans: dict[int, _Scan] = {}
-        self._alloc(0, self.steps + 1)
         for cfg in racers:
-            self.add_racer(cfg)
-
-    # ------------------------------------------------------------ set-up
-    def _alloc(self, n: int, cap: int) -> None:
-        d = self.objective.dim
-        self.cap = cap
-        self.oids = np.zeros(n, dtype=np.int64)
-        self.sids = np.zeros(n, dtype=np.int64)
-        self.hps = np.zeros((n, H_SIZE))
-        self.sps = np.zeros((n, SP_SIZE))
-        self.X = np.zeros((n, d))
-        self.st = np.zeros((n, K_STATE, d))
-        self.sc = np.zeros((n, S_STATE))
-        self.bts = np.full((n, 3, self._bias_len()), np.nan)  # filled by _pack_racer
-        self.t = np.zeros(n, dtype=np.int64)
-        self.count = np.zeros(n, dtype=np.int64)
-        self.status = np.zeros(n, dtype=np.int64)
-        self.active = np.zeros(n, dtype=np.int64)
-        self.rng = np.zeros((n, 4), dtype=np.uint64)
-        self.run_id = np.zeros(n, dtype=np.int64)  # new id at every reset (epoch-metric cache)
+            self._check_config(cfg)
+        self.racers: list[RacerConfig] = list(racers)
+        self._epochs = EpochCache()
+        self._scans = ScanCache()
         # the perceptron's batch orders, shared by all racers: the kernel makes each
         # epoch's once, keeping PERM_SLOTS epochs (-1: empty slot); int32 halves the
         # shuffle's memory traffic. ``perm`` is slot 0 (the first epoch made).
@@ -251,23 +251,72 @@ class Race:
         self.perm_slots = np.zeros((PERM_SLOTS, nrows), dtype=np.int32)
         self.perm = self.perm_slots[:1]
         self.perm_epoch = np.full(PERM_SLOTS, -1, dtype=np.int64)
-        # np.full, not np.zeros: writes every page now, as the NaN fills below do, so the
-        # kernel's first pass over the rows does not page-fault (zeros are mapped lazily;
-        # a fault costs ~2 µs here, 10 ns per recorded 2-D row)
-        self.xs = np.full((n, cap, d), 0.0)
-        self.loss = np.full((n, cap), np.nan)
-        self.gnorm = np.full((n, cap), np.nan)
-        self.lrs = np.full((n, cap), np.nan)
+        self._slots: dict[str, np.ndarray] = {}
+        self._realloc(len(self.racers), self.steps + 1, len(self.racers))
+        self._pack_racers(range(len(self.racers)))
+        self._reset_racers(range(len(self.racers)), fresh=True)
 
-    def _bias_len(self) -> int:
-        """Length of the racers' bias-correction tables: every update of the race, at
-        most BIAS_TABLE_MAX (engine.optimizers.bias_table)."""
-        return min(self.cap, BIAS_TABLE_MAX)
+    # ------------------------------------------------------------ buffers
+    def _realloc(self, slots: int, cap: int, keep: int | list[int]) -> None:
+        """New per-racer buffers (:func:`racer_arrays`) of ``slots`` racer slots and ``cap``
+        rows, holding the old buffers' first ``keep`` racers (or those listed); the race
+        then shows the racers kept (see :meth:`_show`).
+
+        One allocation for any number of racers: the constructor makes as many slots as
+        racers, :meth:`add_racer` doubles them when full. Buffers are filled as they are
+        made (np.full, not np.zeros: every page written now, so the kernel's first pass
+        over the rows does not page-fault; zeros are mapped lazily, a fault costs ~2 µs
+        here, 10 ns per recorded 2-D row). RaceTooLarge if they would not fit.
+        """
+        d = self.objective.dim
+        check_race_size(slots, cap - 1, d, self.objective.data.shape[0])
+        rows = slice(0, keep) if isinstance(keep, int) else keep
+        old, new = self._slots, {}
+        for name, (shape, dtype, fill) in racer_arrays(d, cap).items():
+            size = (slots, *shape)
+            a = np.empty(size, dtype) if fill is None else np.full(size, fill, dtype)
+            if old:
+                src = old[name][rows]
+                if src.shape[1:] == a.shape[1:]:
+                    a[: src.shape[0]] = src
+                elif name != "bts":  # the recorded rows of a longer race
+                    a[: src.shape[0], : src.shape[1]] = src
+            new[name] = a
+        kept = keep if isinstance(keep, int) else len(keep)
+        bias_changed = bool(old) and new["bts"].shape[2] != old["bts"].shape[2]
+        self._slots, self.cap = new, cap
+        self._show(kept)
+        if bias_changed:  # longer tables for the longer race
+            self._pack_biases(list(range(kept)))
+
+    def _show(self, n: int) -> None:
+        """Make the per-racer attributes (``race.count``, ``race.xs``...) views of the
+        first ``n`` slots: every reader and the kernel see exactly the racers there are."""
+        for name, a in self._slots.items():
+            setattr(self, name, a[:n])
+
+    # ------------------------------------------------------------ set-up
+    def _check_config(self, cfg: RacerConfig) -> None:
+        d = self.objective.dim
+        for name in ("v0", "x_prev"):
+            v = getattr(cfg, name)
+            if v is not None and len(v) != d:
+                raise ValueError(f"{name}: expected {d} numbers (one per parameter), got {len(v)}")
 
     def _pack_bias(self, i: int) -> None:
-        tab = bias_table(int(self.oids[i]), self.hps[i], self.bts.shape[2])
-        self.bts[i] = np.nan
-        self.bts[i, :, : tab.shape[1]] = tab
+        self._pack_biases([i])
+
+    def _pack_biases(self, rows: list[int]) -> None:
+        """Racers ``rows``' bias tables (engine.optimizers.bias_table), one assignment per
+        distinct table (tables are cached: racers of the same betas share one)."""
+        length = self.bts.shape[2]
+        groups: dict[int, tuple[np.ndarray, list[int]]] = {}
+        for i, oid, hp in zip(rows, self.oids[rows].tolist(), self.hps[rows], strict=True):
+            tab = bias_table(oid, hp, length)
+            groups.setdefault(id(tab), (tab, []))[1].append(i)
+        for tab, members in groups.values():
+            self.bts[members, :, : tab.shape[1]] = tab
+            self.bts[members, :, tab.shape[1] :] = np.nan
 
     def _cfg(self) -> np.ndarray:
         cfg = np.zeros(CFG_SIZE, dtype=np.int64)
@@ -282,57 +331,81 @@ class Race:
         s = self.racers[i].start
         return np.array(s if s is not None else self.objective.start, dtype=np.float64)
 
-    def _reset_racer(self, i: int) -> None:
-        self.run_id[i] = next(_RUN_IDS)  # first: readers see a reset before any row changes
-        self.X[i] = self._start_of(i)
-        self.st[i] = 0.0
-        self.sc[i] = 0.0
-        cfg = self.racers[i]
-        set_velocity(cfg.optimizer, cfg.params, self.st[i], self.sc[i], self.X[i], cfg.v0,
-                     cfg.x_prev)  # fmt: skip
-        self.t[i] = 0
-        self.count[i] = 0
-        self.status[i] = RUNNING
+    def _reset_racers(self, which: range | list[int], fresh: bool = False) -> None:
+        """Racers ``which`` back to their starts, state cleared, row 0 recorded (one kernel
+        call for all); ``fresh``: their rows were just made (already NaN / zero)."""
+        rows = np.asarray(which, dtype=np.int64)
+        if not rows.size:
+            return
+        for i in rows:  # first: readers see a reset before any row changes
+            self.run_id[i] = next(_RUN_IDS)
+        own = self.objective.start
+        self.X[rows] = [c.start if (c := self.racers[i]).start is not None else own for i in rows]
+        self.st[rows] = 0.0
+        self.sc[rows] = 0.0
+        for i in rows:
+            cfg = self.racers[i]
+            if cfg.v0 is not None or cfg.x_prev is not None:
+                set_velocity(cfg.optimizer, cfg.params, self.st[i], self.sc[i], self.X[i],
+                             cfg.v0, cfg.x_prev)  # fmt: skip
+        self.t[rows] = 0
+        self.count[rows] = 0
+        self.status[rows] = RUNNING
         w = splitmix64(self.seed * 2 + 1)
         v = splitmix64(self.seed * 2 + 2)
-        self.rng[i] = np.array([w[0], w[1], v[0], v[1]], dtype=np.uint64)
-        self.loss[i] = np.nan
-        self.gnorm[i] = np.nan
-        self.lrs[i] = np.nan
-        self.xs[i] = 0.0
-        # record row 0 without stepping
-        self._run_kernel(0, only=i)
+        self.rng[rows] = np.array([w[0], w[1], v[0], v[1]], dtype=np.uint64)
+        if not fresh:
+            self.loss[rows] = np.nan
+            self.gnorm[rows] = np.nan
+            self.lrs[rows] = np.nan
+            self.xs[rows] = 0.0
+        self._run_kernel(0, only=rows)  # record row 0 without stepping
+
+    def _reset_racer(self, i: int) -> None:
+        self._reset_racers([i])
 
     def _pack_racer(self, i: int) -> None:
-        cfg = self.racers[i]
-        opt = get_optimizer(cfg.optimizer)
-        sch = get_schedule(cfg.schedule)
-        self.oids[i] = opt.oid
-        self.hps[i] = opt.pack(cfg.params)
-        self.sids[i] = sch.sid
-        self.sps[i] = sch.pack(cfg.schedule_params, unit=cfg.schedule_unit)
-        self.active[i] = 1 if cfg.enabled else 0
-        self._pack_bias(i)
+        self._pack_racers([i])
 
-    def _grow_racers(self) -> None:
-        n = len(self.racers)
-        old = self.__dict__.copy()
-        self._alloc(n, self.cap)
-        m = n - 1
-        for name in PER_RACER_ARRAYS:
-            getattr(self, name)[:m] = old[name][:m]
+    def _pack_racers(self, which: range | list[int]) -> None:
+        """Store racers ``which``'s optimizers, hyperparameters (``Optimizer.pack``),
+        schedules and bias tables for the kernel, in one assignment per array (a schedule
+        is packed once per distinct one)."""
+        rows = list(which)
+        if not rows:
+            return
+        packed: dict[tuple[str, str, str], tuple[int, np.ndarray]] = {}
+        oids, hps, sids, sps = [], [], [], []
+        for i in rows:
+            cfg = self.racers[i]
+            opt = get_optimizer(cfg.optimizer)
+            oids.append(opt.oid)
+            hps.append(opt.pack(cfg.params))
+            key = (cfg.schedule, cfg.schedule_unit, repr(cfg.schedule_params))
+            if key not in packed:
+                sch = get_schedule(cfg.schedule)
+                packed[key] = sch.sid, sch.pack(cfg.schedule_params, unit=cfg.schedule_unit)
+            sids.append(packed[key][0])
+            sps.append(packed[key][1])
+        self.oids[rows] = oids
+        self.hps[rows] = hps
+        self.sids[rows] = sids
+        self.sps[rows] = sps
+        self.active[rows] = [1 if self.racers[i].enabled else 0 for i in rows]
+        self._pack_biases(rows)
 
     def add_racer(self, cfg: RacerConfig) -> int:
-        """Add a racer (starting from step 0); returns its index."""
-        d = self.objective.dim
-        for name in ("v0", "x_prev"):
-            v = getattr(cfg, name)
-            if v is not None and len(v) != d:
-                raise ValueError(f"{name}: expected {d} numbers (one per parameter), got {len(v)}")
+        """Add a racer (starting from step 0); returns its index. The buffers double when
+        full, so adding racers one by one costs linear time in all."""
+        self._check_config(cfg)
         with self.lock:
+            i = len(self.racers)
+            slots = self._slots["count"].shape[0]
+            if i == slots:
+                self._realloc(max(2 * slots, 1), self.cap, i)
+            self._slots["count"][i] = 0  # readers see the slot with no rows until reset
             self.racers.append(cfg)
-            self._grow_racers()
-            i = len(self.racers) - 1
+            self._show(i + 1)
             self._pack_racer(i)
             self._reset_racer(i)
             return i
@@ -341,19 +414,15 @@ class Race:
         """Remove racer ``i`` (later racers shift down by one)."""
         with self.lock:
             keep = [k for k in range(len(self.racers)) if k != i]
-            old = self.__dict__.copy()
             self.racers.pop(i)
-            self._alloc(len(self.racers), self.cap)
-            for name in PER_RACER_ARRAYS:
-                getattr(self, name)[:] = old[name][keep]
+            self._realloc(self._slots["count"].shape[0], self.cap, keep)
 
     # ------------------------------------------------------------ control
     def reset(self) -> None:
         """Every racer back to its start, state cleared."""
         with self.lock:
-            for i in range(len(self.racers)):
-                self._pack_racer(i)
-                self._reset_racer(i)
+            self._pack_racers(range(len(self.racers)))
+            self._reset_racers(range(len(self.racers)))
 
     def set_start(self, start: tuple[float, ...], racer: int | None = None) -> None:
         """New start point for every racer (or one) and restart."""
@@ -415,31 +484,14 @@ class Race:
     def extend(self, steps: int) -> None:
         """Make room for ``steps`` updates in total (buffers are replaced, not resized)."""
         with self.lock:
-            if steps + 1 <= self.cap:
-                self.steps = steps
-                return
-            n, d = len(self.racers), self.objective.dim
-            cap = steps + 1
-            xs = np.full((n, cap, d), 0.0)  # pages written now (see _alloc)
-            loss = np.full((n, cap), np.nan)
-            gnorm = np.full((n, cap), np.nan)
-            lrs = np.full((n, cap), np.nan)
-            xs[:, : self.cap] = self.xs
-            loss[:, : self.cap] = self.loss
-            gnorm[:, : self.cap] = self.gnorm
-            lrs[:, : self.cap] = self.lrs
-            self.xs, self.loss, self.gnorm, self.lrs = xs, loss, gnorm, lrs
-            self.cap = cap
+            if steps + 1 > self.cap:
+                self._realloc(self._slots["count"].shape[0], steps + 1, len(self.racers))
             self.steps = steps
-            if self._bias_len() != self.bts.shape[2]:  # longer tables for the longer race
-                self.bts = np.full((n, 3, self._bias_len()), np.nan)
-                for i in range(n):
-                    self._pack_bias(i)
 
     # ------------------------------------------------------------ stepping
-    def _run_kernel(self, n: int, only: int | None = None) -> None:
+    def _run_kernel(self, n: int, only: np.ndarray | None = None) -> None:
         active = self.active
-        if only is not None:
+        if only is not None:  # these racers only
             active = np.zeros_like(self.active)
             active[only] = 1
         t_end = np.minimum(self.t + int(n), self.cap - 1)
@@ -505,296 +557,43 @@ class Race:
         return Trajectory(xs[i, :c], loss[i, :c], gnorm[i, :c], lrs[i, :c])
 
     def epoch_metrics(self, i: int) -> dict[str, np.ndarray]:
-        """Full-set metrics of racer ``i`` at every epoch boundary reached so far.
-
-        Entry ``e`` is the state after ``e`` epochs (recorded row ``e × steps_per_epoch``;
-        epoch 0 is the start): arrays ``epoch``, ``step``, ``train_loss``, ``val_loss``,
-        ``val_accuracy`` and ``train_accuracy`` (fresh copies). Computed lazily from the
-        recorded parameters and cached per run: each call evaluates only the epochs
-        reached since the last call. Safe while another thread advances the race (the
-        race lock is not taken; a reset between the reads is detected and retried).
-        """
-        if not self.is_perceptron:
-            raise ValueError("epoch metrics exist only for a perceptron objective")
-        spe = self.steps_per_epoch
-        with self._epoch_lock:
-            for _attempt in range(100):
-                rid = int(self.run_id[i])
-                cache = self._epoch_cache.get(rid) or _EpochCache()
-                c = int(self.count[i])  # count before the buffer: rows < c are valid in it
-                xs = self.xs
-                n_ep = (c - 1) // spe + 1 if c > 0 else 0
-                new = None
-                if n_ep > cache.n:
-                    new = self.objective.evaluate(xs[i, np.arange(cache.n, n_ep) * spe])
-                if int(self.run_id[i]) != rid:
-                    continue  # reset meanwhile: the rows read may be mixed; read again
-                if new is not None:
-                    cache.append(new)
-                live = set(self.run_id.tolist())
-                self._epoch_cache = {k: v for k, v in self._epoch_cache.items() if k in live}
-                self._epoch_cache[rid] = cache
-                return cache.as_dict(spe)
-        raise RuntimeError("the race kept being reset")  # pragma: no cover
+        """Full-set metrics of racer ``i`` at every epoch boundary reached so far
+        (perceptron; see :class:`engine.metrics.EpochCache`)."""
+        return self._epochs.metrics(self, i)
 
     def overflow_step(self, i: int) -> int | None:
         """The step at which the kernel stopped racer ``i`` because its loss or gradient
         was not finite (that row is not recorded), None while it runs."""
-        return int(self.t[i]) if self.status[i] == DIVERGED else None
+        return overflow_step(self, i)
 
     def diverged_step(self, i: int) -> int | None:
-        """The step at which racer ``i`` diverged, None if it has not.
-
-        A run diverges at the first step k where its loss or gradient is not finite (the
-        kernel stops it there: :meth:`overflow_step`) or where its loss has risen too far:
-
-        * f* known: f(x_k) − f* > D · max(|f(x_0) − f*|, tol.loss, 1e-12);
-        * f* unknown: f(x_k) − f(x_0) > D · max(|f(x_0)|, 1);
-
-        D = ``tolerance.divergence`` (1e6 by default). Where f* is unknown, a run whose
-        loss instead falls by more than D · max(|f(x_0)|, 1), or which the kernel stops
-        while its last finite loss is below f(x_0), is unbounded below
-        (:meth:`unbounded_step`), not diverged; a run is marked with the first of the two
-        events it meets. The rule is checked on the recorded rows only; the kernel keeps
-        stepping a run that meets it until it overflows or ends.
-        Cheap: the rows are scanned once (see :meth:`_scan`), so calling this every
-        frame costs only the rows recorded since the last call.
-        """
-        kind, k = self._blowup(i)
+        """The step at which racer ``i`` diverged, None if it has not (the rule:
+        :func:`engine.metrics.blowup`). Cheap: the rows are scanned once, so calling this
+        every frame costs only the rows recorded since the last call."""
+        kind, k = blowup(self, i)
         return k if kind == "diverged" else None
 
     def unbounded_step(self, i: int) -> int | None:
         """The step at which racer ``i``'s loss was found unbounded below (f* unknown;
         see :meth:`diverged_step`), None if it has not been."""
-        kind, k = self._blowup(i)
+        kind, k = blowup(self, i)
         return k if kind == "unbounded" else None
 
-    def _blowup(self, i: int) -> tuple[str, int | None]:
-        """("diverged" or "unbounded", step) of racer ``i``, or ("", None)."""
-        stopped = self.overflow_step(i)  # read before the rows: then the rows are final
-        scan, tr = self._scan(i)
-        return _classify(scan, tr, stopped)
-
     def metrics(self) -> list[RunMetrics]:
-        return [self.run_metrics(i) for i in range(len(self.racers))]
+        return [run_metrics(self, i) for i in range(len(self.racers))]
 
     def run_metrics(self, i: int) -> RunMetrics:
-        """Summary figures of racer ``i`` (see RunMetrics)."""
-        cfg = self.racers[i]
-        stopped = self.overflow_step(i)  # read before the rows: then the rows are final
-        scan, tr = self._scan(i)
-        n = tr.loss.shape[0]
-        fstar = self.objective.f_star()
-        minima = self.objective.minima()
-        kind, blowup = _classify(scan, tr, stopped)
-        diverged = blowup if kind == "diverged" else None
-        unbounded = blowup if kind == "unbounded" else None
-        if n == 0:
-            return RunMetrics(
-                label=cfg.label,
-                optimizer=cfg.optimizer,
-                steps=0,
-                final_loss=math.nan,
-                best_loss=math.nan,
-                best_step=0,
-                final_grad_norm=math.nan,
-                steps_to_tol=None,
-                tol_kind="loss" if fstar is not None else "grad",
-                nearest_minimum=None,
-                distance_to_minimum=None,
-                diverged_step=diverged,
-                final_point=tuple(self._start_of(i).tolist()),
-                unbounded_step=unbounded,
-            )
-        tol_kind = scan.key[0]
-        last = tr.x[-1]
-        near, dist = None, None
-        if minima:
-            # math.hypot scales: no overflow for points far out (e.g. 1e300 on a bounded landscape)
-            ds = [math.hypot(*(float(v) for v in last - np.asarray(m))) for m in minima]
-            near = int(np.argmin(ds))
-            dist = ds[near]
-        extra: dict[str, Any] = {}
-        if self.is_perceptron:
-            tl, vl, va, ta = (float(v) for v in self.objective.evaluate(last)[0])
-            extra = {"val_loss": vl, "val_accuracy": va, "train_loss": tl,
-                     "train_accuracy": ta, "epochs": (n - 1) / self.steps_per_epoch}  # fmt: skip
-        return RunMetrics(
-            label=cfg.label,
-            optimizer=cfg.optimizer,
-            steps=n - 1,
-            final_loss=float(tr.loss[-1]),
-            best_loss=scan.best,
-            best_step=scan.best_step,
-            final_grad_norm=float(tr.grad_norm[-1]),
-            steps_to_tol=scan.last_out + 1 if scan.last_out + 1 < n else None,
-            tol_kind=tol_kind,
-            nearest_minimum=near,
-            distance_to_minimum=dist,
-            diverged_step=diverged,
-            final_point=tuple(float(v) for v in last),
-            first_within_tol=scan.first,
-            unbounded_step=unbounded,
-            **extra,
-        )
+        """Summary figures of racer ``i`` (see :class:`engine.metrics.RunMetrics`)."""
+        return run_metrics(self, i)
 
-    def _scan(self, i: int) -> tuple[_Scan, Trajectory]:
-        """What the metrics need of racer ``i``'s rows, and its rows: the best loss, the
-        first row within tolerance, the last row outside it and the first row meeting the
-        divergence rule (see :meth:`diverged_step`).
-
-        Incremental: the figures of each run are cached (by run id and tolerance) and
-        only the rows recorded since the last call are scanned, so a leaderboard refresh
-        during a long race costs the new rows, not all of them. Same results as a full
-        scan: the earliest minimum (np.argmin's choice) and the earliest hit. Safe while
-        another thread advances the race (a reset between the reads is retried).
-        """
-        fstar = self.objective.f_star()
-        tol = self.tolerance
-        key: tuple[str, float, float | None, float] = (
-            ("loss", tol.loss, fstar, tol.divergence)
-            if fstar is not None
-            else ("grad", tol.grad, None, tol.divergence)
-        )
-        with self._scan_lock:
-            for _attempt in range(100):
-                rid = int(self.run_id[i])
-                tr = self.trajectory(i)  # count read first: its rows are final
-                n = tr.loss.shape[0]
-                scan = self._scans.get(rid)
-                if scan is None or scan.key != key or scan.n > n:
-                    scan = _Scan(key)
-                elif n > scan.n:
-                    scan = replace(scan)  # the cached one changes only on success
-                if n > scan.n:
-                    scan.add(tr.loss[scan.n : n], tr.grad_norm[scan.n : n])
-                if int(self.run_id[i]) != rid:
-                    continue  # reset meanwhile: the rows read may be mixed; read again
-                if rid not in self._scans:  # a new run: forget those reset or removed
-                    live = set(self.run_id.tolist())
-                    self._scans = {k: v for k, v in self._scans.items() if k in live}
-                self._scans[rid] = scan
-                return scan, tr
-        raise RuntimeError("the race kept being reset")  # pragma: no cover
+    def _scan(self, i: int) -> tuple[Scan, Trajectory]:
+        """What the metrics need of racer ``i``'s rows, and its rows (incremental: see
+        :class:`engine.metrics.ScanCache`)."""
+        return self._scans.scan(self, i)
 
     def leaderboard(self) -> list[tuple[int, RunMetrics]]:
-        """Racer indices with metrics, best first: the settled runs by steps to
-        tolerance, then the others by final loss, diverged and unbounded runs last.
-
-        Perceptron: diverged last, then by the final validation loss (the full training
-        loss if there are no validation rows); the last mini-batch loss is too noisy.
-        """
-        ms = list(enumerate(self.metrics()))
-
-        def key(item: tuple[int, RunMetrics]) -> tuple[int, float, float]:
-            m = item[1]
-            div = 1 if m.diverged_step is not None or m.unbounded_step is not None else 0
-            if m.epochs is not None:
-                tl = _finite_or_inf(m.train_loss)
-                vl = _finite_or_inf(m.val_loss)
-                return (div, vl if math.isfinite(vl) else tl, tl)
-            tol = m.steps_to_tol if m.steps_to_tol is not None else math.inf
-            fl = m.final_loss if math.isfinite(m.final_loss) else math.inf
-            return (div, tol, fl)
-
-        return sorted(ms, key=key)
+        """Racer indices with metrics, best first (:func:`engine.metrics.leaderboard`)."""
+        return leaderboard(self)
 
 
 _RUN_IDS = itertools.count(1)
-
-
-def _finite_or_inf(v: float | None) -> float:
-    return v if v is not None and math.isfinite(v) else math.inf
-
-
-def _classify(scan: _Scan, tr: Trajectory, stopped: int | None) -> tuple[str, int | None]:
-    """("diverged" or "unbounded", step) of a run, or ("", None) (see Race.diverged_step):
-    the first row meeting the divergence rule, else the kernel's overflow step
-    ``stopped``: unbounded below if f* is unknown and the last finite loss is below the
-    start's, diverged otherwise."""
-    if scan.blowup is not None:
-        return scan.blowup_kind, scan.blowup
-    if stopped is None:
-        return "", None
-    n = tr.loss.shape[0]
-    if scan.key[2] is None and n > 0 and tr.loss[n - 1] < scan.f0:
-        return "unbounded", stopped
-    return "diverged", stopped
-
-
-@dataclass
-class _Scan:
-    """What :meth:`Race._scan` knows of one run: rows ``[0, n)`` scanned."""
-
-    key: tuple[str, float, float | None, float]  # tolerance kind, value, f*, divergence
-    n: int = 0
-    best: float = math.nan
-    best_step: int = 0
-    first: int | None = None  # the first row within tolerance
-    last_out: int = -1  # the last row outside tolerance (-1: none)
-    f0: float = math.nan  # the loss at the start (row 0)
-    limit: float = math.inf  # the divergence rule's bound on the gap
-    blowup: int | None = None  # the first row meeting the divergence rule
-    blowup_kind: str = ""  # "diverged" or "unbounded"
-
-    def add(self, seg: np.ndarray, gnorm: np.ndarray) -> None:
-        """Take in the loss and gradient norm of rows ``[n, n + len(seg))``."""
-        _, tol, fstar, factor = self.key
-        s = self.n
-        if s == 0:
-            self.f0 = f0 = float(seg[0])
-            if fstar is not None:
-                self.limit = factor * max(abs(f0 - fstar), tol, 1e-12)
-            else:
-                self.limit = factor * max(abs(f0), 1.0)
-        k = int(np.argmin(seg))
-        lo = float(seg[k])
-        if s == 0 or lo < self.best:  # ties keep the earlier step
-            self.best, self.best_step = lo, s + k
-        within = (np.abs(seg - fstar) if fstar is not None else gnorm) <= tol
-        if self.first is None and within.any():
-            self.first = s + int(np.argmax(within))
-        if not within.all():
-            self.last_out = s + seg.shape[0] - 1 - int(np.argmax(~within[::-1]))
-        if self.blowup is None:
-            base = fstar if fstar is not None else self.f0
-            end = seg.shape[0]
-            rise = fall = end
-            if float(seg.max()) - base > self.limit:
-                rise = int(np.argmax(seg - base > self.limit))
-            if fstar is None and self.f0 - lo > self.limit:
-                fall = int(np.argmax(self.f0 - seg > self.limit))
-            if min(rise, fall) < end:
-                self.blowup = s + min(rise, fall)
-                self.blowup_kind = "diverged" if rise < fall else "unbounded"
-        self.n = s + seg.shape[0]
-
-
-class _EpochCache:
-    """Per-epoch figures of one run: rows = epochs 0, 1, ...; columns train loss,
-    validation loss, validation accuracy, training accuracy (a doubling buffer)."""
-
-    def __init__(self) -> None:
-        self.buf = np.empty((16, 4))
-        self.n = 0
-
-    def append(self, rows: np.ndarray) -> None:
-        need = self.n + rows.shape[0]
-        if need > self.buf.shape[0]:
-            buf = np.empty((max(need, 2 * self.buf.shape[0]), 4))
-            buf[: self.n] = self.buf[: self.n]
-            self.buf = buf
-        self.buf[self.n : need] = rows
-        self.n = need
-
-    def as_dict(self, spe: int) -> dict[str, np.ndarray]:
-        ep = np.arange(self.n, dtype=np.int64)
-        t = self.buf[: self.n]
-        return {
-            "epoch": ep,
-            "step": ep * spe,
-            "train_loss": t[:, 0].copy(),
-            "val_loss": t[:, 1].copy(),
-            "val_accuracy": t[:, 2].copy(),
-            "train_accuracy": t[:, 3].copy(),
-        }

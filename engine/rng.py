@@ -10,10 +10,10 @@ import math
 from typing import Any
 
 import numba
-import numba.extending
 import numpy as np
+import numpy.typing as npt
 
-from engine.jit import jit_inline
+from engine.jit import intrinsic, jit_inline
 
 
 @jit_inline
@@ -22,10 +22,10 @@ def _rotl(x: np.uint64, k: np.uint64) -> np.uint64:
 
 
 @jit_inline
-def rng_next(s: np.ndarray, o: int) -> np.uint64:
+def rng_next(s: npt.NDArray[np.uint64], o: int) -> np.uint64:
     """xoroshiro128+ on the two words s[o], s[o+1] (state passed in explicitly)."""
-    s0 = s[o]
-    s1 = s[o + 1]
+    s0: np.uint64 = s[o]
+    s1: np.uint64 = s[o + 1]
     result = s0 + s1
     s1 ^= s0
     s[o] = _rotl(s0, np.uint64(24)) ^ s1 ^ (s1 << np.uint64(16))
@@ -34,13 +34,13 @@ def rng_next(s: np.ndarray, o: int) -> np.uint64:
 
 
 @jit_inline
-def rng_uniform(s: np.ndarray, o: int) -> float:
+def rng_uniform(s: npt.NDArray[np.uint64], o: int) -> float:
     """Uniform double in [0, 1)."""
     return float(rng_next(s, o) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @jit_inline
-def rng_normal(s: np.ndarray, o: int) -> float:
+def rng_normal(s: npt.NDArray[np.uint64], o: int) -> float:
     """Standard normal (Box-Muller, one value per call)."""
     u1 = 1.0 - rng_uniform(s, o)
     u2 = rng_uniform(s, o)
@@ -77,7 +77,7 @@ def _mulhi_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any
     return builder.trunc(builder.lshr(prod, i128(64)), ir.IntType(64))
 
 
-@numba.extending.intrinsic
+@intrinsic
 def mulhi64(typingctx: Any, a: Any, b: Any) -> Any:
     """``mulhi64(a, b)`` in jitted code: the high 64 bits of the 128-bit product of two
     uint64 (one ``mul``/``mulx`` instruction on x86-64)."""
@@ -96,7 +96,9 @@ def xoroshiro_step(s0: np.uint64, s1: np.uint64) -> tuple[np.uint64, np.uint64, 
 
 
 @jit_inline
-def lemire_pair(x: np.uint64, b1: np.uint64, b2: np.uint64) -> tuple[np.uint64, np.uint64, bool]:
+def lemire_pair(
+    x: np.uint64, b1: np.uint64, b2: np.uint64
+) -> tuple[np.uint64, np.uint64, np.bool_]:
     """Two bounded integers from one uniform 64-bit ``x``: (j1, j2, accepted).
 
     With p = b1·b2 <= 2^64 − 1: x·b1 = j1·2^64 + l1, l1·b2 = j2·2^64 + l2, so

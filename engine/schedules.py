@@ -133,8 +133,6 @@ class Schedule:
         return sp
 
 
-_POS = {"lo": 0.0, "lo_open": True}
-
 SCHEDULES: dict[str, Schedule] = {
     s.name: s
     for s in (
@@ -196,8 +194,8 @@ SCHEDULES: dict[str, Schedule] = {
             "Inverse square root",
             "η_t = η · k / √(t + t₀)",
             (
-                ParamSpec("k", 1.0, "scale k", **_POS),
-                ParamSpec("t0", 1.0, "offset t₀ (> 0 so that η₀ is finite)", **_POS),
+                ParamSpec("k", 1.0, "scale k", lo=0.0, lo_open=True),
+                ParamSpec("t0", 1.0, "offset t₀ (> 0 so that η₀ is finite)", lo=0.0, lo_open=True),
             ),
         ),
         Schedule(

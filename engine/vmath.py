@@ -26,9 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 import numba
-import numba.extending
 
-from engine.jit import jit_inline
+from engine.jit import intrinsic, jit_inline
 
 INF = float("inf")
 NAN = float("nan")
@@ -70,7 +69,7 @@ def _bitcast_codegen(to: Any) -> Any:
     return codegen
 
 
-@numba.extending.intrinsic
+@intrinsic
 def f64_bits(typingctx: Any, x: Any) -> Any:
     """``f64_bits(x)`` in jitted code: the IEEE-754 bits of the float64 ``x`` as an int64."""
     if x != numba.types.float64:
@@ -78,7 +77,7 @@ def f64_bits(typingctx: Any, x: Any) -> Any:
     return numba.types.int64(numba.types.float64), _bitcast_codegen(numba.types.int64)
 
 
-@numba.extending.intrinsic
+@intrinsic
 def bits_f64(typingctx: Any, i: Any) -> Any:
     """``bits_f64(i)`` in jitted code: the float64 whose IEEE-754 bits are the int64 ``i``."""
     if i != numba.types.int64:
@@ -96,7 +95,7 @@ def _fma_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
     return builder.call(fn, list(args))
 
 
-@numba.extending.intrinsic
+@intrinsic
 def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
     """``fma(a, b, c)`` in jitted code: a·b + c rounded once (LLVM's ``llvm.fma.f64``)."""
     f = numba.types.float64
@@ -109,7 +108,7 @@ def _radd_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
     return builder.fadd(args[0], args[1], flags=("reassoc",))
 
 
-@numba.extending.intrinsic
+@intrinsic
 def radd(typingctx: Any, a: Any, b: Any) -> Any:
     """``radd(a, b)`` in jitted code: a + b carrying LLVM's ``reassoc`` flag, nothing else.
 
@@ -134,7 +133,7 @@ def _wide_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
 _PREFER_WIDE = '"prefer-vector-width"="512"'
 
 
-@numba.extending.intrinsic
+@intrinsic
 def prefer_wide_vectors(typingctx: Any) -> Any:
     """``prefer_wide_vectors()`` in a jitted function: let LLVM vectorise its loops with
     512-bit vectors where the CPU has them (AVX-512).
@@ -162,7 +161,7 @@ def _prefetch_item_codegen(context: Any, builder: Any, signature: Any, args: Any
     return context.get_dummy_value()
 
 
-@numba.extending.intrinsic
+@intrinsic
 def prefetch_item(typingctx: Any, arr: Any, i: Any) -> Any:
     """``prefetch_item(a, i)`` in jitted code: ask the CPU to fetch the cache line of
     ``a[i]`` (1-D) for writing (LLVM's prefetch: no effect on results, no fault on any
@@ -232,7 +231,7 @@ def vlog1p(x: float) -> float:
     c = (1.0 - (u - x) if k >= 2 else x - (u - 1.0)) / u
     c = c if k < 54 else 0.0
     hu = (hu & 0x000FFFFF) + 0x3FE6A09E
-    f = bits_f64((hu << 32) | (iu & 0xFFFFFFFF)) - 1.0
+    f: float = bits_f64((hu << 32) | (iu & 0xFFFFFFFF)) - 1.0
     if k == 0:
         f = x
         c = 0.0

@@ -48,8 +48,9 @@ def kernels_cached() -> bool:
     """
     from engine.kernel import race_chunk
 
+    cache: Any = getattr(race_chunk, "_cache", None)  # numba's FunctionCache internals
     try:
-        index = race_chunk._cache._cache_file._index_path  # numba's FunctionCache internals
+        index = cache._cache_file._index_path
     except AttributeError:  # another numba version: assume cached rather than warn wrongly
         return True
     return Path(index).is_file()

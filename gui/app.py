@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 
-def run_gui(scenario_path: str | None = None) -> int:
+def run_gui(scenario_path: str | None = None, remember: bool = True) -> int:
     """Open the race window on ``scenario_path`` (or the last session's scenario, or the
-    embedded default); Qt's exit code (2 for a bad file)."""
+    embedded default); Qt's exit code (2 for a bad file). ``remember`` False: no settings
+    are read or written (``main.py gui --no-settings``)."""
     from PySide6.QtWidgets import QApplication
 
     from engine.scenario import ScenarioError, load_scenario
@@ -30,7 +31,7 @@ def run_gui(scenario_path: str | None = None) -> int:
         if not go_on:
             return 0
     try:
-        win = make_window(scenario_path)
+        win = make_window(scenario_path, remember=remember)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return 2
@@ -40,30 +41,33 @@ def run_gui(scenario_path: str | None = None) -> int:
     return int(app.exec())
 
 
-def make_window(scenario_path: str | None = None) -> Any:
+def make_window(scenario_path: str | None = None, remember: bool = True) -> Any:
     """The main window on ``scenario_path``; without one, on the scenario open when the
     last session ended if it still loads (else the default, saying why in the status bar).
+    ``remember`` False: no settings are read or written (see gui.settings).
 
     Raises ScenarioError for a bad ``scenario_path``.
     """
     from engine.scenario import ScenarioError, load_scenario
-    from gui.window import MainWindow, app_settings
+    from gui.settings import Settings
+    from gui.window import MainWindow
 
+    settings = Settings(remember=remember)
     scenario = None
     note = ""
     if scenario_path is not None:
         scenario = load_scenario(scenario_path)
     else:
-        last = app_settings().value("last_scenario")
-        if isinstance(last, str) and last and Path(last).is_file():
+        last = settings.last_scenario()
+        if last is not None:
             try:
                 scenario = load_scenario(last)
                 scenario_path = last
             except ScenarioError as e:
                 note = f"could not reopen the last scenario: {e.problems[0]}"
-    win = MainWindow(scenario)
+    win = MainWindow(scenario, settings=settings)
     if scenario_path is not None:
-        win._remember(str(Path(scenario_path).resolve()))
+        win.files.remember(Path(scenario_path).resolve())
     if note:
         win.statusBar().showMessage(note, 15000)
     return win
@@ -107,13 +111,14 @@ def render_png(
 def _render(scenario: Any, size: tuple[int, int], whole_window: bool, grid: bool = False) -> Any:
     """The race of ``scenario`` run to its end in an offscreen window, as a QImage."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("GRADIENT_ARENA_SETTINGS", os.devnull)
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from gui.settings import Settings
     from gui.window import MainWindow
 
-    win = MainWindow(scenario, start_runner=False)
+    # a picture of the scenario alone: no layout of the user's, and nothing kept
+    win = MainWindow(scenario, start_runner=False, settings=Settings(remember=False))
     if grid:
         win.multiples_action.setChecked(True)
     if whole_window:

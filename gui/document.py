@@ -1,113 +1,86 @@
-"""The open scenario as a document: its file, its saved text, and undo/redo of edits.
+"""The open scenario as a document (its file, its saved text) and the session's Qt side.
 
-Every edit in the window (a racer's hyperparameter, its schedule, the landscape, a
-scenario field, a sweep...) ends as one :class:`SnapshotCommand` holding the scenario
-before and after. Undo and redo hand a snapshot back to the window, which applies
-only what differs (a hyperparameter change keeps the race running; a new landscape
-restarts it). Consecutive changes of one field made during one slider drag merge into
-one command, so a drag is one undo step.
-
-"Unsaved changes" means: the scenario now shown differs from the text last saved or
-loaded (so undoing back to the saved state makes the document clean again).
+The :class:`engine.session.Session` owns the scenario, the race and the undo history;
+this module gives them to Qt: :class:`SessionBridge` re-emits the session's events as
+signals (on the GUI thread, which alone calls the session), :class:`ScenarioDocument`
+keeps the file and tells whether the scenario shown differs from the text last saved or
+loaded (undoing back to the saved state makes the document clean again), and its Undo /
+Redo actions call the session.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence
 
 from engine.scenario import Scenario, dumps_scenario
+from engine.session import Session, snapshot
 
-_SNAPSHOT_ID = 4711
-
-
-def snapshot(s: Scenario) -> Scenario:
-    """An independent copy of ``s`` (racer configs are mutated in place by the editors).
-
-    Loaded CSV rows are shared, not copied: they are never modified.
-    """
-    obj = replace(
-        s.objective,
-        params=copy.deepcopy(s.objective.params),
-        data=copy.deepcopy(s.objective.data),
-        start=tuple(s.objective.start),
-    )
-    racers = [
-        replace(
-            r,
-            params=copy.deepcopy(r.params),
-            schedule_params=copy.deepcopy(r.schedule_params),
-        )
-        for r in s.racers
-    ]
-    return replace(s, objective=obj, racers=racers, view=replace(s.view))
+__all__ = ["ScenarioDocument", "SessionBridge", "snapshot"]
 
 
-class SnapshotCommand(QUndoCommand):
-    """One edit: the scenario before and after. ``apply`` shows a snapshot in the window.
+class SessionBridge(QObject):
+    """The session's events as Qt signals (see engine.session.SessionEvents)."""
 
-    ``key`` names the field edited and ``gesture`` the slider drag it came from (None
-    when not dragging); commands with the same key and gesture merge.
-    """
+    reloaded = Signal(object)  # the new Race
+    racersChanged = Signal(object)  # indices changed in place, None: the list changed
+    raceChanged = Signal()  # start, noise, steps or tolerance changed in place
+    scenarioChanged = Signal(object)  # after every change
+    historyChanged = Signal()
 
-    def __init__(
-        self,
-        text: str,
-        before: Scenario,
-        after: Scenario,
-        apply: Callable[[Scenario], None],
-        key: str = "",
-        gesture: object | None = None,
-    ) -> None:
-        super().__init__(text)
-        self.before = before
-        self.after = after
-        self.apply = apply
-        self.key = key
-        self.gesture = gesture
-        self._done = True  # pushed after the edit was already applied
-
-    def id(self) -> int:
-        return _SNAPSHOT_ID
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SnapshotCommand):
-            return False
-        if self.gesture is None or other.gesture is not self.gesture or other.key != self.key:
-            return False
-        self.after = other.after
-        return True
-
-    def redo(self) -> None:
-        if self._done:
-            self._done = False
-            return
-        self.apply(snapshot(self.after))
-
-    def undo(self) -> None:
-        self.apply(snapshot(self.before))
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        ev = session.events
+        ev.reloaded.connect(self.reloaded.emit)
+        ev.racers_changed.connect(self.racersChanged.emit)
+        ev.race_changed.connect(self.raceChanged.emit)
+        ev.scenario_changed.connect(self.scenarioChanged.emit)
+        ev.history_changed.connect(self.historyChanged.emit)
 
 
 class ScenarioDocument(QObject):
-    """The file behind the window, its last saved text, and the undo stack."""
+    """The file behind the window, its last saved text, and Undo / Redo.
 
-    changed = Signal()  # path or dirty state changed
+    ``stack`` is the session's :class:`engine.history.History` (``count()`` edits).
+    """
 
-    def __init__(self, current: Callable[[], Scenario], parent: QObject | None = None) -> None:
+    changed = Signal()  # path, dirty state or history changed
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._current = current
-        self.stack = QUndoStack(self)
+        self.session = session
+        self.stack = session.history
         self.path: Path | None = None
         self.saved_text = ""
-        self.stack.indexChanged.connect(self._on_index)  # a bound slot dies with self
+        session.events.history_changed.connect(self._on_history)
 
-    def _on_index(self, _index: int) -> None:
+    def _on_history(self) -> None:
         self.changed.emit()
+
+    def make_actions(self, parent: QObject) -> tuple[QAction, QAction]:
+        """Undo and Redo actions, enabled and named after the step they would take."""
+        undo = QAction("&Undo", parent)
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        undo.triggered.connect(lambda: self.session.undo())
+        redo = QAction("&Redo", parent)
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        redo.triggered.connect(lambda: self.session.redo())
+
+        def sync() -> None:
+            h = self.stack
+            undo.setEnabled(h.can_undo())
+            undo.setText(f"&Undo {h.undo_text()}".rstrip())
+            redo.setEnabled(h.can_redo())
+            redo.setText(f"&Redo {h.redo_text()}".rstrip())
+
+        self.changed.connect(sync)
+        sync()
+        return undo, redo
+
+    def current(self) -> Scenario:
+        return self.session.scenario
 
     def reset(self, scenario: Scenario, path: Path | None) -> None:
         """A scenario was opened (or made new): clean, no history."""
@@ -119,16 +92,15 @@ class ScenarioDocument(QObject):
     def mark_saved(self, scenario: Scenario, path: Path) -> None:
         self.path = path
         self.saved_text = dumps_scenario(scenario)
-        self.stack.setClean()
         self.changed.emit()
 
     def forget_changes(self) -> None:
         """Treat what is shown as saved (headless rendering closes without asking)."""
-        self.saved_text = dumps_scenario(self._current())
+        self.saved_text = dumps_scenario(self.current())
         self.changed.emit()
 
     def is_dirty(self) -> bool:
-        return dumps_scenario(self._current()) != self.saved_text
+        return dumps_scenario(self.current()) != self.saved_text
 
     def display_name(self) -> str:
         return self.path.name if self.path is not None else "untitled"

@@ -254,12 +254,15 @@ class ParamForm(QWidget):
             self.editors[spec.name] = ed
 
     def set_values(self, values: dict[str, Any]) -> None:
+        """Show ``values`` without emitting; an editor already showing its value is left
+        alone (a slider being dragged must not jump to the rounded value)."""
         for name, ed in self.editors.items():
             if name not in values:
                 continue
             ed.blockSignals(True)
             if isinstance(ed, FloatEditor):
-                ed.setValue(float(values[name]))
+                if ed.value() != float(values[name]) or not ed.error.isHidden():
+                    ed.setValue(float(values[name]))
             elif isinstance(ed, (IntEditor, BigIntEditor)):
                 ed.setValue(int(values[name]))
             elif isinstance(ed, BoolEditor):

@@ -28,14 +28,15 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 
 from engine.display import contour_segments, nice_levels
 from engine.landscapes import landscape_grid
-from gui.panels import LEVELS, Heads, Trail, TrailLayer, clip_polyline
+from gui.axes import LEVELS
+from gui.trails import Heads, Trail, TrailLayer, clip_polyline
 
 #: map samples per side in a small panel (a panel is a few hundred pixels wide)
 SMALL_GRID = 256
 #: points kept per trail (a trail is thinned to ~1/1000 of the view's width)
 SMALL_TRAIL_CAP = 4000
 #: live trails 2 px wide: one trail per panel of at most SMALL_TRAIL_CAP points, stroked
-#: whole only when the view changes (gui.panels.TRAIL_WIDTH is for many long trails)
+#: whole only when the view changes (gui.axes.TRAIL_WIDTH is for many long trails)
 TRAIL_WIDTH = 2
 TITLE_SIZE = "15pt"
 TICK_FONT_PT = 11
@@ -293,8 +294,6 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         self.home: tuple[float, float, float, float] | None = None  # the view asked for
         self.trail_width: float = TRAIL_WIDTH
         self._syncing = False
-        self.grid_ms = 0.0
-        self.relayouts = 0  # for tests
         self._grid_timer = QTimer(self)
         self._grid_timer.setSingleShot(True)
         self._grid_timer.setInterval(40)
@@ -442,7 +441,6 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
             cols = max(shape[0], 1)
             for k in range(len(shown)):
                 self.ci.addItem(self.pool[k].plot, row=k // cols, col=k % cols)
-            self.relayouts += 1
         self.shape = shape
         self.cells = self.pool[: len(shown)]
         self.cell_of = {}
@@ -525,9 +523,6 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         if not self.isVisible():
             self._stale = True
             return
-        import time
-
-        t0 = time.perf_counter()
         x0, x1, y0, y1 = self.view_box()
         # with equal scale the panels show more than the box in one direction: sample that
         z = np.empty((SMALL_GRID, SMALL_GRID))
@@ -557,7 +552,6 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         eps = (x1 - x0) / 1000.0
         for cell in self.cells:
             cell.rethin(eps)
-        self.grid_ms = (time.perf_counter() - t0) * 1000
 
     def _paint_grid(self, cell: _Cell) -> None:
         assert self._grid is not None

@@ -23,15 +23,8 @@ from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.display import contour_segments, nice_levels, perceptron_loss_grid
-from gui.panels import (
-    TRAIL_WIDTH,
-    Heads,
-    Trail,
-    TrailLayer,
-    cache_legend,
-    cache_static_items,
-    plain_axes,
-)
+from gui.axes import TRAIL_WIDTH, cache_legend, cache_static_items, plain_axes
+from gui.trails import Heads, Trail, TrailLayer
 
 GRID = 64
 GRID_ROWS = 1500
@@ -205,8 +198,8 @@ class PerceptronPanel(QWidget):
         self.grid_rows = np.zeros((0, 3))
         self.slice_b: float | None = None
         self.slice_label = ""
+        self.grid_note = ""  # which training rows the slice uses (set_data)
         self._dirty = True
-        self.grid_ms = 0.0
         self._gen = 0  # bumped by every synchronous refresh and new data: drops old jobs
         self._job: tuple[threading.Thread, dict] | None = None
         self._job_t = -math.inf
@@ -400,9 +393,7 @@ class PerceptronPanel(QWidget):
         out: dict = {}
 
         def work() -> None:
-            t0 = time.perf_counter()
             out["slice"] = compute_slice(rows, b, box)
-            out["ms"] = (time.perf_counter() - t0) * 1000
 
         job = threading.Thread(target=work, name="weight-slice", daemon=True)
         self._job = (job, {"out": out, "b": b, "label": label, "box": box, "gen": gen})
@@ -417,7 +408,6 @@ class PerceptronPanel(QWidget):
         out = job["out"]
         if job["gen"] != self._gen or "slice" not in out:
             return  # superseded (new data, a synchronous refresh) or failed
-        self.grid_ms = out["ms"]
         self._show(*out["slice"], job["box"], job["b"], job["label"])
 
     def _grid_dirty(self) -> None:
@@ -427,7 +417,6 @@ class PerceptronPanel(QWidget):
         """Compute and show the slice now (in this thread): renders and tests."""
         if not self.built or self.slice_b is None or self.grid_rows.shape[0] == 0:
             return
-        t0 = time.perf_counter()
         self._gen += 1
         (x0, x1), (y0, y1) = self.weights.plotItem.vb.viewRange()
         box = (x0, x1, y0, y1)
@@ -435,7 +424,6 @@ class PerceptronPanel(QWidget):
         self._show(z, cx, cy, box, self.slice_b, self.slice_label)
         self._shown_b = self.slice_b
         self._dirty = False
-        self.grid_ms = (time.perf_counter() - t0) * 1000
 
     def _show(
         self,
@@ -454,8 +442,7 @@ class PerceptronPanel(QWidget):
         self.colorbar.setLevels((lo, hi))
         self.contours.setData(cx, cy, connect="pairs")
         self.weights.plotItem.setTitle(
-            f"training loss over (w₁, w₂) at b = {b:.3g} "
-            f"({label}'s current b){getattr(self, 'grid_note', '')}",
+            f"training loss over (w₁, w₂) at b = {b:.3g} ({label}'s current b){self.grid_note}",
             size="10pt",
         )
 

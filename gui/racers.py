@@ -1,4 +1,9 @@
-"""The side panel's racer editors, generated from the engine registry."""
+"""The side panel's racer editors, generated from the engine registry.
+
+An editor shows a racer's config and emits the values the user asks for; it changes no
+config itself. The window passes the values to the session, and the session's answer
+comes back through :meth:`RacerEditor.show_config` (a refused value is shown undone).
+"""
 
 from __future__ import annotations
 
@@ -31,10 +36,10 @@ class RacerEditor(QFrame):
     """Enable, colour, label, optimizer, hyperparameters and schedule of one racer."""
 
     paramsChanged = Signal(object, dict)  # editor, {name: value}
-    scheduleChanged = Signal(object)
-    optimizerChanged = Signal(object)
+    scheduleChanged = Signal(object, str, dict, str)  # editor, name, params, unit
+    optimizerChanged = Signal(object, str)  # editor, optimizer name
     enabledChanged = Signal(object, bool)
-    styleChanged = Signal(object)  # label or colour
+    styleChanged = Signal(object, str, str)  # editor, label, colour
     startChanged = Signal(object, object)  # editor, tuple of floats or None (scenario start)
     duplicateRequested = Signal(object)
     removeRequested = Signal(object)
@@ -44,7 +49,7 @@ class RacerEditor(QFrame):
         self, cfg: RacerConfig, perceptron: bool = False, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.cfg = cfg
+        self.cfg = cfg  # what is shown (the editor's own copy; never a racer's config)
         self.perceptron = perceptron
         self.setFrameShape(QFrame.Shape.StyledPanel)
         lay = QVBoxLayout(self)
@@ -130,8 +135,8 @@ class RacerEditor(QFrame):
     def _on_unit(self, _i: int) -> None:
         unit = self.unit_box.currentData()
         if unit != self.cfg.schedule_unit:
-            self.cfg.schedule_unit = unit
-            self.scheduleChanged.emit(self)
+            c = self.cfg
+            self.scheduleChanged.emit(self, c.schedule, dict(c.schedule_params), unit)
 
     def _on_start(self) -> None:
         text = self.start.text().strip()
@@ -169,51 +174,69 @@ class RacerEditor(QFrame):
         self.color_btn.setStyleSheet(f"background: {self.cfg.color}; border: 1px solid #444")
 
     def _on_enable(self, on: bool) -> None:
-        self.cfg.enabled = on
         self.enabledChanged.emit(self, on)
 
     def _pick_color(self) -> None:
         c = QColorDialog.getColor(QColor(self.cfg.color or "#000000"), self, "Trail colour")
         if c.isValid():
-            self.cfg.color = c.name()
-            self._set_color_button()
-            self.styleChanged.emit(self)
+            self.styleChanged.emit(self, self.cfg.label, c.name())
 
     def _on_label(self) -> None:
         text = self.label.text().strip() or self.cfg.optimizer
         if text != self.cfg.label:
-            self.cfg.label = text
-            self.styleChanged.emit(self)
+            self.styleChanged.emit(self, text, self.cfg.color or "")
 
     def _on_param(self, name: str, value: Any) -> None:
         self.paramsChanged.emit(self, {name: value})
 
     def _on_optimizer(self, name: str) -> None:
-        opt = get_optimizer(name)
-        self.cfg.optimizer = name
-        self.cfg.params = opt.resolve({})
-        if self.cfg.label in OPTIMIZERS:
-            self.cfg.label = name
-            self.label.setText(name)
-        new = ParamForm(opt.params, self.cfg.params)
-        self.layout().replaceWidget(self.params, new)
-        self.params.deleteLater()
-        self.params = new
-        self.params.changed.connect(self._on_param)
-        self.optimizerChanged.emit(self)
+        if name != self.cfg.optimizer:
+            self.optimizerChanged.emit(self, name)
 
     def _on_schedule(self, name: str) -> None:
-        sch = get_schedule(name)
-        self.cfg.schedule = name
-        self.cfg.schedule_params = sch.resolve({})
-        new = ParamForm(sch.all_params, self.cfg.schedule_params)
-        self.layout().replaceWidget(self.sched_form, new)
-        self.sched_form.deleteLater()
-        self.sched_form = new
-        self.sched_form.changed.connect(self._on_sched_param)
-        self.sched_formula.setText(sch.formula)
-        self.scheduleChanged.emit(self)
+        if name != self.cfg.schedule:
+            self.scheduleChanged.emit(self, name, {}, self.cfg.schedule_unit)
 
     def _on_sched_param(self, name: str, value: Any) -> None:
-        self.cfg.schedule_params = {**self.cfg.schedule_params, name: value}
-        self.scheduleChanged.emit(self)
+        c = self.cfg
+        params = {**c.schedule_params, name: value}
+        self.scheduleChanged.emit(self, c.schedule, params, c.schedule_unit)
+
+    # ------------------------------------------------------------ showing
+    def show_config(self, cfg: RacerConfig) -> None:
+        """Show ``cfg`` (the session's racer, copied) without emitting anything."""
+        old, self.cfg = self.cfg, cfg
+        widgets = (self.enable, self.label, self.opt_box, self.sched_box, self.unit_box)
+        for w in widgets:
+            w.blockSignals(True)
+        self.enable.setChecked(cfg.enabled)
+        self.label.setText(cfg.label)
+        self.opt_box.setCurrentText(cfg.optimizer)
+        self.sched_box.setCurrentText(cfg.schedule)
+        self.unit_box.setCurrentIndex(self.unit_box.findData(cfg.schedule_unit))
+        for w in widgets:
+            w.blockSignals(False)
+        self._set_color_button()
+        if cfg.optimizer != old.optimizer:
+            self.params = self._replace_form(
+                self.params, ParamForm(get_optimizer(cfg.optimizer).params, cfg.params)
+            )
+            self.params.changed.connect(self._on_param)
+        else:
+            self.params.set_values(cfg.params)
+        if cfg.schedule != old.schedule:
+            sch = get_schedule(cfg.schedule)
+            self.sched_form = self._replace_form(
+                self.sched_form, ParamForm(sch.all_params, cfg.schedule_params)
+            )
+            self.sched_form.changed.connect(self._on_sched_param)
+            self.sched_formula.setText(sch.formula)
+        else:
+            self.sched_form.set_values(cfg.schedule_params)
+        self.start.setText(", ".join(f"{v:g}" for v in cfg.start) if cfg.start else "")
+        self.show_start_error(None)
+
+    def _replace_form(self, old: ParamForm, new: ParamForm) -> ParamForm:
+        self.layout().replaceWidget(old, new)
+        old.deleteLater()
+        return new

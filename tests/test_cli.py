@@ -60,6 +60,7 @@ params = { lr = 0.01 }
 
 
 # ---------------------------------------------------------------- run
+@pytest.mark.slow
 def test_run_with_out_writes_the_three_files(tmp_path: Path) -> None:
     out = tmp_path / "res" / "rosen"
     r = cli("run", ROSEN, "--steps", "40", "--out", out)
@@ -107,6 +108,7 @@ def test_run_with_out_writes_the_three_files(tmp_path: Path) -> None:
                     npz["lr_4"][-1]]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_run_quiet_and_diverging_and_duplicate_labels(tmp_path: Path) -> None:
     sc = tmp_path / "div.toml"
     sc.write_text(DIVERGING, encoding="utf-8")
@@ -179,6 +181,7 @@ def test_export_failure_leaves_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+@pytest.mark.slow
 def test_run_on_an_ascii_console() -> None:
     ravine = ROOT / "scenarios" / "ravine_gd_momentum_adam.toml"
     r = cli("run", ravine, "--steps", "3", env={"PYTHONIOENCODING": "ascii"})
@@ -262,6 +265,7 @@ def _bad_cases(tmp: Path) -> list[tuple[str, list[str], list[str]]]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_bad_input_exit_2_no_traceback_nothing_written(tmp_path: Path) -> None:
     for name, args, words in _bad_cases(tmp_path):
         r = cli(*args)

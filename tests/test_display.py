@@ -609,7 +609,7 @@ def test_trail_layer_increments_match_a_full_redraw(qtbot) -> None:
     whole trail, and the backing store shows the same as a fresh render."""
     from PySide6.QtGui import QImage
 
-    from gui.panels import LandscapePanel
+    from gui.landscape_panel import LandscapePanel
 
     def pixels(img: QImage) -> np.ndarray:
         img = img.convertToFormat(QImage.Format.Format_RGB32)

@@ -130,27 +130,27 @@ def test_save_reopen_gives_the_same_race(window, tmp_path, monkeypatch):
     window.noise.setValue(0.25)
     window.noise.valueChanged.emit(0.25)
     path = tmp_path / "mine.toml"
-    assert window.save_to(path)
+    assert window.files.save_to(path)
     assert not window.isWindowModified()
     assert "mine.toml" in window.windowTitle()
     shown = dumps_scenario(window.current_scenario())
     assert load_scenario(path) == window.current_scenario()
-    window.new_scenario()
+    window.files.new_scenario()
     assert window.document.path is None
-    assert window.open_path(path)
+    assert window.files.open_path(path)
     assert dumps_scenario(window.current_scenario()) == shown
     assert window.race.racers[0].params["lr"] == 0.0321
     assert not window.race.racers[2].enabled
     assert window.race.objective.grad_noise == 0.25
     assert not window.isWindowModified()
-    assert window._recent()[0] == str(path.resolve())
+    assert window.files.recent()[0] == str(path.resolve())
 
 
 def test_save_failure_changes_nothing(window, tmp_path, monkeypatch):
     answers = Answers(monkeypatch)
     _type_lr(window, "0.02")
     target = tmp_path / "no such dir" / "x.toml"
-    assert not window.save_to(target)
+    assert not window.files.save_to(target)
     assert answers.warnings and "no such dir" in answers.warnings[0]
     assert window.isWindowModified()
     assert not target.exists()
@@ -177,11 +177,11 @@ def test_opening_another_when_dirty_asks(window, monkeypatch):
     answers = Answers(monkeypatch, QMessageBox.StandardButton.Cancel)
     _type_lr(window, "0.02")
     race = window.race
-    assert not window.open_path(SCENARIOS[0])
+    assert not window.files.open_path(SCENARIOS[0])
     assert answers.questions
     assert window.race is race
     answers.answer = QMessageBox.StandardButton.Discard
-    assert window.open_path(SCENARIOS[0])
+    assert window.files.open_path(SCENARIOS[0])
     assert window.race is not race
     assert window.document.stack.count() == 0
 
@@ -194,7 +194,7 @@ def test_bad_file_shows_its_errors_and_loads_nothing(window, tmp_path, monkeypat
         '[[optimizers]]\nname = "adam"\nparams = { lr = inf, betaa = 0.9 }\n'
     )
     race, title = window.race, window.windowTitle()
-    assert not window.open_path(bad)
+    assert not window.files.open_path(bad)
     text = answers.warnings[0]
     assert "bad.toml" in text and "rosenbrok" in text and "rosenbrock" in text
     assert "optimizers[0].params.lr" in text and "betaa" in text
@@ -216,26 +216,28 @@ def test_drop_a_scenario_file_opens_it(window, qtbot):
     assert window.document.path == target.resolve()
     assert window.scenario.name == load_scenario(target).name
     # something that is not a scenario is refused
+    from gui.files import dropped_file
+
     mime2 = QMimeData()
     mime2.setUrls([QUrl.fromLocalFile("/etc/hostname")])
-    assert window._dropped_file(mime2) is None
+    assert dropped_file(mime2) is None
     assert QPoint(0, 0) is not None
 
 
 def test_revert_discards_changes(window, tmp_path, monkeypatch):
     Answers(monkeypatch, QMessageBox.StandardButton.Discard)
     path = tmp_path / "r.toml"
-    assert window.save_to(path)
+    assert window.files.save_to(path)
     lr0 = window.race.racers[0].params["lr"]
     _type_lr(window, "0.0777")
-    assert window.revert()
+    assert window.files.revert()
     assert window.race.racers[0].params["lr"] == lr0
     assert not window.isWindowModified()
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_every_library_scenario_opens_clean(window, path):
-    assert window.open_path(path, ask=False)
+    assert window.files.open_path(path, ask=False)
     assert not window.document.is_dirty()
     assert window.current_scenario() == load_scenario(path) or _same_but_colours(
         window.current_scenario(), load_scenario(path)
@@ -434,11 +436,48 @@ def test_devnull_settings_remember_nothing_and_leave_dev_null_alone(
     import os
     import stat
 
-    from gui.window import app_settings
+    from gui.settings import Settings
 
     monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", os.devnull)
-    s = app_settings()
+    s = Settings()
+    assert not s.remember
     s.setValue("state", "slide layout")
     s.sync()
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
-    assert app_settings().value("state") is None
+    assert Settings().value("state") is None
+
+
+def test_remember_nothing_reads_and_writes_no_settings(qtbot, tmp_path, monkeypatch):
+    """Settings(remember=False): open, save and close a window, and no QSettings was
+    ever made (nothing read or written anywhere); the session still has its recent
+    files."""
+    import gui.settings
+    from gui.settings import Settings
+    from gui.window import MainWindow
+
+    made: list[tuple] = []
+    monkeypatch.setattr(gui.settings, "QSettings", lambda *a: made.append(a))
+    monkeypatch.delenv("GRADIENT_ARENA_SETTINGS", raising=False)
+    w = MainWindow(settings=Settings(remember=False))
+    qtbot.addWidget(w)
+    path = tmp_path / "kept.toml"
+    assert w.files.save_to(path)
+    assert w.files.open_path(path)
+    assert w.files.recent() == [str(path.resolve())]
+    assert w.settings.last_scenario() == str(path.resolve())
+    w.close()
+    assert made == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.toml"]
+
+
+def test_render_remembers_nothing(qapp, tmp_path, monkeypatch):
+    """A headless render neither reads the user's window layout nor keeps its own."""
+    import gui.settings
+    from gui.app import render_png
+
+    made: list[tuple] = []
+    monkeypatch.setattr(gui.settings, "QSettings", lambda *a: made.append(a))
+    monkeypatch.delenv("GRADIENT_ARENA_SETTINGS", raising=False)
+    out = render_png(str(SCENARIOS[0]), str(tmp_path / "r.png"), steps=50)
+    assert out.stat().st_size > 0
+    assert made == []

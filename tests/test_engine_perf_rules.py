@@ -259,7 +259,7 @@ def test_bias_tables_give_the_bits_of_pow(monkeypatch: pytest.MonkeyPatch) -> No
 def test_bias_tables_have_the_bits_of_python_pow() -> None:
     """The tables are filled by a compiled loop; each entry must be the bits of the
     Python (C pow) expression torch.optim evaluates: 1 - beta ** step, (...) ** 0.5."""
-    from engine.optimizers import _bias_table
+    from engine.optimizers.adam import _bias_table
 
     for beta in (0.9, 0.999, 0.99, 0.95, 0.5, 0.0, 0.9999, 0.123456789):
         tab = _bias_table(beta, beta, 50_000)
@@ -269,7 +269,7 @@ def test_bias_tables_have_the_bits_of_python_pow() -> None:
             assert tab[0, s] == bc and tab[1, s] == bc, (beta, s)
             assert tab[2, s] == bc**0.5, (beta, s)
     assert np.isnan(_bias_table(float("nan"), 0.9, 10)[0]).all()
-    from engine.optimizers import _nadam_table
+    from engine.optimizers.adam import _nadam_table
 
     for b1, md in ((0.9, 0.004), (0.5, 0.1), (0.0, 0.0), (0.99, 0.0123)):
         tab = _nadam_table(b1, 0.999, md, 20_000)

@@ -104,7 +104,7 @@ def test_diverging_racer_is_marked_and_others_go_on(window, qtbot):
     _wait_until(qtbot, lambda: min(race.count[:4]) > race.count[4] + 100)
     window.play_action.trigger()
     window._update_board()
-    from gui.window import BOARD_COLUMNS
+    from gui.leaderboard import BOARD_COLUMNS
 
     col = BOARD_COLUMNS.index("status")
     statuses = [window.board.item(r, col).text() for r in range(window.board.rowCount())]
@@ -120,7 +120,8 @@ def test_board_shows_settled_first_crossing_and_blow_ups(qtbot, tmp_path, monkey
     77 (before any overflow); on the saddle, momentum is unbounded below, not diverged."""
     monkeypatch.setenv("GRADIENT_ARENA_SETTINGS", str(tmp_path / "s.ini"))
     from engine.scenario import loads_scenario
-    from gui.window import BOARD_COLUMNS, MainWindow
+    from gui.leaderboard import BOARD_COLUMNS
+    from gui.window import MainWindow
 
     def board(text: str) -> dict[str, dict[str, str]]:
         w = MainWindow(loads_scenario(text), start_runner=False)
@@ -153,6 +154,54 @@ def test_board_shows_settled_first_crossing_and_blow_ups(qtbot, tmp_path, monkey
     saddle = ravine.replace('"quadratic"', '"saddle"').replace("[4.0, 0.5]", "[2.5, 0.001]")
     rows = board(saddle.replace("lr = 0.005,", "lr = 0.05,"))
     assert rows["heavy ball"]["status"] == "unbounded below @ 56"
+
+
+def test_board_refresh_rewrites_its_items_in_place(window):
+    """A refresh keeps the table's items and rewrites their texts and colours: a new
+    ranking, a racer fewer, a blown-up run."""
+    from gui.leaderboard import BLOWN_COLOR, BOARD_COLUMNS
+
+    board, race = window.board, window.race
+    race.run()
+    rows = race.leaderboard()
+    board.show_rows(race, rows)
+    n = board.rowCount()
+    assert n == len(race.racers) == 5
+    tag = Qt.ItemDataRole.UserRole
+    for r in range(n):
+        for c in range(len(BOARD_COLUMNS)):
+            board.item(r, c).setData(tag, (r, c))
+
+    def texts() -> list[list[str]]:
+        return [[board.item(r, c).text() for c in range(len(BOARD_COLUMNS))] for r in range(n)]
+
+    first = texts()
+    assert [row[1] for row in first] == [m.label for _, m in rows]
+    board.show_rows(race, rows[::-1])
+    assert [row[1] for row in texts()] == [m.label for _, m in rows[::-1]]
+    assert [row[0] for row in texts()] == [str(k) for k in range(1, n + 1)]
+    label_col = BOARD_COLUMNS.index("racer")
+    for r, (i, _) in enumerate(rows[::-1]):
+        color = board.item(r, label_col).foreground().color().name().lower()
+        assert color == race.racers[i].color.lower()
+    assert all(board.item(r, c).data(tag) == (r, c) for r in range(n) for c in range(7))
+    board.show_rows(race, rows)
+    assert texts() == first
+
+    from dataclasses import replace
+
+    blown = (rows[0][0], replace(rows[0][1], diverged_step=12))
+    board.show_rows(race, [blown, *rows[1:4]])
+    assert board.rowCount() == 4
+    status = board.item(0, BOARD_COLUMNS.index("status"))
+    assert status.text() == "diverged @ 12"
+    assert status.foreground().color().name().lower() == BLOWN_COLOR.lower()
+    assert all(board.item(r, c).data(tag) == (r, c) for r in range(4) for c in range(7))
+    board.show_rows(race, rows)
+    assert texts() == first
+    assert board.item(0, BOARD_COLUMNS.index("status")).foreground().style() == (
+        Qt.BrushStyle.NoBrush
+    )
 
 
 def test_speed_one_step_per_second(window, qtbot):
@@ -196,7 +245,7 @@ def test_landscape_change_restarts(window, qtbot):
 def test_export_from_window(window, qtbot, tmp_path):
     window.step_action.trigger()
     assert window.runner.wait_idle()
-    files = window.export_to(tmp_path / "out")
+    files = window.files.export_to(tmp_path / "out")
     names = sorted(p.name for p in files)
     assert names == ["summary.json", "trajectories.csv", "trajectories.npz"]
     header = (tmp_path / "out" / "trajectories.csv").read_text().splitlines()[0]
@@ -239,6 +288,7 @@ def _cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProce
     )
 
 
+@pytest.mark.slow
 def test_render_writes_png(tmp_path):
     out = tmp_path / "race.png"
     r = _cli("render", "scenarios/ravine_gd_momentum_adam.toml", "--out", str(out), "--steps", "50")
@@ -255,12 +305,13 @@ def test_render_writes_png(tmp_path):
 
 
 def test_description_reflows_to_the_panel():
-    from gui.window import reflow
+    from gui.docks import reflow
 
     assert reflow("a b\nc  d\n\n\nnext\npara\n") == "a b c d\n\nnext para"
     assert reflow(None) == ""
 
 
+@pytest.mark.slow
 def test_render_and_gui_bad_input_exit_2(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("schema = 1\nsteps = 0\n")

@@ -1,10 +1,16 @@
-"""Tests for engine/landscapes.py: derivatives against finite differences, critical points,
+"""Tests for engine/landscapes/: derivatives against finite differences, critical points,
 the lecture quadratics, parameter validation and the numba API contracts."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -18,6 +24,7 @@ from engine.jit import JIT_OPTIONS
 from engine.landscapes import (
     LANDSCAPES,
     Landscape,
+    critical,
     get_landscape,
     landscape_f,
     landscape_fg,
@@ -25,6 +32,8 @@ from engine.landscapes import (
     landscape_hess,
 )
 from engine.params import ParamError
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window test
 
 NAMES = list(LANDSCAPES)
 EPS = float(np.finfo(np.float64).eps)
@@ -261,6 +270,7 @@ EXPECTED_COUNTS = {  # (minima, saddles) at the defaults
     "monkey_saddle": (0, 1),
     "plateau": (1, 0),
     "gaussian_wells": (3, 2),
+    "easom": (1, 0),
 }
 
 
@@ -280,9 +290,10 @@ def test_known_critical_points() -> None:
     hb = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)]
     assert near(LANDSCAPES["himmelblau"].minima(), hb, 1e-5)
     # its local maximum (not a minimum or saddle)
-    pk = L._newton(L.HIMMELBLAU, np.zeros(0), -0.27, -0.92)
+    lid = LANDSCAPES["himmelblau"].lid
+    pk = critical.newton(lid, np.zeros(0), -0.27, -0.92)
     assert pk is not None and math.dist(pk, (-0.270845, -0.923039)) < 1e-5
-    assert L._classify(L.HIMMELBLAU, np.zeros(0), pk) == "max"
+    assert critical.classify(lid, np.zeros(0), pk) == "max"
     gp = LANDSCAPES["goldstein_price"]
     assert gp.minima()[0] == (0.0, -1.0) and gp.f_star() == 3.0
     assert gp.value_at({}, 0.0, -1.0) == 3.0
@@ -298,6 +309,12 @@ def test_known_critical_points() -> None:
     assert LANDSCAPES["rastrigin"].value_at({"A": 7.0}, 0.0, 0.0) == 0.0
     for name in ("saddle", "monkey_saddle"):
         assert LANDSCAPES[name].f_star() is None and LANDSCAPES[name].minima() == []
+    easom = LANDSCAPES["easom"]
+    assert easom.minima() == [(math.pi, math.pi)] and easom.f_star() == -1.0
+    assert easom.value_at({}, math.pi, math.pi) == -1.0
+    np.testing.assert_allclose(
+        L.hessian("easom", None, math.pi, math.pi), 3.0 * np.eye(2), atol=1e-15
+    )
 
 
 def test_quadratic_kinds() -> None:
@@ -467,10 +484,10 @@ def test_registry() -> None:
         "monkey_saddle",
         "plateau",
         "gaussian_wells",
+        "easom",
     ]
     for i, (name, ls) in enumerate(LANDSCAPES.items()):
         assert ls.name == name and ls.lid == i and get_landscape(name) is ls
-        assert getattr(L, name.upper()) == i  # the numba-side id constants
         x0, x1, y0, y1 = ls.view
         assert x0 < ls.start[0] < x1 and y0 < ls.start[1] < y1
         assert ls.formula.startswith("f(x, y) = ") and ls.title and ls.description
@@ -480,6 +497,63 @@ def test_registry() -> None:
         assert ls.pack().dtype == np.float64
     with pytest.raises(KeyError, match="rosenbrock"):
         get_landscape("banana")
+
+
+def test_every_module_is_registered() -> None:
+    """A landscape is one module of engine/landscapes/ plus its line in MODULES: a module
+    left out of MODULES (or listed without a file) fails here."""
+    pkg = Path(L.__file__).parent
+    helpers = {"base", "critical"}  # and private modules (_name.py)
+    files = {f.stem for f in pkg.glob("*.py") if not f.stem.startswith("_")} - helpers
+    assert set(L.MODULES) == files and len(L.MODULES) == len(files)
+    for mod in L.MODULES:
+        names = [ls.name for ls in importlib.import_module(f"engine.landscapes.{mod}").REGISTER]
+        assert names and all(LANDSCAPES[n].name == n for n in names), mod
+
+
+def test_generated_dispatchers_cover_the_registry() -> None:
+    for ls in LANDSCAPES.values():
+        assert f"lid == {ls.lid}:\n        f = f_{ls.name}(p, x0, x1)" in L.SOURCES["landscape_f"]
+        fgh = L.SOURCES["landscape_fgh"]
+        assert f"lid == {ls.lid}:\n        f, gx, gy = fg_{ls.name}(p, x0, x1)" in fgh
+        assert f"lid == {ls.lid}:\n            hxx, hxy, hyy = h_{ls.name}(p, x0, x1)" in fgh
+    n = len(LANDSCAPES)
+    assert f"lid == {n}:" not in L.SOURCES["landscape_f"] + L.SOURCES["landscape_fgh"]
+
+
+def test_catalogue_and_readme_list_every_landscape() -> None:
+    """`main.py list` (text and --json) and the README table show every registered
+    landscape, in registry order."""
+    from engine.docs import landscapes_table, render_readme
+
+    root = Path(__file__).resolve().parents[1]
+    run = [sys.executable, "main.py", "list"]
+    kw: dict[str, Any] = {"cwd": root, "capture_output": True, "text": True, "timeout": 300}
+    doc = json.loads(subprocess.run([*run, "--json"], check=True, **kw).stdout)
+    assert [d["name"] for d in doc["landscapes"]] == NAMES
+    assert [d["formula"] for d in doc["landscapes"]] == [ls.formula for ls in LANDSCAPES.values()]
+    text = subprocess.run(run, check=True, **kw).stdout
+    for ls in LANDSCAPES.values():
+        assert f"  {ls.name}: {ls.formula}\n" in text
+    table = landscapes_table()
+    assert [row.split("`")[1] for row in table.splitlines()[2:]] == NAMES
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert table in readme and render_readme(readme) == readme
+
+
+@pytest.mark.gui
+def test_window_offers_every_landscape(window: Any) -> None:
+    """The window's landscape chooser lists every registered landscape, in order."""
+    from PySide6.QtWidgets import QComboBox
+
+    boxes = [
+        b
+        for b in window.findChildren(QComboBox)
+        if "rosenbrock" in [b.itemData(i) for i in range(b.count())]
+    ]
+    assert len(boxes) == 1
+    box = boxes[0]
+    assert [box.itemData(i) for i in range(box.count())] == NAMES
 
 
 def test_pack_layout() -> None:

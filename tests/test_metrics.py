@@ -429,6 +429,7 @@ def run_cli(path: Path) -> list[dict[str, str]]:
     return table(r.stdout)
 
 
+@pytest.mark.slow
 def test_cli_leaderboard_shows_settled_first_and_status(tmp_path: Path) -> None:
     sc = tmp_path / "s.toml"
     sc.write_text(SCENARIO.format(factor="1e6"), encoding="utf-8")
@@ -439,8 +440,8 @@ def test_cli_leaderboard_shows_settled_first_and_status(tmp_path: Path) -> None:
     by = {r["label"]: r for r in rows}
     tol = {k: (r["steps to tol"], r["first within tol"]) for k, r in by.items()}
     assert tol["heavy ball"] == ("158", "95") and tol["NAG"] == ("128", "86")
-    assert tol["GD 0.01"] == ("-", "-")
-    assert by["GD 0.021"]["status"] == "diverged @ 77" and by["NAG"]["status"] == "-"
+    assert tol["GD 0.01"] == ("—", "—")
+    assert by["GD 0.021"]["status"] == "diverged @ 77" and by["NAG"]["status"] == "done"
     assert [r["label"] for r in rows] == ["NAG", "heavy ball", "GD 0.01", "GD 0.021"]
     saddle = tmp_path / "saddle.toml"
     saddle.write_text(
@@ -458,3 +459,68 @@ def test_cli_leaderboard_shows_settled_first_and_status(tmp_path: Path) -> None:
     k = race.unbounded_step(0)
     assert k is not None and by["heavy ball"]["status"] == f"unbounded below @ {k}"
     assert not any(r["status"].startswith("diverged") for r in by.values())
+
+
+# ------------------------------------------------------------------ the board's rows
+def test_board_rows_are_the_cli_table_cell_for_cell() -> None:
+    """One formatting for the command line and the window: leaderboard_text prints the
+    cells of board_rows; the disabled racer comes last, unranked."""
+    import main
+    from engine.metrics import LANDSCAPE_CELLS, MISSING, board_rows
+
+    cfgs = [
+        RacerConfig("sgd", {"lr": 0.021}, label="GD 0.021"),
+        RacerConfig("sgd", {"lr": 0.01}, label="GD off", enabled=False),
+        RacerConfig("sgd", {"lr": 0.005, "momentum": 0.9}, label="heavy ball"),
+        RacerConfig("nag", {"lr": 0.01, "momentum": 0.9}, label="NAG"),
+    ]
+    race = make("quadratic", cfgs, 300, start=RAVINE_START)
+    race.run()
+    rows = board_rows(race)
+    assert [r.label for r in rows] == ["NAG", "heavy ball", "GD 0.021", "GD off"]
+    assert [r.index for r in rows] == [3, 2, 0, 1]
+    assert [r.rank for r in rows] == ["1", "2", "3", MISSING]
+    assert [r.status for r in rows] == ["done", "done", "diverged @ 77", "disabled"]
+    hb = rows[1]
+    assert (hb.steps_to_tol, hb.first_within_tol) == ("158", "95")
+    assert hb.metrics == race.run_metrics(2) and not hb.blown and rows[2].blown
+    assert rows[2].steps_to_tol == MISSING and rows[0].val_accuracy == MISSING
+    printed = table(main.leaderboard_text(race))
+    assert printed == [{h: getattr(r, f) for h, f in LANDSCAPE_CELLS} for r in rows]
+    # a board computed elsewhere (the window's worker thread) gives the same rows
+    assert board_rows(race, ranked=race.leaderboard()) == rows
+
+
+def test_board_rows_of_a_perceptron_show_the_epoch() -> None:
+    from engine.data import generate
+    from engine.metrics import PERCEPTRON_CELLS, board_rows
+    from engine.objective import PerceptronObjective
+
+    ob = PerceptronObjective.from_rows(generate("blobs", {"n": 400, "seed": 3}), batch_size=32,
+                                       epochs=3, seed=1)  # fmt: skip
+    race = Race(ob, [RacerConfig("adam", {"lr": 0.05}), RacerConfig("sgd", {"lr": 0.1})],
+                steps=3 * 10 + 4)  # fmt: skip
+    spe = race.steps_per_epoch
+    race.advance(2 * spe + 3)  # mid-epoch
+    rows = board_rows(race)
+    assert {r.status for r in rows} == {"epoch 2"}
+    assert [f for _, f in PERCEPTRON_CELLS][3:7] == ["val_accuracy", "val_loss", "train_loss",
+                                                     "epochs"]  # fmt: skip
+    m = race.run_metrics(rows[0].index)
+    assert rows[0].val_accuracy == f"{100 * m.val_accuracy:.2f} %"  # the final point's
+    # with the epoch figures (the window's cache): those of the last epoch boundary
+    by_epoch = board_rows(race, perceptron_epochs=race.epoch_metrics)
+    em = race.epoch_metrics(by_epoch[0].index)
+    assert by_epoch[0].val_accuracy == f"{100 * em['val_accuracy'][-1]:.2f} %"
+    assert by_epoch[0].epochs == "2" and by_epoch[0].status == "epoch 2"
+
+
+def test_metrics_names_keep_working_from_engine_race() -> None:
+    import engine.metrics
+    import engine.race
+
+    assert engine.race.RunMetrics is engine.metrics.RunMetrics
+    race = make("quadratic", [RacerConfig("sgd", {"lr": 0.01})], 50)
+    race.run()
+    assert race.leaderboard() == engine.metrics.leaderboard(race)
+    assert race.metrics() == [engine.metrics.run_metrics(race, 0)]

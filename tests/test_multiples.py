@@ -239,6 +239,7 @@ def _panel_rows(img, x_frac: float) -> int:
     return bands
 
 
+@pytest.mark.slow
 def test_render_grid_writes_the_small_multiples(tmp_path) -> None:
     from PySide6.QtGui import QImage
 
@@ -257,6 +258,7 @@ def test_render_grid_writes_the_small_multiples(tmp_path) -> None:
     assert (QImage(str(whole)).width(), QImage(str(whole)).height()) == (1600, 1000)
 
 
+@pytest.mark.slow
 def test_render_grid_bad_combinations_exit_2(tmp_path) -> None:
     out = tmp_path / "x.png"
     r = _cli("render", "scenarios/perceptron_batch.toml", "--grid", "--out", str(out))

@@ -155,6 +155,52 @@ def test_nag_lookahead(landscape: str, u: float, v: float, lr: float, rho: float
     assert_rows(race, 0, reference(landscape, start, 60, update), "nag")
 
 
+# ------------------------------------------------------------------ Lion
+@SETTINGS
+@given(
+    landscapes,
+    unit,
+    unit,
+    log_lr,
+    st.floats(0, 1, exclude_max=True),
+    st.floats(0, 1, exclude_max=True),
+    st.sampled_from([0.0, 1e-3, 0.1, 2.0]),
+)
+def test_lion(
+    landscape: str, u: float, v: float, lr: float, beta1: float, beta2: float, wd: float
+) -> None:
+    """Chen et al. 2023: c = β₁·m + (1 − β₁)·g, x ← x(1 − ηλ) − η·sign(c),
+    m ← β₂·m + (1 − β₂)·g (m = 0 at the start)."""
+    start = start_in(landscape, u, v)
+    m = [0.0, 0.0]
+
+    def sign(c: float) -> float:
+        return c if c != c else (c > 0) - (c < 0)
+
+    def update(t: int, x: list, g: list) -> list:
+        out = []
+        for i in range(2):
+            c = beta1 * m[i] + (1.0 - beta1) * g[i]
+            xi = x[i] * (1.0 - lr * wd) if wd != 0.0 else x[i]
+            out.append(xi - lr * sign(c))
+            m[i] = beta2 * m[i] + (1.0 - beta2) * g[i]
+        return out
+
+    params = {"lr": lr, "beta1": beta1, "beta2": beta2, "weight_decay": wd}
+    race = run(landscape, [RacerConfig("lion", params, start=start)], 60)
+    assert_rows(race, 0, reference(landscape, start, 60, update), "lion")
+
+
+def test_lion_defaults_and_sign_steps() -> None:
+    """The paper's defaults; without decay every coordinate moves by exactly ±η (or 0)."""
+    assert OPTIMIZERS["lion"].resolve({}) == {
+        "lr": 1e-4, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0,
+    }  # fmt: skip
+    race = run("rosenbrock", [RacerConfig("lion", {"lr": 0.01})], 50)
+    steps = np.abs(np.diff(race.trajectory(0).x, axis=0))
+    assert np.all((np.abs(steps - 0.01) < 1e-12) | (steps == 0.0))
+
+
 def test_nag_lecture_ravine_converges() -> None:
     """Lecture 002: NAG with ρ = .9 on x² + 50y² from (4, .5) for η up to .01."""
     start = LANDSCAPES["quadratic"].start

@@ -344,6 +344,7 @@ def test_grad_is_the_analytic_gradient() -> None:
         assert analytic(ls.lid, ls.pack({}), x)[1].tolist() == grad(name, None, *x).tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TORCH_OPTIMIZERS)
 @settings(deadline=None, max_examples=25, database=None)
 @given(data=st.data(), u=st.floats(0, 1), v=st.floats(0, 1))
@@ -463,6 +464,7 @@ def exact_report(seed: int = 20240611) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_bit_exact_against_torch() -> None:
     """torch without FMA kernels and with IEEE sqrt reproduces the race bit for bit."""
     env = dict(os.environ, ATEN_CPU_CAPABILITY="default", PYTHONPATH=str(ROOT))

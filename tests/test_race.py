@@ -15,7 +15,7 @@ from engine.landscapes import LANDSCAPES, grad, landscape_fg, value
 from engine.objective import LandscapeObjective
 from engine.optimizers import OPTIMIZERS
 from engine.params import ParamError, ParamSpec
-from engine.race import Race, RacerConfig, Tolerance
+from engine.race import PER_RACER_ARRAYS, Race, RacerConfig, RaceTooLarge, Tolerance, race_nbytes
 
 NAMES = sorted(LANDSCAPES)
 
@@ -514,3 +514,131 @@ def test_reader_thread_while_running() -> None:
         c == STEPS_THREADED + 1 or race.overflow_step(i) is not None
         for i, c in enumerate(race.count)
     )
+
+
+# ------------------------------------------------------------------ buffers: one allocation
+def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Count calls of Race.<name> (a list that grows by one per call)."""
+    calls: list[int] = []
+    real = getattr(Race, name)
+
+    def counted(self: Race, *a: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Race, name, counted)
+    return calls
+
+
+def sweep(n: int) -> list[RacerConfig]:
+    return [RacerConfig("sgd", {"lr": 0.002 * 0.99**k}, label=f"{k}") for k in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 40, 300])
+def test_a_race_of_n_racers_allocates_once_and_steps_row_zero_once(
+    monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
+    """Building is linear: one set of buffers for all racers and one kernel call to
+    record their starts, however many racers (adding them one by one was quadratic)."""
+    allocs = count_calls(monkeypatch, "_realloc")
+    kernel = count_calls(monkeypatch, "_run_kernel")
+    race = make("quadratic", sweep(n), 30)
+    assert (len(allocs), len(kernel)) == (1, 1)
+    assert race.count.shape[0] == race.xs.shape[0] == len(race.racers) == n
+    assert list(race.count) == [1] * n
+
+
+def test_add_racer_doubles_the_slots_and_keeps_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    race = make("rosenbrock", [RacerConfig("adam", {"lr": 0.05})], 40, noise=0.3, seed=4)
+    race.advance(10)
+    allocs = count_calls(monkeypatch, "_realloc")
+    added = sweep(20)
+    for k, cfg in enumerate(added):
+        before = state(race)
+        i = race.add_racer(cfg)
+        assert i == k + 1 and race.count[i] == 1 and race.t[i] == 0
+        for name, a in before.items():  # the racers there were keep their rows, bit for bit
+            assert np.array_equal(getattr(race, name)[:i], a, equal_nan=True), (k, name)
+        # every per-racer array shows exactly the racers there are
+        assert all(getattr(race, a).shape[0] == i + 1 for a in PER_RACER_ARRAYS)
+        race.advance(1)
+    assert len(allocs) == 5  # slots 1 -> 2 -> 4 -> 8 -> 16 -> 32 for 21 racers
+    # removing makes one new set of buffers (readers keep the old); adding fills a free slot
+    race.remove_racer(3)
+    n = len(race.racers)
+    i = race.add_racer(RacerConfig("nag", {"lr": 0.0005}))
+    assert i == n and race.count[i] == 1 and len(allocs) == 6
+    assert np.isnan(race.loss[i, 1:]).all() and not race.xs[i, 1:].any()
+    race.run()
+    for k, cfg in enumerate(added):  # each ran as it would alone
+        alone = make("rosenbrock", [cfg], 40, noise=0.3, seed=4)
+        alone.run()
+        j = k + 1 if k + 1 < 3 else k  # racer 3 was removed
+        if k + 1 != 3:
+            assert np.array_equal(race.trajectory(j).x, alone.trajectory(0).x), k
+
+
+def test_an_empty_race_grows_from_nothing() -> None:
+    race = make("booth", [], 10)
+    assert race.count.shape == (0,) and race.xs.shape == (0, 11, 2) and race.done
+    race.add_racer(RacerConfig("sgd"))
+    race.run()
+    assert list(race.count) == [11]
+
+
+def test_a_headless_race_takes_more_racers_than_the_window() -> None:
+    """No cap on racers in the Race (the window shows 64): 300 racers, each as alone."""
+    cfgs = sweep(300)
+    race = make("quadratic", cfgs, 50, start=(4.0, 0.5))
+    race.run()
+    assert list(race.count) == [51] * 300
+    assert len(race.leaderboard()) == 300
+    for k in (0, 150, 299):
+        alone = make("quadratic", [cfgs[k]], 50, start=(4.0, 0.5))
+        alone.run()
+        assert np.array_equal(race.trajectory(k).x, alone.trajectory(0).x), k
+
+
+@pytest.mark.parametrize(("landscape", "perceptron"), [("booth", False), ("", True)])
+def test_race_nbytes_is_what_the_buffers_take(landscape: str, perceptron: bool) -> None:
+    if perceptron:
+        from engine.data import generate
+        from engine.objective import PerceptronObjective
+
+        rows = generate("blobs", {"n": 300, "seed": 1})
+        obj: Any = PerceptronObjective.from_rows(rows, batch_size=16, epochs=2, seed=1)
+    else:
+        obj = LandscapeObjective.create(landscape)
+    race = Race(obj, sweep(7), steps=123)
+    held = [getattr(race, a) for a in PER_RACER_ARRAYS] + [race.perm_slots, race.perm_epoch]
+    rows = obj.data.shape[0]
+    assert race_nbytes(7, 123, obj.dim, rows) == sum(a.nbytes for a in held)
+
+
+def test_a_race_too_large_is_refused_with_the_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    obj = LandscapeObjective.create("booth")
+    with pytest.raises(RaceTooLarge, match=r"needs [\d,.]+ [MGT]B of memory; .* available"):
+        Race(obj, [RacerConfig("sgd")], steps=10**13)
+    import engine.race as race_mod
+
+    monkeypatch.setattr(race_mod, "available_memory", lambda: 2_000_000)
+    need = race_nbytes(100, 1000, 2)
+    assert need > 2_000_000
+    with pytest.raises(RaceTooLarge) as e:
+        Race(obj, sweep(100), steps=1000)
+    assert f"{need / 1e6:,.1f} MB" in str(e.value) and "2.0 MB is available" in str(e.value)
+    assert "100 racers x 1,000 steps x 2 parameters" in str(e.value)
+    assert isinstance(e.value, ValueError)
+    race = Race(obj, sweep(2), steps=1000)  # fits
+    with pytest.raises(RaceTooLarge):
+        race.extend(100_000)
+    assert race.cap == 1001 and race.steps == 1000  # unchanged
+    for cfg in sweep(40):  # growing: refused once the doubled slots would not fit
+        try:
+            race.add_racer(cfg)
+        except RaceTooLarge:
+            break
+    else:
+        pytest.fail("add_racer never refused")
+    n = len(race.racers)
+    assert race.count.shape[0] == n and list(race.count) == [1] * n

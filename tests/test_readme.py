@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,6 +40,7 @@ def test_readme_screenshots_exist():
         assert (ROOT / rel).read_bytes()[:4] == b"\x89PNG", rel
 
 
+@pytest.mark.slow
 def test_benchmarks_run_quick():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     for what in ("engine", "gui", "contours"):

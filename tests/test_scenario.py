@@ -450,24 +450,28 @@ def test_fuzz_budget() -> None:
     assert sum(FUZZ_EXAMPLES.values()) >= 3000
 
 
+@pytest.mark.slow
 @fuzz("toml")
 @given(mutated_texts())
 def test_fuzz_mutated_toml(text: str) -> None:
     _check(lambda: loads_scenario(text, source="fuzz"))
 
 
+@pytest.mark.slow
 @fuzz("text")
 @given(st.text(max_size=200))
 def test_fuzz_random_text(text: str) -> None:
     _check(lambda: loads_scenario(text, source="fuzz"))
 
 
+@pytest.mark.slow
 @fuzz("dicts")
 @given(mutated_dicts())
 def test_fuzz_mutated_dicts(d: Any) -> None:
     _check(lambda: scenario_from_dict(d, source="fuzz"))
 
 
+@pytest.mark.slow
 @fuzz("values")
 @given(values)
 def test_fuzz_random_values(d: Any) -> None:
@@ -481,3 +485,78 @@ def test_nesterov_without_momentum_is_refused() -> None:
         loads_scenario(text, source="n.toml")
     msg = str(e.value)
     assert "optimizers[1].params.nesterov" in msg and "momentum > 0" in msg
+
+
+# ---------------------------------------------------------------- messages from the models
+def test_expectations_come_from_the_models_constraints() -> None:
+    from engine.scenario import MAX_RACERS, MAX_STEPS
+    from engine.scenario.schema import ScenarioSchema, ViewSchema, expect
+
+    assert expect("steps") == f"an integer in [1, {MAX_STEPS}]"
+    assert expect("view.levels") == "an integer in [1, 200]"
+    assert expect("tolerance.divergence") == (
+        "a finite number > 1 (the factor of the divergence rule)"
+    )
+    assert expect("objective.validation_fraction") == "a finite number in [0, 0.9]"
+    assert expect("objective.kind") == "'landscape' or 'perceptron'"
+    assert expect("optimizers") == f"an array of 1 to {MAX_RACERS} tables [[optimizers]]"
+    assert expect("optimizers[]") == "a table [[optimizers]]"
+    assert expect("view.x_range") == "an array of two finite numbers ([min, max])"
+    assert expect("view.x_range[]") == "a finite number"
+    assert expect("view.equal_aspect") == "true or false"
+    assert expect("optimizers[].schedule") is None, "checked by hand"
+    # a bound lives in the model only: the message follows it
+    levels = ViewSchema.model_fields["levels"].metadata
+    assert [type(m).__name__ for m in levels] == ["Ge", "Le"]
+    assert ScenarioSchema.model_fields["optimizers"].metadata[1].max_length == MAX_RACERS
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        ("seed = 0", "seed = -1", "seed",
+         "expected an integer in [0, 9223372036854775807], got -1"),
+        ("levels = 15", "levels = 201", "view.levels", "expected an integer in [1, 200], got 201"),
+        ("loss = 1e-6, grad = 1e-6", "loss = 1e-6, grad = 1e-6, divergence = 1.0",
+         "tolerance.divergence",
+         "expected a finite number > 1 (the factor of the divergence rule), got 1.0"),
+        ('kind = "landscape"', 'kind = "landscap"', "objective.kind",
+         "unknown objective kind \"landscap\"; did you mean 'landscape'? "
+         "expected 'landscape' or 'perceptron'"),
+        ("log_color = true", "log_color = 1", "view.log_color", "expected true or false, got 1"),
+        ("x_range = [-2.0, 2.0]", "x_range = [-2.0]", "view.x_range",
+         "expected an array of two finite numbers ([min, max]), got 1 entry"),
+        ('color = "#0072B2"', 'color = "#0072B"', "optimizers[0].color",
+         "expected a colour '#rrggbb', got \"#0072B\""),
+        ('label = "Adam"', "label = 3", "optimizers[0].label",
+         "expected a string of at most 200 characters, got 3"),
+    ],
+)  # fmt: skip
+def test_messages_name_the_bounds_of_the_models(old: str, new: str, key: str, message: str) -> None:
+    (p,) = [p for p in problems(_set(GOOD, old, new)) if p.key == key]
+    assert p.message == message
+    assert p.line is not None
+
+
+def test_racer_cap_is_one_constant() -> None:
+    from engine.scenario import MAX_RACERS
+
+    d = tomllib.loads(GOOD)
+    d["optimizers"] = [{"name": "sgd"}] * MAX_RACERS
+    assert len(scenario_from_dict(d).racers) == MAX_RACERS
+    d["optimizers"] = [{"name": "sgd"}] * (MAX_RACERS + 1)
+    with pytest.raises(ScenarioError, match=f"1 to {MAX_RACERS} tables"):
+        scenario_from_dict(d)
+
+
+@pytest.mark.parametrize(
+    "description",
+    ['"', '""', 'ends "', 'a """ b', 'a """""" b', '""""', "\\", "tab\tcr\r\nctl\x01del\x7f", "\n"],
+)
+def test_a_fresh_document_writes_any_description(description: str) -> None:
+    s = loads_scenario(GOOD)
+    s.origin = None  # as made in code: a new document
+    s.description = description + "\nsecond line"
+    text = dumps_scenario(s)
+    assert text.startswith("# Gradient Arena scenario.") and 'description = """' in text
+    assert loads_scenario(text) == s

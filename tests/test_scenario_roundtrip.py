@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +19,10 @@ from engine.scenario import (
     ScenarioError,
     dumps_scenario,
     load_scenario,
+    loads_scenario,
     save_scenario,
     scenario_from_dict,
+    scenario_to_dict,
 )
 from engine.schedules import SCHEDULES
 
@@ -126,6 +130,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return d
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300,
     deadline=None,
@@ -145,3 +150,117 @@ def test_save_then_load_gives_the_same_scenario(tmp_path_factory: Any, d: dict) 
     assert back == s
     assert dumps_scenario(back) == dumps_scenario(s)
     assert [p.name for p in folder.iterdir()] == ["s.toml"]
+
+
+# ---------------------------------------------------------------- a commented file
+COMMENTED = """\
+# Lecture 3, exercise 2: keep this header
+schema = 1
+name = "Rosenbrock race"  # shown in the title bar
+description = "What to notice: ..."
+steps = 200
+
+# the banana valley
+[objective]
+name = "rosenbrock"
+params = { a = 1.0, b = 100.0 }  # the classic constants
+start = [-1.5, 2.0]
+
+# Adam goes first
+[[optimizers]]
+name = "adam"
+label = "Adam"
+params = { lr = 0.01 }  # tuned by hand
+schedule = { name = "cosine", T = 2000, warmup = 10 }
+
+# plain gradient descent
+[[optimizers]]
+name = "sgd"
+params = { lr = 0.001 }
+"""
+COMMENTS = [line.split("#", 1)[1] for line in COMMENTED.splitlines() if "#" in line]
+
+
+def test_a_commented_file_keeps_its_comments_when_saved_after_an_edit(tmp_path: Path) -> None:
+    path = tmp_path / "race.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    s = load_scenario(path)
+    save_scenario(s, path)
+    assert path.read_text(encoding="utf-8") == COMMENTED, "saved unchanged: the same text"
+    s.racers[0].params["lr"] = 0.02
+    s.racers[1].label = "GD"
+    s.name = "Rosenbrock, edited"
+    s.steps = 300
+    s.description = 'two lines,\nwith "quotes"'
+    s.view.levels = 12
+    save_scenario(s, path)
+    text = path.read_text(encoding="utf-8")
+    for c in COMMENTS:
+        assert c in text, f"comment {c!r} lost:\n{text}"
+    assert "params = { lr = 0.02 }  # tuned by hand" in text, "only the value changed"
+    assert 'name = "Rosenbrock, edited"  # shown in the title bar' in text
+    assert "steps = 300" in text and 'label = "GD"' in text and "levels = 12" in text
+    back = load_scenario(path)
+    assert back == s
+    # removing a racer and adding one keep the comments of the tables that stay
+    back.racers = [back.racers[0], replace(back.racers[0], label="Adam 2")]
+    save_scenario(back, path)
+    text = path.read_text(encoding="utf-8")
+    assert "# Adam goes first" in text and "# the banana valley" in text
+    assert load_scenario(path) == back
+
+
+def test_an_edited_copy_is_written_into_the_text_it_came_from() -> None:
+    """What the window does: an edit validated from a dict keeps the file's origin."""
+    s = loads_scenario(COMMENTED, source="race.toml")
+    d = scenario_to_dict(s)
+    d["seed"] = 7
+    d["objective"]["params"]["b"] = 50.0
+    edited = scenario_from_dict(d, source="race.toml", origin=s.origin)
+    text = dumps_scenario(edited)
+    assert all(c in text for c in COMMENTS)
+    assert "params = { a = 1.0, b = 50.0 }  # the classic constants" in text
+    assert loads_scenario(text) == edited
+    assert dumps_scenario(scenario_from_dict(d)).startswith("# Gradient Arena scenario.")
+
+
+def test_a_layout_that_cannot_be_edited_in_place_is_written_afresh() -> None:
+    """Dotted keys and tables out of order: whatever tomlkit makes of them, the text
+    written reads back as the scenario (in place when it can, afresh otherwise)."""
+    text = (
+        'name = "x"\nobjective.name = "himmelblau"\n[[optimizers]]\nname = "sgd"\n'
+        '[optimizers.params]\nlr = 0.01\n[[optimizers]]\nname = "adam"\n'
+    )
+    s = loads_scenario(text)
+    assert dumps_scenario(s) == text
+    s.racers[0].params["lr"] = 0.5
+    s.racers.pop()
+    s.objective.start = (1.0, 1.0)
+    assert loads_scenario(dumps_scenario(s)) == s
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(scenarios(), scenarios())
+def test_any_edit_of_a_commented_file_reads_back(first: dict, second: dict) -> None:
+    """Scenario ``second`` written into the (commented) text of ``first``."""
+    try:
+        a = scenario_from_dict(first, source="a")
+        b = scenario_from_dict(second, source="b")
+    except ScenarioError:
+        assume(False)
+        return
+    lines = dumps_scenario(a).splitlines()
+    text = "\n".join(f"{line}  # note {i}" if " = " in line and '"""' not in line and
+                     not line.startswith(("description", "[")) else line
+                     for i, line in enumerate(lines)) + "\n"  # fmt: skip
+    try:
+        origin = loads_scenario(text, source="a").origin
+    except ScenarioError:
+        assume(False)  # a comment inside a multi-line description
+        return
+    edited = replace(b, origin=origin)
+    assert loads_scenario(dumps_scenario(edited)) == b

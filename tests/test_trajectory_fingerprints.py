@@ -28,6 +28,14 @@ from engine.scenario import build_race, loads_scenario
 DATA = Path(__file__).parent / "data" / "trajectory_fingerprints.json"
 STEPS = 300
 
+#: the optimizers the recorded races hold; one added later races in the case "added"
+#: (its own fingerprint), so that the recorded races keep their bits
+RECORDED = (
+    "adadelta", "adagrad", "adam", "adamax", "adamw", "momentum", "nadam", "nag", "newton",
+    "radam", "random_search", "rmsprop", "rprop", "sgd",
+)  # fmt: skip
+ADDED = sorted(set(OPTIMIZERS) - set(RECORDED))
+
 #: racers beyond each optimizer's defaults: every switch that changes the arithmetic
 VARIANTS = [
     ("sgd", {"lr": 0.001, "momentum": 0.9}, ""),
@@ -51,6 +59,11 @@ VARIANTS = [
     ("random_search", {"lr": 0.0001, "sign": 1}, ""),
 ]
 
+#: the added optimizers' racers beyond their defaults (the case "added")
+ADDED_VARIANTS = [
+    ("lion", {"lr": 0.01, "beta1": 0.5, "weight_decay": 0.1}, ""),
+]
+
 LANDSCAPES = {
     "rosenbrock": ("", (-1.5, 2.0)),
     "quadratic": ("params = { lambda1 = 2.0, lambda2 = 100.0 }", (4.0, 0.5)),
@@ -64,9 +77,12 @@ def _toml_value(v: object) -> str:
     return repr(v)
 
 
-def _racers(dim: int) -> str:
+def _racers(dim: int, added: bool = False) -> str:
     out = []
-    entries = [(name, {}, "") for name in sorted(OPTIMIZERS)] + VARIANTS
+    if added:
+        entries = [(name, {}, "") for name in ADDED] + ADDED_VARIANTS
+    else:
+        entries = [(name, {}, "") for name in RECORDED] + VARIANTS
     for k, (name, params, extra) in enumerate(entries):
         if dim != 2 and ("v0" in extra or "x_prev" in extra):
             continue
@@ -77,12 +93,12 @@ def _racers(dim: int) -> str:
     return "\n".join(out)
 
 
-def _landscape_race(name: str, noise: float) -> Race:
+def _landscape_race(name: str, noise: float, added: bool = False) -> Race:
     params, start = LANDSCAPES[name]
     text = (
         f'schema = 1\nname = "fingerprint"\nsteps = {STEPS}\nseed = 7\n\n'
         f'[objective]\nkind = "landscape"\nname = "{name}"\n{params}\n'
-        f"start = [{start[0]}, {start[1]}]\ngrad_noise = {noise}\n\n" + _racers(2)
+        f"start = [{start[0]}, {start[1]}]\ngrad_noise = {noise}\n\n" + _racers(2, added)
     )
     return build_race(loads_scenario(text))
 
@@ -115,11 +131,14 @@ def fingerprint(race: Race) -> str:
 
 
 CASES = [f"{name}-noise{noise}" for name in LANDSCAPES for noise in (0.0, 0.3)] + ["perceptron"]
+CASES += ["added"]
 
 
 def _race_for(case: str) -> Race:
     if case == "perceptron":
         return _perceptron_race()
+    if case == "added":
+        return _landscape_race("rosenbrock", 0.3, added=True)
     name, noise = case.split("-noise")
     return _landscape_race(name, float(noise))
 
@@ -136,9 +155,12 @@ def _recorded() -> dict[str, dict[str, str]]:
 
 def test_the_races_cover_every_optimizer() -> None:
     race = _landscape_race("rosenbrock", 0.0)
-    assert {c.optimizer for c in race.racers} == set(OPTIMIZERS)
-    assert len(race.racers) == len(OPTIMIZERS) + len(VARIANTS)
-    assert len(_perceptron_race().racers) == len(OPTIMIZERS) + len(VARIANTS) - 2
+    added = _landscape_race("rosenbrock", 0.0, added=True)
+    assert {c.optimizer for c in race.racers} == set(RECORDED)
+    assert {c.optimizer for c in added.racers} == set(ADDED)
+    assert set(RECORDED) | set(ADDED) == set(OPTIMIZERS)
+    assert len(race.racers) == len(RECORDED) + len(VARIANTS)
+    assert len(_perceptron_race().racers) == len(RECORDED) + len(VARIANTS) - 2
 
 
 @pytest.mark.slow

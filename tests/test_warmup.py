@@ -94,6 +94,7 @@ def _run_on_terminal(args: list[str], cache: Path) -> tuple[int, str]:
     return code, b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_kernels_cached_looks_without_compiling(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -236,6 +237,7 @@ def test_warm_up_does_the_childs_share_itself_when_the_child_fails(
     assert done == ["engine", "parts True"]
 
 
+@pytest.mark.slow
 def test_warmup_cli_on_a_warm_cache() -> None:
     r = subprocess.run(
         [sys.executable, "main.py", "warmup", "--engine-only"],
@@ -270,6 +272,7 @@ def _splash_seen(qapp: Any, seen: list[str], then: Any = None, after_ms: int = 4
     QTimer.singleShot(after_ms, look)
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_progress_window_shows_the_step_until_the_warmup_ends(qapp: Any) -> None:
     from gui.app import warm_up_with_splash
@@ -285,6 +288,7 @@ def test_progress_window_shows_the_step_until_the_warmup_ends(qapp: Any) -> None
     assert not any(w.objectName() == "warmup" and w.isVisible() for w in qapp.topLevelWidgets())
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_progress_window_reports_a_failed_warmup(qapp: Any) -> None:
     from gui.app import warm_up_with_splash
@@ -297,6 +301,7 @@ def test_progress_window_reports_a_failed_warmup(qapp: Any) -> None:
     assert go_on and note.startswith("could not start the kernel warm-up")
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_quit_from_the_progress_window_stops_the_warmup(qapp: Any) -> None:
     from PySide6.QtWidgets import QPushButton

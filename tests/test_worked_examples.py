@@ -201,7 +201,7 @@ def test_inline_rows_run_and_round_trip() -> None:
 @pytest.mark.parametrize(
     ("data", "key", "words"),
     [
-        ("{ rows = [] }", "objective.data.rows", ["1 to 10000 rows", "got 0 rows"]),
+        ("{ rows = [] }", "objective.data.rows", ["1 to 1000 rows", "got 0 rows"]),
         ("{ rows = [[1.0, 2.0]] }", "objective.data.rows[0]", ["three finite numbers"]),
         ("{ rows = [[1.0, 2.0, 0.5], [1, 2, 1.5]] }", "objective.data.rows[1]",
          ["label y in [0, 1]", "got 1.5"]),

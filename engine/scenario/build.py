@@ -1,0 +1,96 @@
+"""From a scenario to a race: the objective built (perceptron data made or read) and
+fresh copies of the racers' settings."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.data import DEFAULT_VALIDATION_FRACTION, DataError, describe_params, generate, load_csv
+from engine.race import Race
+from engine.scenario.model import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    MAX_STEPS,
+    Problem,
+    Scenario,
+    ScenarioError,
+)
+from engine.scenario.problems import show
+
+
+def build_race(s: Scenario, steps: int | None = None) -> Race:
+    """A fresh Race for ``s`` (``steps`` overrides the scenario's); ScenarioError if bad."""
+    from engine.objective import LandscapeObjective
+
+    source = str(s.source) if s.source is not None else "<scenario>"
+    n = s.steps if steps is None else steps
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_STEPS:
+        raise ScenarioError(
+            [Problem(source, "steps", f"expected an integer in [1, {MAX_STEPS}], got {show(n)}")]
+        )
+    o = s.objective
+    objective: Any
+    if o.kind == "perceptron":
+        objective = _perceptron_objective(s, source)
+    else:
+        start = (o.start[0], o.start[1])
+        objective = LandscapeObjective.create(o.name, dict(o.params), start, o.grad_noise)
+    racers = [
+        replace(r, params=copy.deepcopy(r.params), schedule_params=copy.deepcopy(r.schedule_params))
+        for r in s.racers
+    ]
+    return Race(objective, racers, steps=n, seed=s.seed, tolerance=s.tolerance)
+
+
+def _rows(s: Scenario) -> tuple[np.ndarray, str]:
+    """The perceptron's data rows and how to name them."""
+    o = s.objective
+    data = o.data or {"kind": "blobs"}
+    if "rows" in data:
+        rows = np.array(data["rows"], dtype=np.float64).reshape(-1, 3)
+        return rows, f"{rows.shape[0]} row{'s' if rows.shape[0] != 1 else ''} given in the file"
+    if "csv" in data:
+        if o.rows is not None:
+            return o.rows, f"CSV {data['csv']}"
+        path = o.csv_path  # None for a Scenario made in code: read the file now
+        if path is None:
+            p = Path(data["csv"])
+            base = s.source.parent if s.source is not None else None
+            path = p if p.is_absolute() or base is None else base / p
+        return load_csv(path), f"CSV {data['csv']}"
+    params = {k: v for k, v in data.items() if k != "kind"}
+    return generate(data["kind"], params), describe_params(data["kind"], params)
+
+
+def _perceptron_objective(s: Scenario, source: str) -> Any:
+    """The PerceptronObjective of scenario ``s`` (data made or read, split, scaled)."""
+    from engine.objective import PerceptronObjective
+
+    o = s.objective
+    data = o.data or {"kind": "blobs"}
+    try:
+        rows, what = _rows(s)
+        vf = o.validation_fraction
+        return PerceptronObjective.from_rows(
+            rows,
+            batch_size=o.batch_size if o.batch_size is not None else DEFAULT_BATCH_SIZE,
+            epochs=o.epochs if o.epochs is not None else DEFAULT_EPOCHS,
+            start=tuple(o.start),
+            validation_fraction=vf if vf is not None else DEFAULT_VALIDATION_FRACTION,
+            standardize=bool(o.standardize),
+            seed=s.seed,
+            grad_noise=o.grad_noise,
+            source=what,
+        )
+    except DataError as e:
+        key = "objective.data.csv" if "csv" in data else "objective.data"
+        raise ScenarioError([Problem(source, key, f"cannot use the data: {e}")]) from None
+    except MemoryError:
+        raise ScenarioError(
+            [Problem(source, "objective.data", "not enough memory for this data set")]
+        ) from None

@@ -1,0 +1,577 @@
+"""The open scenario and its race: one owner, intent methods, events, undo/redo.
+
+A :class:`Session` holds the :class:`~engine.scenario.Scenario` (the single source of
+truth), the :class:`~engine.race.Race` built from it and the
+:class:`~engine.runner.RaceRunner` thread stepping that race. Every edit is an intent
+method (``set_racer_params``, ``set_landscape``, ``set_start``...) that makes the new
+scenario and hands it to one path: :func:`classify_change` decides whether the running
+race takes the change in place or a new race is built, the change is applied, the
+history records the scenario before and after, and the events fire once each.
+
+Rules:
+
+- Nothing outside the session mutates the scenario or the race's racer configs; readers
+  get the scenario and copy what they keep (:func:`snapshot`).
+- In place (the race object and the other racers' progress are kept): hyperparameters,
+  schedules, labels, colours, enabled flags, a racer's own start, the start, gradient
+  noise, steps, tolerance, racers appended or one removed. Everything else the race is
+  built from (landscape, its parameters, data, seed, a racer's v0 / x_prev, the set of
+  racers otherwise) restarts: a new race, playing if the old one was.
+- The map's framing keys of [view] (ranges, levels, colour scale) also restart: the map
+  is framed when the race is shown; the other [view] keys are shown as they are.
+- Undo and redo apply a snapshot through the same path, so they restore what differs.
+- Events run synchronously on the caller's thread (the GUI thread, which alone calls
+  the intent methods); nothing here touches Qt.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.history import Edit, Event, History
+from engine.landscapes import get_landscape
+from engine.optimizers import OPTIMIZERS, get_optimizer
+from engine.race import Race, RacerConfig, RaceTooLarge
+from engine.runner import RaceRunner
+from engine.scenario import (
+    MAX_RACERS,
+    WINDOW_RACERS,
+    Problem,
+    Scenario,
+    ScenarioError,
+    build_race,
+    dumps_scenario,
+)
+
+MAX_RACE_STEPS = 2_000_000  # 8 racers x 2M steps keep ~0.6 GB of full-resolution data
+
+SAME = "same"  # the race sees no difference (name, description, shown [view] flags)
+IN_PLACE = "in place"  # the running race takes the change
+RESTART = "restart"  # a new race is built
+
+#: [view] keys that frame the map (a change restarts; the others are only shown)
+FRAMING_KEYS = ("x_range", "y_range", "levels", "log_color")
+
+
+# ---------------------------------------------------------------------------- events
+@dataclass
+class SessionEvents:
+    """What a view of the session listens to. Each fires at most once per change.
+
+    ``reloaded(race)``: a new race was built (everything shown must follow);
+    ``racers_changed(indices)``: racer configs changed in place (``None``: the list of
+    racers itself changed); ``race_changed()``: start, noise, steps or tolerance changed
+    in place; ``scenario_changed(scenario)``: after every change, last;
+    ``history_changed()``: the undo history changed.
+    """
+
+    reloaded: Event = field(default_factory=Event)
+    racers_changed: Event = field(default_factory=Event)
+    race_changed: Event = field(default_factory=Event)
+    scenario_changed: Event = field(default_factory=Event)
+    history_changed: Event = field(default_factory=Event)
+
+
+# ---------------------------------------------------------------------------- snapshots
+def snapshot(s: Scenario) -> Scenario:
+    """An independent copy of ``s``. Loaded CSV rows are shared: they are never modified."""
+    obj = replace(
+        s.objective,
+        params=copy.deepcopy(s.objective.params),
+        data=copy.deepcopy(s.objective.data),
+        start=tuple(s.objective.start),
+    )
+    racers = [copy_racer(r) for r in s.racers]
+    return replace(s, objective=obj, racers=racers, view=replace(s.view))
+
+
+def copy_racer(r: RacerConfig, **changes: Any) -> RacerConfig:
+    """A copy of ``r`` sharing no dict with it (``changes`` as in dataclasses.replace)."""
+    changes.setdefault("params", copy.deepcopy(r.params))
+    changes.setdefault("schedule_params", copy.deepcopy(r.schedule_params))
+    return replace(r, **changes)
+
+
+def same_scenario(a: Scenario, b: Scenario) -> bool:
+    """Equal and written alike (1 and 1.0 compare equal but are different text)."""
+    return a == b and dumps_scenario(a) == dumps_scenario(b)
+
+
+# ---------------------------------------------------------------------------- the diff
+@dataclass(frozen=True)
+class Change:
+    """How the race takes the step from one scenario to another (:func:`classify_change`).
+
+    ``racers``: indices (in the new list) whose config changed in place; ``removed``:
+    the racer removed (old index); ``added``: racers appended; ``objective``: start,
+    noise, steps or tolerance changed in place; ``reason``: why a restart is needed.
+    """
+
+    kind: str
+    racers: tuple[int, ...] = ()
+    removed: int | None = None
+    added: int = 0
+    objective: bool = False
+    reason: str = ""
+
+    @property
+    def resized(self) -> bool:
+        return self.removed is not None or self.added > 0
+
+
+def _racer_plan(old: list[RacerConfig], new: list[RacerConfig]) -> tuple[int | None, int] | None:
+    """(old index removed or None, count appended) turning ``old`` into ``new`` with
+    the racers kept compared pairwise; None when it takes more than that."""
+    if len(new) == len(old):
+        return None, 0
+    if len(new) > len(old) and new[: len(old)] == old:
+        return None, len(new) - len(old)
+    for j in range(len(old)):
+        kept = old[:j] + old[j + 1 :]
+        if len(new) >= len(kept) and new[: len(kept)] == kept:
+            return j, len(new) - len(kept)
+    return None
+
+
+def _racer_restarts(a: RacerConfig, b: RacerConfig) -> bool:
+    return (a.v0, a.x_prev) != (b.v0, b.x_prev)
+
+
+def classify_change(old: Scenario, new: Scenario) -> Change:
+    """Whether the race of ``old`` takes ``new`` in place (see the module's rules)."""
+    oo, no = old.objective, new.objective
+    if replace(oo, grad_noise=0.0, start=()) != replace(no, grad_noise=0.0, start=()):
+        return Change(RESTART, reason="objective")
+    if old.seed != new.seed:
+        return Change(RESTART, reason="seed")
+    if any(getattr(old.view, k) != getattr(new.view, k) for k in FRAMING_KEYS):
+        return Change(RESTART, reason="view")
+    plan = _racer_plan(old.racers, new.racers)
+    if plan is None:
+        return Change(RESTART, reason="racers")
+    removed, added = plan
+    kept = [r for j, r in enumerate(old.racers) if j != removed]
+    changed = tuple(
+        i for i, (a, b) in enumerate(zip(kept, new.racers[: len(kept)], strict=True)) if a != b
+    )
+    if any(_racer_restarts(kept[i], new.racers[i]) for i in changed):
+        return Change(RESTART, reason="racer velocity")
+    objective = (
+        tuple(oo.start) != tuple(no.start)
+        or oo.grad_noise != no.grad_noise
+        or old.steps != new.steps
+        or old.tolerance != new.tolerance
+    )
+    if not (changed or removed is not None or added or objective):
+        return Change(SAME)
+    return Change(IN_PLACE, changed, removed, added, objective)
+
+
+def _apply_racer(race: Race, i: int, cur: RacerConfig, new: RacerConfig, restart: bool) -> None:
+    """Racer ``i`` of ``race`` from ``cur`` to ``new`` (the race's lock is held)."""
+    if (cur.schedule, cur.schedule_params, cur.schedule_unit) != (
+        new.schedule,
+        new.schedule_params,
+        new.schedule_unit,
+    ):
+        race.racers[i].schedule_unit = new.schedule_unit
+        race.set_schedule(i, new.schedule, dict(new.schedule_params), restart=restart)
+    if new.optimizer != cur.optimizer:
+        race.set_optimizer(i, new.optimizer, dict(new.params))  # restarts the racer
+    elif new.params != cur.params:
+        race.set_params(i, dict(new.params), restart=restart)
+    if new.enabled != cur.enabled:
+        race.set_enabled(i, new.enabled)
+    if new.start != cur.start:
+        race.set_start(new.start if new.start is not None else race.objective.start, racer=i)
+        race.racers[i].start = new.start
+    race.racers[i].label = new.label
+    race.racers[i].color = new.color
+
+
+def apply_in_place(race: Race, old: Scenario, new: Scenario, change: Change, restart: bool) -> None:
+    """Make ``race`` (built from ``old``) run ``new``; ``restart``: a racer whose
+    hyperparameters or schedule change starts over."""
+    with race.lock:
+        if change.removed is not None:
+            race.remove_racer(change.removed)
+        kept = [r for j, r in enumerate(old.racers) if j != change.removed]
+        no = new.objective
+        if tuple(old.objective.start) != tuple(no.start):
+            race.set_start(tuple(no.start))  # every racer restarts from it
+            kept = [copy_racer(r, start=None) for r in kept]
+        for i in change.racers:
+            _apply_racer(race, i, kept[i], new.racers[i], restart)
+        for i, r in enumerate(new.racers[: len(kept)]):
+            if r.start is not None and race.racers[i].start != r.start:
+                race.set_start(r.start, racer=i)  # an own start the new start cleared
+        for r in new.racers[len(kept) :]:
+            race.add_racer(copy_racer(r))
+        if no.grad_noise != old.objective.grad_noise:
+            race.set_noise(no.grad_noise)
+        if new.steps != race.steps:
+            race.extend(new.steps)
+        race.tolerance = new.tolerance
+
+
+# ---------------------------------------------------------------------------- session
+class SessionError(ValueError):
+    """An edit the session refuses (the message says why); nothing changed."""
+
+
+class Session:
+    """The scenario, the race built from it and the runner thread (module docstring).
+
+    ``color_for(i)`` gives racer ``i`` a colour when the scenario has none;
+    ``start_runner=False`` keeps no thread (a caller steps ``race`` itself);
+    ``restart_on_change``: a racer whose hyperparameters or schedule change starts over.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        color_for: Callable[[int], str] | None = None,
+        start_runner: bool = True,
+        steps_per_second: float = math.inf,
+    ) -> None:
+        self.events = SessionEvents()
+        self.history = History()
+        self.history.changed.connect(self.events.history_changed.emit)
+        self.color_for = color_for
+        self.start_runner = start_runner
+        self.restart_on_change = False
+        self._speed = float(steps_per_second)
+        self.runner: RaceRunner | None = None
+        self._scenario = self._colored(snapshot(scenario))
+        self.race: Race = self._rebuild(self._scenario)
+
+    # ------------------------------------------------------------ reading
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario shown and run. Treat it as read-only (copy with snapshot())."""
+        return self._scenario
+
+    @property
+    def playing(self) -> bool:
+        return self.runner is not None and self.runner.playing
+
+    def racer(self, i: int) -> RacerConfig:
+        return self._scenario.racers[i]
+
+    # ------------------------------------------------------------ the one path
+    def _colored(self, s: Scenario) -> Scenario:
+        """``s`` (a private copy) with a colour for every racer."""
+        if self.color_for is not None:
+            for i, r in enumerate(s.racers):
+                if not r.color:
+                    r.color = self.color_for(i)
+        return s
+
+    def _rebuild(self, s: Scenario) -> Race:
+        """A new race for ``s`` and a runner for it, playing if the old one was.
+        Nothing changes when ``s`` cannot be built (ScenarioError / ValueError): more
+        racers than the window draws, or a race larger than the memory, is a ScenarioError
+        naming the file."""
+        where = str(s.source or "<scenario>")
+        if len(s.racers) > WINDOW_RACERS:
+            raise ScenarioError([Problem(where, "optimizers", (
+                f"expected at most {WINDOW_RACERS} racers in the window, got {len(s.racers)} "
+                f"(`main.py run` races up to {MAX_RACERS:,} headless)"))])  # fmt: skip
+        try:
+            race = build_race(s)
+        except RaceTooLarge as e:
+            raise ScenarioError([Problem(where, "", str(e))]) from None
+        was_playing = self.playing
+        self.stop_runner()
+        self.race = race
+        if self.start_runner:
+            self.runner = RaceRunner(race, steps_per_second=self._speed)
+            if was_playing:
+                self.runner.play()
+        return race
+
+    def _apply(self, new: Scenario) -> Change:
+        """Make ``new`` the scenario, in place or by a new race, and tell the listeners."""
+        old = self._scenario
+        change = classify_change(old, new)
+        if change.kind == RESTART:
+            self._rebuild(new)
+        elif change.kind == IN_PLACE:
+            apply_in_place(self.race, old, new, change, self.restart_on_change)
+        self._scenario = new
+        ev = self.events
+        if change.kind == RESTART:
+            ev.reloaded.emit(self.race)
+        else:
+            if change.racers or change.resized:
+                ev.racers_changed.emit(None if change.resized else change.racers)
+            if change.objective:
+                ev.race_changed.emit()
+        ev.scenario_changed.emit(new)
+        return change
+
+    def _commit(self, new: Scenario, text: str, key: str = "", gesture: object = None) -> bool:
+        """Apply ``new`` (never mutated afterwards) as one undo step; False if the same."""
+        old = self._scenario
+        if same_scenario(old, new):
+            return False
+        self._apply(new)
+        self.history.push(Edit(text, old, new, key, gesture))
+        return True
+
+    # ------------------------------------------------------------ whole scenarios
+    def load(self, scenario: Scenario) -> Race:
+        """Open ``scenario`` (a new race, no history); ScenarioError changes nothing."""
+        new = self._colored(snapshot(scenario))
+        self._rebuild(new)
+        self._scenario = new
+        self.events.reloaded.emit(self.race)
+        self.events.scenario_changed.emit(new)
+        self.history.clear()
+        return self.race
+
+    def apply_scenario(self, scenario: Scenario, text: str = "scenario", key: str = "") -> bool:
+        """Show ``scenario`` (e.g. edited fields), applying only what differs: one undo step."""
+        return self._commit(self._colored(snapshot(scenario)), text, key)
+
+    def set_source(self, path: Any) -> None:
+        """The file the scenario was saved to (not part of its value)."""
+        self._scenario.source = path
+
+    def undo(self) -> bool:
+        edit = self.history.back()
+        if edit is None:
+            return False
+        try:
+            self._apply(edit.before)
+        except BaseException:
+            self.history.forward()  # not undone (e.g. its CSV file is gone)
+            raise
+        return True
+
+    def redo(self) -> bool:
+        edit = self.history.forward()
+        if edit is None:
+            return False
+        try:
+            self._apply(edit.after)
+        except BaseException:
+            self.history.back()
+            raise
+        return True
+
+    # ------------------------------------------------------------ racers
+    def _with_racers(self, racers: list[RacerConfig]) -> Scenario:
+        if len(racers) > WINDOW_RACERS:
+            raise SessionError(
+                f"the window races at most {WINDOW_RACERS} racers; this would make {len(racers)}"
+            )
+        return replace(self._scenario, racers=racers)
+
+    def _set_racer(self, i: int, text: str, key: str = "", gesture: object = None,
+                   **changes: Any) -> bool:  # fmt: skip
+        racers = list(self._scenario.racers)
+        racers[i] = copy_racer(racers[i], **changes)  # validates (ParamError, ValueError)
+        return self._commit(self._with_racers(racers), text, key, gesture)
+
+    def set_racer_params(self, i: int, params: dict[str, Any], gesture: object = None) -> bool:
+        """Merge ``params`` into racer ``i``'s hyperparameters (ParamError: refused)."""
+        cur = self.racer(i)
+        names = ", ".join(params)
+        return self._set_racer(i, f"{cur.label}: {names}", f"racer{i}.{names}", gesture,
+                               params={**cur.params, **params})  # fmt: skip
+
+    def set_racer_schedule(
+        self,
+        i: int,
+        name: str,
+        params: dict[str, Any] | None = None,
+        unit: str | None = None,
+        gesture: object = None,
+    ) -> bool:
+        """Racer ``i``'s schedule, its parameters (defaults for the rest) and what t counts."""
+        cur = self.racer(i)
+        unit = unit if unit is not None else cur.schedule_unit
+        return self._set_racer(i, f"{cur.label}: schedule", f"racer{i}.schedule", gesture,
+                               schedule=name, schedule_params=dict(params or {}),
+                               schedule_unit=unit)  # fmt: skip
+
+    def set_racer_optimizer(self, i: int, name: str) -> bool:
+        """Another optimizer with its default hyperparameters (a label that named the
+        old optimizer names the new one); the racer restarts."""
+        cur = self.racer(i)
+        label = name if cur.label in OPTIMIZERS else cur.label
+        params = get_optimizer(name).resolve({})
+        return self._set_racer(i, f"{label}: optimizer {name}", optimizer=name, params=params,
+                               label=label)  # fmt: skip
+
+    def set_racer_enabled(self, i: int, enabled: bool) -> bool:
+        cur = self.racer(i)
+        text = f"{cur.label}: {'enable' if enabled else 'disable'}"
+        return self._set_racer(i, text, enabled=bool(enabled))
+
+    def set_racer_label(self, i: int, label: str) -> bool:
+        return self.set_racer_style(i, label=label)
+
+    def set_racer_color(self, i: int, color: str) -> bool:
+        return self.set_racer_style(i, color=color)
+
+    def set_racer_style(self, i: int, label: str | None = None, color: str | None = None) -> bool:
+        """Label and/or colour of racer ``i`` (a blank label: the optimizer's name)."""
+        cur = self.racer(i)
+        label = (label.strip() or cur.optimizer) if label is not None else cur.label
+        color = color if color is not None else cur.color
+        return self._set_racer(i, f"{label}: label / colour", label=label, color=color)
+
+    def set_racer_start(self, i: int, start: tuple[float, ...] | None) -> bool:
+        """Racer ``i``'s own start (None: the scenario's); that racer restarts."""
+        dim = len(self._scenario.objective.start)
+        if start is not None:
+            start = tuple(float(v) for v in start)
+            if len(start) != dim or not all(math.isfinite(v) for v in start):
+                raise SessionError(f"start: expected {dim} finite numbers, got {start}")
+        return self._set_racer(i, f"{self.racer(i).label}: own start", start=start)
+
+    def add_racer(self, cfg: RacerConfig | None = None) -> bool:
+        """Append ``cfg`` (default: Adam with lr 0.01 and the next palette colour)."""
+        n = len(self._scenario.racers)
+        if cfg is None:
+            color = self.color_for(n) if self.color_for is not None else None
+            cfg = RacerConfig("adam", {"lr": 0.01}, label=f"adam {n + 1}", color=color)
+        racers = [*self._scenario.racers, copy_racer(cfg)]
+        return self._commit(self._colored(self._with_racers(racers)), "add racer")
+
+    def duplicate_racer(self, i: int) -> bool:
+        """Append a copy of racer ``i`` (its own colour from the palette)."""
+        c = self.racer(i)
+        n = len(self._scenario.racers)
+        color = self.color_for(n) if self.color_for is not None else c.color
+        racers = [*self._scenario.racers, copy_racer(c, label=f"{c.label} copy", color=color)]
+        return self._commit(self._with_racers(racers), f"duplicate {c.label}")
+
+    def remove_racer(self, i: int) -> bool:
+        label = self.racer(i).label
+        racers = [r for j, r in enumerate(self._scenario.racers) if j != i]
+        return self._commit(self._with_racers(racers), f"remove {label}")
+
+    def sweep(self, i: int, made: list[RacerConfig], replace_racer: bool = True) -> bool:
+        """The sweep's racers in place of racer ``i`` (or after the others): one step."""
+        racers = [r for j, r in enumerate(self._scenario.racers) if not (replace_racer and j == i)]
+        racers += [copy_racer(r) for r in made]
+        return self._commit(self._with_racers(racers), f"sweep {len(made)} racers")
+
+    # ------------------------------------------------------------ objective
+    def _set_objective(
+        self,
+        text: str,
+        key: str = "",
+        gesture: object = None,
+        racers: list[RacerConfig] | None = None,
+        **changes: Any,
+    ) -> bool:
+        s = self._scenario
+        new = replace(s, objective=replace(s.objective, **changes))
+        if racers is not None:
+            new = replace(new, racers=racers)
+        return self._commit(new, text, key, gesture)
+
+    def set_landscape(
+        self, name: str, params: dict[str, Any] | None = None, gesture: object = None
+    ) -> bool:
+        """Landscape ``name``: another one starts from its default start with its
+        default parameters and view; the same one merges ``params`` into its own.
+        ValueError (a bad parameter): nothing changes."""
+        s = self._scenario
+        if s.objective.kind != "landscape":
+            raise SessionError("a perceptron scenario has no landscape")
+        ls = get_landscape(name)
+        if name == s.objective.name:
+            names = ", ".join(params or {})
+            merged = ls.resolve({**s.objective.params, **(params or {})})
+            return self._set_objective(f"landscape {names}", f"landscape.{names}", gesture,
+                                       params=merged)  # fmt: skip
+        racers = [copy_racer(r, start=None) if r.start is not None else r for r in s.racers]
+        new = replace(
+            s,
+            objective=replace(s.objective, name=name, params=ls.resolve(params or {}),
+                              start=tuple(float(v) for v in ls.start)),
+            racers=racers,
+            view=type(s.view)(),  # the old framing was for another map
+        )  # fmt: skip
+        return self._commit(new, f"landscape {name}")
+
+    def set_start(self, point: tuple[float, ...]) -> bool:
+        """Every racer from ``point`` (own starts cleared); the race restarts in place."""
+        dim = len(self._scenario.objective.start)
+        pt = tuple(float(v) for v in point)
+        if len(pt) != dim or not all(math.isfinite(v) for v in pt):
+            raise SessionError(f"start: expected {dim} finite numbers, got {pt}")
+        racers = [copy_racer(r, start=None) if r.start is not None else r
+                  for r in self._scenario.racers]  # fmt: skip
+        text = "start (" + ", ".join(f"{v:.3g}" for v in pt) + ")"
+        return self._set_objective(text, racers=racers, start=pt)
+
+    def set_noise(self, sigma: float, gesture: object = None) -> bool:
+        sigma = float(sigma)
+        if not (math.isfinite(sigma) and sigma >= 0):
+            raise SessionError(f"gradient noise: expected a finite number >= 0, got {sigma}")
+        return self._set_objective("gradient noise", "grad_noise", gesture, grad_noise=sigma)
+
+    def set_steps(self, steps: int) -> bool:
+        steps = int(steps)
+        if not 1 <= steps <= MAX_RACE_STEPS:
+            raise SessionError(f"steps: expected an integer in [1, {MAX_RACE_STEPS}]")
+        return self._commit(replace(self._scenario, steps=steps), f"steps {steps:,}")
+
+    def set_tolerance(self, tolerance: Any) -> bool:
+        return self._commit(replace(self._scenario, tolerance=tolerance), "tolerance")
+
+    def set_view(self, **flags: Any) -> bool:
+        """[view] keys (e.g. ``small_multiples=True``)."""
+        s = self._scenario
+        text = "view " + ", ".join(f"{k} {'on' if v else 'off'}" if isinstance(v, bool)
+                                   else k for k, v in flags.items())  # fmt: skip
+        return self._commit(replace(s, view=replace(s.view, **flags)), text)
+
+    # ------------------------------------------------------------ transport
+    def set_speed(self, steps_per_second: float) -> None:
+        self._speed = float(steps_per_second)
+        if self.runner is not None:
+            self.runner.set_speed(self._speed)
+
+    def toggle_play(self) -> bool:
+        """Play (a finished race first gets twice the steps: one undo step) or pause."""
+        if self.runner is None:
+            return False
+        if not self.runner.playing and self.race.done:
+            self.set_steps(min(self.race.steps * 2, MAX_RACE_STEPS))
+        return self.runner.toggle()
+
+    def pause(self) -> None:
+        if self.runner is not None:
+            self.runner.pause()
+
+    def step(self, n: int = 1) -> None:
+        """Pause and run exactly ``n`` more updates."""
+        if self.runner is not None:
+            self.runner.pause()
+            self.runner.step(n)
+
+    def reset(self) -> None:
+        """Every racer back to its start (not an edit: the scenario is unchanged)."""
+        self.race.reset()
+        self.events.race_changed.emit()
+
+    def stop_runner(self) -> None:
+        if self.runner is not None:
+            self.runner.stop(1.0)
+            self.runner = None
+
+    def close(self) -> None:
+        """Stop the runner thread (the race stays readable)."""
+        self.stop_runner()
