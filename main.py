@@ -451,6 +451,96 @@ def _first_run_warm_up(note: bool = True, drawing: bool = False) -> None:
     warm_up(drawing=drawing)
 
 
+# ---------------------------------------------------------------------------- map
+def _res_arg(text: str) -> tuple[int, ...]:
+    try:
+        parts = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        parts = ()
+    if not 1 <= len(parts) <= 2:
+        raise argparse.ArgumentTypeError(f"expected N or NXxNY, got {text!r}")
+    return parts
+
+
+def register_map(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "map",
+        help="map a racer's metrics over start points or hyperparameters",
+        description="Run many configurations of a racer (every start point of a box, or a "
+        "sweep of one or two hyperparameters) and write map.npz, map.json and map.png.",
+    )
+    p.add_argument("scenario", help="scenario file (.toml)")
+    p.add_argument("--over", required=True, help="start, lr, or PARAM or PARAM1,PARAM2")
+    p.add_argument("--racer", metavar="LABEL", help="the racer to map (default: every enabled)")
+    p.add_argument("--res", type=_res_arg, metavar="N|NXxNY", help="pixels per axis")
+    p.add_argument("--range", dest="ranges", type=float, nargs="+", metavar="V",
+                   help="LO HI [LO2 HI2]: the hyperparameters' ranges")  # fmt: skip
+    p.add_argument("--box", type=float, nargs=4, metavar=("X0", "X1", "Y0", "Y1"),
+                   help="the start points' box (default: the scenario's view)")  # fmt: skip
+    p.add_argument("--steps", type=_steps_arg, help="override the scenario's number of steps")
+    p.add_argument("--search", default="grid", choices=("grid", "random"))
+    p.add_argument("--budget", type=int, metavar="K", help="random points (--search random)")
+    p.add_argument("--workers", help=argparse.SUPPRESS)
+    p.add_argument("--scheduler", help=argparse.SUPPRESS)
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.set_defaults(func=cmd_map)
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from engine.maps.command import MapRequest, make_maps
+    from engine.maps.grid import MapError
+    from engine.maps.io import MapWriteError
+    from engine.scenario import ScenarioError, load_scenario
+
+    if args.workers is not None or args.scheduler is not None:
+        return _fail("--workers/--scheduler (Dask): not built yet; maps run on this machine")
+    try:
+        _check_out_dir(args.out)
+        scenario = load_scenario(args.scenario)
+    except (ScenarioError, UserError) as e:
+        return _fail(str(e))
+    box = tuple(args.box) if args.box is not None else None
+    req = MapRequest(args.over, args.racer, args.res, args.ranges, box, args.steps,
+                     args.search, args.budget)  # fmt: skip
+    show_bar = not args.quiet and sys.stderr.isatty()
+    bar: dict[str, _Progress] = {}
+
+    def progress(label: str, done: int, total: int) -> None:
+        if show_bar:
+            b = bar.setdefault(label, _Progress(total))
+            b(done, total)
+            if done >= total:
+                b.close()
+
+    from engine.maps.command import plans
+
+    try:
+        plans(scenario, req)  # bad input: one message, before the warm-up and any run
+    except MapError as e:
+        return _fail(str(e))
+    _first_run_warm_up(note=not args.quiet)
+    try:
+        results, paths = make_maps(scenario, req, args.out, progress=progress)
+    except MapError as e:
+        return _fail(str(e))
+    except MapWriteError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        for _res, info in results:
+            b = info["best"]
+            rate = info["steps_per_second"] or 0.0
+            print(f"{info['racer']}: {info['pixels']} pixels x {info['steps']} steps in "
+                  f"{info['wall_seconds']:.2f} s ({rate:,.0f} steps/s); best {b}")  # fmt: skip
+            if "grid_at_same_budget" in info:
+                print(f"  grid at the same budget: best {info['grid_at_same_budget']['best']}")
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------- parser
 SUBCOMMANDS: list[Callable[[SubParsers], None]] = [
     register_run,
@@ -459,6 +549,7 @@ SUBCOMMANDS: list[Callable[[SubParsers], None]] = [
     register_gui,
     register_render,
     register_warmup,
+    register_map,
 ]
 
 

@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="engine: only the start-up measurements (warm start, cold compile, imports)",
     )
+    p.add_argument(
+        "--build-only",
+        action="store_true",
+        help="engine: only the RACE BUILD table (building a race against running it)",
+    )
     return p
 
 
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             startup=not args.no_startup,
             optimizers=only or None,
             steps=not args.startup_only,
+            build_only=args.build_only,
         )
     if args.what in ("gui", "all"):
         from bench.gui_bench import bench_gui

@@ -192,8 +192,9 @@ def emit(text: str) -> None:
 def engine_source_hash() -> str:
     """Hash of the engine's sources (the key of its numba cache folder, see engine.jit)."""
     h = hashlib.sha256()
-    for f in sorted((ROOT / "engine").glob("*.py")):
-        h.update(f.name.encode())
+    root = ROOT / "engine"
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 

@@ -3,8 +3,8 @@
 A MainWindow races eight optimizers on Rosenbrock at the maximum speed, as long a race as
 the GUI allows. The engine finishes such a race in seconds, so the window runs it in laps:
 reset, pre-fill ≥ 100,000 rows per racer (untimed), play until done. During the laps the
-real Qt event loop runs (the window's own 16 ms QTimer drives ``on_frame``) while this
-module records, in the GUI thread:
+real Qt event loop runs (the window's own 16 ms QTimer drives ``win.frames.on_frame``,
+gui/frames.py) while this module records, in the GUI thread:
 
 * every ``on_frame`` call (wrapped: the timer is reconnected to a timing wrapper),
 * every paint of a pyqtgraph view (``pg.GraphicsView.paintEvent`` wrapped, class-wide),
@@ -244,22 +244,23 @@ def instrument_frames(win: Any, rec: Recorder) -> Callable[[], None]:
     def frame() -> None:
         log = rec.current
         if log is None:
-            win.on_frame()
+            win.frames.on_frame()
             return
         t0 = time.perf_counter()
-        win.on_frame()
+        win.frames.on_frame()
         t1 = time.perf_counter()
         log.frames.append((t0, t1))
         race = win.race
         if race is not None:
             log.progress.append((t1, int(race.t.sum())))
 
-    win.timer.timeout.disconnect()
-    win.timer.timeout.connect(frame)
+    timer = win.frames.timer
+    timer.timeout.disconnect()
+    timer.timeout.connect(frame)
 
     def undo() -> None:
-        win.timer.timeout.disconnect()
-        win.timer.timeout.connect(win.on_frame)
+        timer.timeout.disconnect()
+        timer.timeout.connect(win.frames.on_frame)
 
     return undo
 
@@ -563,9 +564,8 @@ def perceptron_frames(
     win = open_window(app, scn)
     race = win.race
     spent: dict[str, float] = {}
-    for name in ("_perceptron_slow_updates", "_update_board"):
-        if callable(getattr(win, name, None)):
-            time_method(win, name, rec, spent)
+    for name in ("perceptron_slow_updates", "update_board"):  # the window's gui/frames.py
+        time_method(win.frames, name, rec, spent)
     undo = instrument_frames(win, rec)
     laps = Laps(app, win, rec, prefill=PERCEPTRON_PREFILL)
     laps.start()
@@ -731,8 +731,8 @@ def _bench_gui(sizes: Sizes, settings: str, quick: bool, startup: bool) -> int:
         ["engine while drawing (Σ race.t / s)", fmt(pf.racer_steps_per_s / 1e6, ".2f",
                                                     " M racer-steps/s"), "", ""],
     ]  # fmt: skip
-    for name, what in (("_perceptron_slow_updates", "epoch curves + weight slice"),
-                       ("_update_board", "leaderboard (epoch accuracy)")):  # fmt: skip
+    for name, what in (("perceptron_slow_updates", "epoch curves + weight slice"),
+                       ("update_board", "leaderboard (epoch accuracy)")):  # fmt: skip
         if name in p_spent:
             share = p_spent[name] / pf.window_s if pf.window_s > 0 else math.nan
             rows.append([f"  GUI thread in {name} ({what})", fmt(1e3 * share, ".0f", " ms/s"),

@@ -38,11 +38,13 @@ def _default_cache_dir() -> str:
     """
     h = hashlib.sha256()
     root = Path(__file__).parent
-    for f in sorted(root.rglob("*.py")):
-        src = f.read_bytes()
-        # modules with kernels, and every module of a package (engine/optimizers: its
-        # specs hold constants the kernels are compiled with)
-        if f.name == "jit.py" or b"from engine.jit import" in src or f.parent != root:
+    files = {f: f.read_bytes() for f in sorted(root.rglob("*.py"))}
+    kernels = {f for f, src in files.items() if b"from engine.jit import" in src}
+    # a package with kernels counts whole (engine/optimizers: its specs hold constants
+    # the kernels are compiled with); packages without kernels (scenario, maps) do not
+    packages = {f.parent for f in kernels} - {root}
+    for f, src in files.items():
+        if f.name == "jit.py" or f in kernels or f.parent in packages:
             h.update(f.relative_to(root).as_posix().encode())
             h.update(src)
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))

@@ -232,6 +232,7 @@ def race_chunk(
     st: np.ndarray,
     sc: np.ndarray,
     bts: np.ndarray,
+    btab: np.ndarray,
     t_arr: np.ndarray,
     count: np.ndarray,
     status: np.ndarray,
@@ -249,8 +250,9 @@ def race_chunk(
 
     Shapes: R racers, d parameters, cap buffer rows. ``t_end`` (R,) the last row to
     record (<= cap − 1); ``X`` (R, d) current points; ``st`` (R, K, d), ``sc`` (R, S)
-    optimizer state; ``bts`` (R, 3, L) the Adam family's bias corrections
-    (engine.optimizers.bias_table); ``t_arr`` (R,) updates done; ``rng`` (R, 4) uint64 (words 0-1:
+    optimizer state; ``bts`` (T, 3, L) the Adam family's bias corrections
+    (engine.optimizers.bias_table), racer r's is ``bts[btab[r]]`` (racers share them);
+    ``t_arr`` (R,) updates done; ``rng`` (R, 4) uint64 (words 0-1:
     gradient noise, 2-3: random-search directions); ``perm`` (S, n_rows) int32 and
     ``perm_epoch`` (S,): the perceptron's batch orders of up to S epochs (-1: empty
     slot), shared by all racers;
@@ -289,6 +291,11 @@ def race_chunk(
     :func:`shuffle_epoch`.
     Arguments of those calls are variables, never literal constants: numba would
     compile the callee once more for a literal.
+
+    One function (~270 lines, past the usual length) for the same reason: the race is
+    one compiled kernel with integer dispatch whose loops share the one call site of each
+    inlined dispatcher; a loop moved into a function of its own would need call sites of
+    its own (more machine code to compile) or cost a call per step in the hot loop.
     """
     R = X.shape[0]
     d = X.shape[1]
@@ -309,7 +316,8 @@ def race_chunk(
     tile = scratch[4 + 3 * d :]  # (PF_TILE, 3) for the perceptron; empty otherwise
     while True:
         # the earliest epoch of a racer with rows left to record (landscapes: one pass)
-        ep = np.int64(-1)  # not the literal -1: numba would compile shuffle_epoch for it too
+        # not the literal -1: numba would compile shuffle_epoch for it too
+        ep: np.int64 | int = np.int64(-1)
         for r in range(R):
             if active[r] != 0 and status[r] == RUNNING and count[r] <= t_end[r]:
                 e = t_arr[r] // spe if kind == PERCEPTRON else 0
@@ -362,7 +370,7 @@ def race_chunk(
             tend = t_end[r]
             st_r = st[r]  # views made once per racer
             sc_r = sc[r]
-            bt_r = bts[r]
+            bt_r = bts[btab[r]]
             rng_r = rng[r]
             xs_r = xs[r]
             loss_r = loss[r]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.kernel import DIVERGED
+from engine.objective import PerceptronObjective
 
 if TYPE_CHECKING:
     from engine.race import Race, Trajectory
@@ -189,6 +190,14 @@ class ScanCache:
         raise RuntimeError("the race kept being reset")  # pragma: no cover
 
 
+def _perceptron(race: Race) -> PerceptronObjective:
+    """A perceptron race's objective (the one with full training / validation sets)."""
+    obj = race.objective
+    if not isinstance(obj, PerceptronObjective):
+        raise TypeError(f"expected a PerceptronObjective, got {type(obj).__name__}")
+    return obj
+
+
 def overflow_step(race: Race, i: int) -> int | None:
     """See :meth:`engine.race.Race.overflow_step`."""
     return int(race.t[i]) if race.status[i] == DIVERGED else None
@@ -259,7 +268,7 @@ def run_metrics(race: Race, i: int) -> RunMetrics:
         dist = ds[near]
     extra: dict[str, Any] = {}
     if race.is_perceptron:
-        tl, vl, va, ta = (float(v) for v in race.objective.evaluate(last)[0])
+        tl, vl, va, ta = (float(v) for v in _perceptron(race).evaluate(last)[0])
         extra = {"val_loss": vl, "val_accuracy": va, "train_loss": tl,
                  "train_accuracy": ta, "epochs": (n - 1) / race.steps_per_epoch}  # fmt: skip
     return RunMetrics(
@@ -476,7 +485,7 @@ class EpochCache:
                 n_ep = (c - 1) // spe + 1 if c > 0 else 0
                 new = None
                 if n_ep > table.n:
-                    new = race.objective.evaluate(xs[i, np.arange(table.n, n_ep) * spe])
+                    new = _perceptron(race).evaluate(xs[i, np.arange(table.n, n_ep) * spe])
                 if int(race.run_id[i]) != rid:
                     continue  # reset meanwhile: the rows read may be mixed; read again
                 if new is not None:

@@ -34,7 +34,7 @@ class LandscapeObjective:
 
     landscape: Landscape
     params: dict[str, Any]
-    start: tuple[float, float]
+    start: tuple[float, ...]  # (x, y); Race.set_start replaces it
     grad_noise: float = 0.0
     kind: int = LANDSCAPE
     dim: int = 2
@@ -98,7 +98,7 @@ def full_loss(data: np.ndarray, x: np.ndarray) -> float:
 
     The stable form softplus(z) − y·z (the kernel's); NaN for an empty data set.
     """
-    n = data.shape[0]
+    n: int = data.shape[0]
     if n == 0:
         return math.nan
     w1 = x[0]
@@ -114,7 +114,7 @@ def full_loss(data: np.ndarray, x: np.ndarray) -> float:
 @jit
 def accuracy(data: np.ndarray, x: np.ndarray) -> float:
     """Fraction of rows classified right: (z > 0) == (y > 0.5); NaN for an empty set."""
-    n = data.shape[0]
+    n: int = data.shape[0]
     if n == 0:
         return math.nan
     hits = 0

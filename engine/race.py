@@ -30,7 +30,6 @@ kernel runs the racers epoch by epoch and keeps the orders of a few epochs).
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import threading
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from engine.kernel import (
     CFG_BATCH,
@@ -110,10 +110,17 @@ class RacerConfig:
     # Applied at every (re)start by optimizers with a velocity (sgd, momentum, nag).
     v0: tuple[float, ...] | None = None
     x_prev: tuple[float, ...] | None = None
+    # the optimizer and a copy of the parameters as validated: what a race packs
+    # (validated_params; ``params`` changed since are validated again)
+    _valid: tuple[str, dict[str, Any], dict[str, Any]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         opt = get_optimizer(self.optimizer)
         self.params = opt.resolve(self.params)
+        valid = dict(self.params)
+        self._valid = (self.optimizer, valid, valid)
         for name in ("v0", "x_prev"):
             v = getattr(self, name)
             if v is not None:
@@ -126,6 +133,18 @@ class RacerConfig:
         self.schedule_params = get_schedule(self.schedule).resolve(self.schedule_params)
         if not self.label:
             self.label = self.optimizer
+
+
+def validated_params(cfg: RacerConfig) -> dict[str, Any]:
+    """``cfg``'s parameters as its optimizer validated them: what a race packs without
+    checking them again (Optimizer.pack_resolved). RacerConfig validates them when
+    made; ``optimizer`` or ``params`` changed since (replaced or edited in place) are
+    validated again here (ParamError, KeyError if bad), so no unchecked value is packed."""
+    name, given, valid = cfg._valid
+    if name != cfg.optimizer or given != cfg.params:
+        valid = get_optimizer(cfg.optimizer).resolve(cfg.params)
+        cfg._valid = (cfg.optimizer, dict(cfg.params), valid)
+    return valid
 
 
 @dataclass(frozen=True)
@@ -150,16 +169,16 @@ PERM_SLOTS = 3
 def racer_arrays(dim: int, cap: int) -> dict[str, tuple[tuple[int, ...], type, float | None]]:
     """Every array with one entry per racer: name -> (shape of one racer's entry, dtype,
     initial fill), for ``dim`` parameters and ``cap`` recorded rows (steps + 1). Fill
-    None: written whole when a racer is packed (the bias tables, :meth:`Race._pack_biases`)."""
+    None: not filled (written whole before it is read)."""
     i8, f8, nan = np.int64, np.float64, math.nan
-    bias = min(cap, BIAS_TABLE_MAX)  # the bias tables: every update, at most BIAS_TABLE_MAX
     return {
         "oids": ((), i8, 0), "sids": ((), i8, 0), "hps": ((H_SIZE,), f8, 0.0),
         "sps": ((SP_SIZE,), f8, 0.0), "X": ((dim,), f8, 0.0), "st": ((K_STATE, dim), f8, 0.0),
-        "sc": ((S_STATE,), f8, 0.0), "bts": ((3, bias), f8, None), "t": ((), i8, 0),
+        "sc": ((S_STATE,), f8, 0.0), "btab": ((), i8, 0), "t": ((), i8, 0),
         "count": ((), i8, 0), "status": ((), i8, 0), "active": ((), i8, 0),
         "rng": ((4,), np.uint64, 0), "run_id": ((), i8, 0),
         # the recorded rows
+        # the recorded rows (rows at and past ``count``: NaN, x zero)
         "xs": ((cap, dim), f8, 0.0), "loss": ((cap,), f8, nan), "gnorm": ((cap,), f8, nan),
         "lrs": ((cap,), f8, nan),
     }  # fmt: skip
@@ -172,15 +191,17 @@ class RaceTooLarge(ValueError):
     """A race that would not fit in the memory available."""
 
 
-def race_nbytes(racers: int, steps: int, dim: int, data_rows: int = 0) -> int:
+def race_nbytes(racers: int, steps: int, dim: int, data_rows: int = 0, tables: int = 1) -> int:
     """Bytes the buffers of a race of ``racers`` x ``steps`` updates on ``dim`` parameters
-    take (``data_rows``: a perceptron's rows, for its shared batch orders)."""
+    take (``data_rows``: a perceptron's rows, for its shared batch orders; ``tables``:
+    its distinct bias tables, :meth:`Race._pack_biases`)."""
     per_racer = sum(
         math.prod(shape) * np.dtype(dtype).itemsize
         for shape, dtype, _ in racer_arrays(dim, steps + 1).values()
     )
     perm = PERM_SLOTS * (data_rows * np.dtype(np.int32).itemsize + np.dtype(np.int64).itemsize)
-    return int(racers) * per_racer + perm
+    bias = int(tables) * 3 * min(steps + 1, BIAS_TABLE_MAX) * np.dtype(np.float64).itemsize
+    return int(racers) * per_racer + perm + bias
 
 
 def available_memory() -> int | None:
@@ -201,9 +222,9 @@ def available_memory() -> int | None:
     return None
 
 
-def check_race_size(racers: int, steps: int, dim: int, data_rows: int = 0) -> int:
+def check_race_size(racers: int, steps: int, dim: int, data_rows: int = 0, tables: int = 1) -> int:
     """The bytes of :func:`race_nbytes`; RaceTooLarge if more than the memory available."""
-    need = race_nbytes(racers, steps, dim, data_rows)
+    need = race_nbytes(racers, steps, dim, data_rows, tables)
     have = available_memory()
     if have is not None and need > have:
         raise RaceTooLarge(
@@ -219,6 +240,27 @@ def _gb(n: int) -> str:
 
 class Race:
     """A race of several racers on one objective (see the module docstring)."""
+
+    # the per-racer arrays (:func:`racer_arrays`), set by :meth:`_show`: views of the
+    # slots in use, first axis the racer
+    oids: npt.NDArray[np.int64]  # optimizer ids
+    sids: npt.NDArray[np.int64]  # schedule ids
+    hps: npt.NDArray[np.float64]  # (H_SIZE,) packed hyperparameters
+    sps: npt.NDArray[np.float64]  # (SP_SIZE,) packed schedule parameters
+    X: npt.NDArray[np.float64]  # (dim,) the current point
+    st: npt.NDArray[np.float64]  # (K_STATE, dim) optimizer state rows
+    sc: npt.NDArray[np.float64]  # (S_STATE,) optimizer scalars
+    btab: npt.NDArray[np.int64]  # the racer's bias table: its row of ``bts``
+    t: npt.NDArray[np.int64]  # updates taken
+    count: npt.NDArray[np.int64]  # rows recorded
+    status: npt.NDArray[np.int64]  # RUNNING, DIVERGED...
+    active: npt.NDArray[np.int64]  # 1: enabled
+    rng: npt.NDArray[np.uint64]  # (4,) random state
+    run_id: npt.NDArray[np.int64]  # a new id at every (re)start
+    xs: npt.NDArray[np.float64]  # (cap, dim) recorded points
+    loss: npt.NDArray[np.float64]  # (cap,) recorded losses
+    gnorm: npt.NDArray[np.float64]  # (cap,) recorded gradient norms
+    lrs: npt.NDArray[np.float64]  # (cap,) recorded rates
 
     def __init__(
         self,
@@ -239,7 +281,7 @@ class Race:
         if int(batch_size) <= 0:  # the objective's (a perceptron's mini-batch size)
             batch_size = int(getattr(objective, "batch_size", 0) or 0)
         self.batch_size = int(batch_size)
-        for cfg in racers:
+        for cfg in [c for c in racers if c.v0 is not None or c.x_prev is not None]:
             self._check_config(cfg)
         self.racers: list[RacerConfig] = list(racers)
         self._epochs = EpochCache()
@@ -252,6 +294,10 @@ class Race:
         self.perm = self.perm_slots[:1]
         self.perm_epoch = np.full(PERM_SLOTS, -1, dtype=np.int64)
         self._slots: dict[str, np.ndarray] = {}
+        # the distinct bias tables (T, 3, min(cap, BIAS_TABLE_MAX)); racer i's is
+        # bts[btab[i]] (_pack_biases); _tables: the table each row was copied from
+        self.bts: npt.NDArray[np.float64] = np.full((0, 3, 0), np.nan)
+        self._tables: list[np.ndarray] = []
         self._realloc(len(self.racers), self.steps + 1, len(self.racers))
         self._pack_racers(range(len(self.racers)))
         self._reset_racers(range(len(self.racers)), fresh=True)
@@ -265,8 +311,9 @@ class Race:
         One allocation for any number of racers: the constructor makes as many slots as
         racers, :meth:`add_racer` doubles them when full. Buffers are filled as they are
         made (np.full, not np.zeros: every page written now, so the kernel's first pass
-        over the rows does not page-fault; zeros are mapped lazily, a fault costs ~2 µs
-        here, 10 ns per recorded 2-D row). RaceTooLarge if they would not fit.
+        over the rows does not page-fault; zeros are mapped lazily: np.zeros for the
+        recorded points left ~400 faults, 0.5 ms, in the first run of 2,000 racers, the
+        bench's RACE BUILD table). RaceTooLarge if they would not fit.
         """
         d = self.objective.dim
         check_race_size(slots, cap - 1, d, self.objective.data.shape[0])
@@ -274,20 +321,19 @@ class Race:
         old, new = self._slots, {}
         for name, (shape, dtype, fill) in racer_arrays(d, cap).items():
             size = (slots, *shape)
-            a = np.empty(size, dtype) if fill is None else np.full(size, fill, dtype)
+            a: np.ndarray = np.empty(size, dtype) if fill is None else np.full(size, fill, dtype)
             if old:
                 src = old[name][rows]
                 if src.shape[1:] == a.shape[1:]:
                     a[: src.shape[0]] = src
-                elif name != "bts":  # the recorded rows of a longer race
+                else:  # the recorded rows of a longer race
                     a[: src.shape[0], : src.shape[1]] = src
             new[name] = a
         kept = keep if isinstance(keep, int) else len(keep)
-        bias_changed = bool(old) and new["bts"].shape[2] != old["bts"].shape[2]
         self._slots, self.cap = new, cap
         self._show(kept)
-        if bias_changed:  # longer tables for the longer race
-            self._pack_biases(list(range(kept)))
+        if old and self.bts.shape[2] != min(cap, BIAS_TABLE_MAX):  # a longer race
+            self._pack_biases([])  # every racer's tables, longer
 
     def _show(self, n: int) -> None:
         """Make the per-racer attributes (``race.count``, ``race.xs``...) views of the
@@ -307,16 +353,56 @@ class Race:
         self._pack_biases([i])
 
     def _pack_biases(self, rows: list[int]) -> None:
-        """Racers ``rows``' bias tables (engine.optimizers.bias_table), one assignment per
-        distinct table (tables are cached: racers of the same betas share one)."""
-        length = self.bts.shape[2]
-        groups: dict[int, tuple[np.ndarray, list[int]]] = {}
-        for i, oid, hp in zip(rows, self.oids[rows].tolist(), self.hps[rows], strict=True):
-            tab = bias_table(oid, hp, length)
-            groups.setdefault(id(tab), (tab, []))[1].append(i)
-        for tab, members in groups.values():
-            self.bts[members, :, : tab.shape[1]] = tab
-            self.bts[members, :, tab.shape[1] :] = np.nan
+        """Racers ``rows``' bias tables (engine.optimizers.bias_table): ``bts`` holds each
+        distinct table once, racer i's is ``bts[btab[i]]``. One call per optimizer and
+        distinct hyperparameters but the rate (a table never depends on hp[0]); tables
+        are cached, so adam and adamw racers of the same betas share one. A table no
+        racer uses any more is dropped. Every racer's when the length changed."""
+        length = min(self.cap, BIAS_TABLE_MAX)
+        n = len(self.racers)
+        if self.bts.shape[2] != length:
+            rows, self._tables = list(range(n)), []
+        idx = np.asarray(rows, dtype=np.int64)
+        oids, hps = self.oids[idx], self.hps[idx]
+        groups: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
+        for oid in np.unique(oids).tolist():
+            ks = np.flatnonzero(oids == oid)
+            rest = hps[ks, 1:]
+            if (rest == rest[0]).all():  # the usual case: one table for all
+                alike = [ks]
+            else:
+                by_key: dict[tuple[float, ...], list[int]] = {}
+                for k, key in zip(ks.tolist(), map(tuple, rest.tolist()), strict=True):
+                    by_key.setdefault(key, []).append(k)
+                alike = [np.asarray(m) for m in by_key.values()]
+            for m in alike:  # positions in rows of racers with the same table
+                tab = bias_table(oid, hps[m[0]], length)
+                groups.setdefault(id(tab), (tab, []))[1].append(m)
+        others = np.ones(n, dtype=bool)
+        others[idx] = False
+        used = np.unique(self.btab[others])  # the tables the other racers keep
+        tables = [self._tables[k] for k in used.tolist()]
+        row_of = {id(t): j for j, t in enumerate(tables)}
+        btab = np.empty(idx.size, dtype=np.int64)
+        for tab, parts in groups.values():
+            j = row_of.setdefault(id(tab), len(tables))
+            if j == len(tables):
+                tables.append(tab)
+            for m in parts:
+                btab[m] = j
+        if [id(t) for t in tables] != [id(t) for t in self._tables] or (
+            self.bts.shape[2] != length
+        ):
+            need, have = len(tables) * 3 * length * 8, available_memory()
+            if len(tables) > 1 and have is not None and need > have:
+                raise RaceTooLarge(f"{len(tables)} bias tables need {_gb(need)} of memory; "
+                                   f"{_gb(have)} is available")  # fmt: skip
+            bts = np.full((len(tables), 3, length), np.nan)
+            for j, t in enumerate(tables):
+                bts[j, :, : t.shape[1]] = t
+            self.bts, self._tables = bts, tables
+        self.btab[others] = np.searchsorted(used, self.btab[others])
+        self.btab[idx] = btab
 
     def _cfg(self) -> np.ndarray:
         cfg = np.zeros(CFG_SIZE, dtype=np.int64)
@@ -337,17 +423,21 @@ class Race:
         rows = np.asarray(which, dtype=np.int64)
         if not rows.size:
             return
-        for i in rows:  # first: readers see a reset before any row changes
-            self.run_id[i] = next(_RUN_IDS)
+        # first: readers see a reset before any row changes
+        self.run_id[rows] = _new_run_ids(rows.size)
+        cfgs = [self.racers[i] for i in rows.tolist()]
         own = self.objective.start
-        self.X[rows] = [c.start if (c := self.racers[i]).start is not None else own for i in rows]
+        starts = [c.start for c in cfgs]
+        if any(s is not None for s in starts):
+            self.X[rows] = [own if s is None else s for s in starts]
+        else:
+            self.X[rows] = own
         self.st[rows] = 0.0
         self.sc[rows] = 0.0
-        for i in rows:
-            cfg = self.racers[i]
+        for i, cfg in zip(rows.tolist(), cfgs, strict=True):
             if cfg.v0 is not None or cfg.x_prev is not None:
-                set_velocity(cfg.optimizer, cfg.params, self.st[i], self.sc[i], self.X[i],
-                             cfg.v0, cfg.x_prev)  # fmt: skip
+                set_velocity(cfg.optimizer, validated_params(cfg), self.st[i], self.sc[i],
+                             self.X[i], cfg.v0, cfg.x_prev)  # fmt: skip
         self.t[rows] = 0
         self.count[rows] = 0
         self.status[rows] = RUNNING
@@ -368,31 +458,39 @@ class Race:
         self._pack_racers([i])
 
     def _pack_racers(self, which: range | list[int]) -> None:
-        """Store racers ``which``'s optimizers, hyperparameters (``Optimizer.pack``),
-        schedules and bias tables for the kernel, in one assignment per array (a schedule
-        is packed once per distinct one)."""
-        rows = list(which)
-        if not rows:
+        """Store racers ``which``'s optimizers, hyperparameters, schedules and bias tables
+        for the kernel, in one assignment per array: the racers of each optimizer are
+        packed together (Optimizer.pack_resolved of their validated_params), a schedule
+        once per distinct one. Bad parameters raise before anything is stored."""
+        rows = np.asarray(which, dtype=np.int64)
+        if not rows.size:
             return
-        packed: dict[tuple[str, str, str], tuple[int, np.ndarray]] = {}
-        oids, hps, sids, sps = [], [], [], []
-        for i in rows:
-            cfg = self.racers[i]
-            opt = get_optimizer(cfg.optimizer)
-            oids.append(opt.oid)
-            hps.append(opt.pack(cfg.params))
-            key = (cfg.schedule, cfg.schedule_unit, repr(cfg.schedule_params))
-            if key not in packed:
-                sch = get_schedule(cfg.schedule)
-                packed[key] = sch.sid, sch.pack(cfg.schedule_params, unit=cfg.schedule_unit)
-            sids.append(packed[key][0])
-            sps.append(packed[key][1])
+        cfgs = [self.racers[i] for i in rows.tolist()]
+        params = [validated_params(c) for c in cfgs]
+        n = rows.size
+        oids, hps = np.empty(n, np.int64), np.empty((n, H_SIZE))
+        for name, ks in _positions([c.optimizer for c in cfgs]).items():
+            opt = get_optimizer(name)
+            oids[ks] = opt.oid
+            hps[ks] = opt.pack_resolved([params[k] for k in ks.tolist()])
+        sids, sps = np.empty(n, np.int64), np.empty((n, SP_SIZE))
+        for (name, unit), ks in _positions([(c.schedule, c.schedule_unit) for c in cfgs]).items():
+            sch = get_schedule(name)
+            sids[ks] = sch.sid
+            given = [cfgs[k].schedule_params for k in ks.tolist()]
+            alike = (
+                [ks]
+                if given.count(given[0]) == len(given)
+                else list(_positions([repr(p) for p in given], ks).values())
+            )
+            for m in alike:  # racers with the same schedule parameters
+                sps[m] = sch.pack(cfgs[m[0]].schedule_params, unit=unit)
         self.oids[rows] = oids
         self.hps[rows] = hps
         self.sids[rows] = sids
         self.sps[rows] = sps
-        self.active[rows] = [1 if self.racers[i].enabled else 0 for i in rows]
-        self._pack_biases(rows)
+        self.active[rows] = [c.enabled for c in cfgs]
+        self._pack_biases(rows.tolist())
 
     def add_racer(self, cfg: RacerConfig) -> int:
         """Add a racer (starting from step 0); returns its index. The buffers double when
@@ -503,8 +601,8 @@ class Race:
         return (
             t_end, self._cfg(), self.objective.packed, self.objective.data,
             float(self.objective.grad_noise), self.oids, self.hps, self.sids, self.sps,
-            self.X, self.st, self.sc, self.bts, self.t, self.count, self.status, active,
-            self.rng,
+            self.X, self.st, self.sc, self.bts, self.btab, self.t, self.count, self.status,
+            active, self.rng,
             self.perm_slots, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,
             scratch_for(self.objective.dim),
         )  # fmt: skip
@@ -596,4 +694,24 @@ class Race:
         return leaderboard(self)
 
 
-_RUN_IDS = itertools.count(1)
+def _positions(keys: list[Any], of: np.ndarray | None = None) -> dict[Any, np.ndarray]:
+    """The positions of each distinct key in ``keys`` (or the entries of ``of`` there),
+    in order of first appearance."""
+    code = {k: j for j, k in enumerate(dict.fromkeys(keys))}
+    where = np.arange(len(keys)) if of is None else of
+    if len(code) == 1:
+        return {keys[0]: where}
+    codes = np.fromiter(map(code.__getitem__, keys), np.int64, len(keys))
+    return {k: where[codes == j] for k, j in code.items()}
+
+
+_RUN_IDS = [1]  # the next run id (Race.run_id: a new one at every (re)start)
+_RUN_IDS_LOCK = threading.Lock()
+
+
+def _new_run_ids(n: int) -> np.ndarray:
+    """``n`` new run ids, taken in one step."""
+    with _RUN_IDS_LOCK:
+        first = _RUN_IDS[0]
+        _RUN_IDS[0] = first + n
+    return np.arange(first, first + n, dtype=np.int64)

@@ -129,7 +129,7 @@ def _render(scenario: Any, size: tuple[int, int], whole_window: bool, grid: bool
     app.processEvents()
     assert win.race is not None
     win.race.run()
-    win.draw_now()
+    win.frames.draw_now()
     app.processEvents()
     img = win.grab().toImage() if whole_window else win.compose_image()
     win.document.forget_changes()  # never a "save?" prompt in a headless render

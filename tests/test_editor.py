@@ -98,9 +98,9 @@ def test_slider_drag_is_one_undo_step(window):
 def test_structural_edits_undo(window):
     race0 = window.race
     labels = [c.label for c in race0.racers]
-    window._add_racer()
+    window.intents.add_racer()
     assert len(window.race.racers) == 6
-    window._remove(window.editors[1])
+    window.intents.remove(window.editors[1])
     assert [c.label for c in window.race.racers][:2] == ["Adam", "NAG"]
     window.landscape_box.setCurrentText("himmelblau")
     assert window.race.objective.name == "himmelblau"
@@ -117,7 +117,7 @@ def test_structural_edits_undo(window):
 
 
 def test_start_click_is_undoable(window):
-    window.on_start_chosen(0.5, -0.5)
+    window.intents.on_start_chosen(0.5, -0.5)
     assert window.race.objective.start == (0.5, -0.5)
     window.undo_action.trigger()
     assert window.race.objective.start == (-1.5, 2.0)

@@ -241,13 +241,15 @@ def test_bias_tables_give_the_bits_of_pow(monkeypatch: pytest.MonkeyPatch) -> No
     # the kernel does read the tables: a wrong entry changes that racer's path from there
     ref = _adam_family_race(300)
     ref.advance(300)
-    assert ref.bts[0, 0, 0] == 0.9 and ref.bts[0, 0, 10] == 1.0 - 0.9**10.0
-    assert ref.bts[0, 2, 0] == 0.999 and ref.bts[0, 2, 10] == (1.0 - 0.999**10.0) ** 0.5
+    bt = ref.bts[ref.btab[0]]  # racer 0's table (racers share tables: _pack_biases)
+    assert bt[0, 0] == 0.9 and bt[0, 10] == 1.0 - 0.9**10.0
+    assert bt[2, 0] == 0.999 and bt[2, 10] == (1.0 - 0.999**10.0) ** 0.5
     # (racer, row): Adam's 1 − β₁ᵗ and (1 − β₂ᵗ)^0.5 (it uses the root only); NAdam's μ
     # (read at two steps: μₜ and μₜ₊₁) and 1 − β₂ᵗ
     for i, row in ((0, 0), (0, 2), (3, 0), (3, 1)):
         race = _adam_family_race(300)
-        race.bts[i, row, 10] = 0.5
+        assert (race.btab == race.btab[i]).sum() == 1  # racer i's table is its own
+        race.bts[race.btab[i], row, 10] = 0.5
         race.advance(300)
         first = 9 if (i, row) == (3, 0) else 10  # μ₁₀ is μ_next of update 9 already
         assert race.xs[i, :first].tobytes() == ref.xs[i, :first].tobytes()

@@ -103,7 +103,7 @@ def test_diverging_racer_is_marked_and_others_go_on(window, qtbot):
     _wait_until(qtbot, lambda: race.diverged_step(4) is not None)
     _wait_until(qtbot, lambda: min(race.count[:4]) > race.count[4] + 100)
     window.play_action.trigger()
-    window._update_board()
+    window.frames.update_board()
     from gui.leaderboard import BOARD_COLUMNS
 
     col = BOARD_COLUMNS.index("status")
@@ -127,7 +127,7 @@ def test_board_shows_settled_first_crossing_and_blow_ups(qtbot, tmp_path, monkey
         w = MainWindow(loads_scenario(text), start_runner=False)
         qtbot.addWidget(w, before_close_func=forget_edits)
         w.race.run()
-        w._update_board()
+        w.frames.update_board()
         rows = {}
         for r in range(w.board.rowCount()):
             cells = [w.board.item(r, c).text() for c in range(len(BOARD_COLUMNS))]
@@ -352,9 +352,9 @@ def test_perceptron_window_shows_and_updates(qtbot, tmp_path, monkeypatch):
     w.play_action.trigger()
     qtbot.waitUntil(lambda: race.done, timeout=20000)
     qtbot.wait(100)
-    w.on_frame()
-    w._perceptron_slow_updates()
-    w._update_board()
+    w.frames.on_frame()
+    w.frames.perceptron_slow_updates()
+    w.frames.update_board()
     # decision lines moved, the weight-space slice is drawn, accuracy is in the board
     x, y = w.perceptron.lines[0].getData()
     assert x is not None and len(x) == 2
@@ -364,7 +364,7 @@ def test_perceptron_window_shows_and_updates(qtbot, tmp_path, monkeypatch):
     assert all(a.endswith("%") for a in accs)
     assert all(float(a.rstrip(" %")) >= 95.0 for a in accs)
     # a click in weight space restarts from (w1, w2) with the start's b
-    w.on_weights_chosen(1.0, -2.0)
+    w.intents.on_weights_chosen(1.0, -2.0)
     assert np.allclose(race.xs[:, 0], [1.0, -2.0, race.objective.start[2]])
     w.undo_action.trigger()  # the click is one undo step
     assert np.allclose(
@@ -426,7 +426,7 @@ def _scenario_window(qtbot, tmp_path, monkeypatch, scenario, steps=None, run=Tru
     qtbot.waitExposed(w)
     if run:
         w.race.run()
-        w.draw_now()
+        w.frames.draw_now()
     return w
 
 
@@ -483,7 +483,7 @@ def test_no_axis_rescales_its_labels(qtbot, tmp_path, monkeypatch):
     prefix = re.compile(r"\(\s*[x×]\s*[0-9.eE+-]+\s*\)|\([a-zA-Zµ]\)")
     w = _scenario_window(qtbot, tmp_path, monkeypatch, "lecture_gd_ravine.toml")
     w.aspect_action.trigger()  # unlocked, the ravine's y axis spans ±0.75
-    w.draw_now()
+    w.frames.draw_now()
     p = _scenario_window(qtbot, tmp_path, monkeypatch, "perceptron_minibatch128.toml", steps=40)
     for win in (w, p):
         found = axes(win)
@@ -545,8 +545,8 @@ def test_noisy_losses_faint_with_moving_average_and_epoch_means(qtbot, tmp_path,
     chunk = 3 * spe + 17
     while not race.done:  # frames along the race
         race.advance(chunk)
-        w.on_frame()
-    w.draw_now()
+        w.frames.on_frame()
+    w.frames.draw_now()
     for i in range(len(race.racers)):
         y = race.trajectory(i).loss
         ref = np.empty_like(y)
@@ -618,7 +618,7 @@ def test_legend_keeps_off_the_start_and_transport_icons(window, qtbot):
 
     assert not covered()
     corner = panel.legend_corner
-    window.on_start_chosen(1.5, -0.5)  # to the opposite corner: the legend moves
+    window.intents.on_start_chosen(1.5, -0.5)  # to the opposite corner: the legend moves
     assert panel.legend_corner != corner and not covered()
     for action in (window.play_action, window.step_action, window.reset_action):
         assert not action.icon().isNull()

@@ -133,10 +133,10 @@ def test_panels_share_one_view_at_equal_scale(window, qtbot) -> None:
 def test_racers_added_removed_disabled_relabelled_while_on(window, qtbot) -> None:
     _on(window, qtbot)
     m = window.multiples
-    window._add_racer()
+    window.intents.add_racer()
     qtbot.waitUntil(lambda: len(m.cells) == 6, timeout=3000)
     assert "adam 6" in _titles(window)[-1]
-    window._remove(window.editors[0])  # Adam
+    window.intents.remove(window.editors[0])  # Adam
     qtbot.waitUntil(lambda: len(m.cells) == 5, timeout=3000)
     assert "RMSProp" in _titles(window)[0]
     _run(window, qtbot, 30)
@@ -151,13 +151,13 @@ def test_racers_added_removed_disabled_relabelled_while_on(window, qtbot) -> Non
     ed = window.editors[0]
     ed.cfg.label = "RMSProp ρ = 0.9"
     ed.cfg.color = "#123456"
-    window._on_style(ed)
+    window.intents.racer_style(ed)
     assert "RMSProp ρ = 0.9" in _titles(window)[0] and "#123456" in _titles(window)[0]
     _run(window, qtbot, 50)
     for i in range(5):
         _assert_trail_is_racers_path(window, qtbot, i)
     # a new start restarts every panel's trail
-    window.on_start_chosen(0.5, 0.5)
+    window.intents.on_start_chosen(0.5, 0.5)
     assert all((c.start.pos().x(), c.start.pos().y()) == (0.5, 0.5) for c in m.cells)
     _run(window, qtbot, 20)
     for i in range(5):
@@ -208,13 +208,13 @@ def test_frame_cost_does_not_grow_with_the_run(window, qtbot) -> None:
     qtbot.waitUntil(lambda: m.cells[0].trail.upto == int(window.race.count[0]), timeout=3000)
     qtbot.wait(100)
     redraws = [c.layer.full_redraws for c in m.cells]
-    window.frame_times.clear()
+    window.frames.frame_times.clear()
     for _ in range(3):
         _run(window, qtbot, 5)
         qtbot.wait(50)
     assert [c.layer.full_redraws for c in m.cells] == redraws
     assert all(c.trail.n < 4000 for c in m.cells)
-    assert max(window.frame_times) < 0.25
+    assert max(window.frames.frame_times) < 0.25
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -281,7 +281,7 @@ def test_grid_render_in_process_layout(qtbot, tmp_path, monkeypatch) -> None:
     w.slide_layout(2000, 800)
     w.show()
     w.race.run()
-    w.draw_now()
+    w.frames.draw_now()
     qtbot.wait(50)
     m = w.multiples
     assert m.shape == (2, 4)

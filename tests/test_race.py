@@ -610,7 +610,11 @@ def test_race_nbytes_is_what_the_buffers_take(landscape: str, perceptron: bool) 
     else:
         obj = LandscapeObjective.create(landscape)
     race = Race(obj, sweep(7), steps=123)
-    held = [getattr(race, a) for a in PER_RACER_ARRAYS] + [race.perm_slots, race.perm_epoch]
+    held = [getattr(race, a) for a in PER_RACER_ARRAYS] + [
+        race.perm_slots,
+        race.perm_epoch,
+        race.bts,
+    ]
     rows = obj.data.shape[0]
     assert race_nbytes(7, 123, obj.dim, rows) == sum(a.nbytes for a in held)
 

@@ -120,7 +120,7 @@ def test_window_sweep_is_one_undo_step(window):
     n = len(race.racers)
     base = race.racers[0]
     made = sweep_racers(base, "lr", [0.001, 0.005, 0.01, 0.015, 0.02])
-    assert window.sweep(0, made, replace_racer=True)
+    assert window.intents.sweep(0, made, replace_racer=True)
     assert len(window.race.racers) == n - 1 + 5
     tail = window.race.racers[-5:]
     assert [r.params["lr"] for r in tail] == [0.001, 0.005, 0.01, 0.015, 0.02]

@@ -42,9 +42,9 @@ for path in [None] + sys.argv[1:]:
     app.processEvents()
     for _ in range(5):
         win.race.advance(200)
-        win.on_frame()
+        win.frames.on_frame()
         app.processEvents()
-    win.draw_now()
+    win.frames.draw_now()
     app.processEvents()
     win.document.forget_changes()
     win.close()

@@ -63,7 +63,7 @@ def one_minus_pow(beta: float, step: float, sc: np.ndarray, k: int) -> float:
     """
     if sc[k] != 0.0 and sc[k + 1] == beta:
         return 1.0
-    p = beta**step
+    p: float = beta**step
     if p <= POW_FLOOR:
         sc[k] = 1.0
         sc[k + 1] = beta

@@ -102,6 +102,11 @@ def _fill_bias_rows(beta: float, out: np.ndarray, row: int, sqrt_row: int) -> No
 
 
 # ---------------------------------------------------------------- specs
+# hp slots, set from the specs below (slots()); the bias_table lambdas read them
+BETA_1: int
+BETA_2: int
+MOMENTUM_DECAY: int
+
 ADAM = Optimizer(
     "adam",
     "Adam (torch.optim.Adam)",

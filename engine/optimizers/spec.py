@@ -14,7 +14,9 @@ Updates name their slots with :func:`slots` (checked against the spec at import)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -114,21 +116,33 @@ class Optimizer:
 
     def pack(self, params: dict[str, Any]) -> np.ndarray:
         """Packed float64 vector for the kernel: the hyperparameters in spec order, then
-        the kernel fields (``HP_*``)."""
-        p = self.resolve(params)
-        hp = np.zeros(H_SIZE)
-        for i, spec in enumerate(self.params):
-            hp[i] = float(p[spec.name])
-        hp[HP_EXTRA] = self.extra_evals(p)
+        the kernel fields (``HP_*``). ``params`` are validated first (:meth:`resolve`)."""
+        hp: np.ndarray = self.pack_resolved([self.resolve(params)])[0]
+        return hp
+
+    def pack_resolved(self, ps: Sequence[dict[str, Any]]) -> np.ndarray:
+        """:meth:`pack` of each of ``ps`` at once, an (n, H_SIZE) array. Each must come
+        from :meth:`resolve` of this optimizer: nothing is validated again (a race packs
+        the parameters its RacerConfigs validated, see engine.race.validated_params)."""
+        hp = np.zeros((len(ps), H_SIZE))
+        names = [spec.name for spec in self.params]
+        if ps and names:
+            get = operator.itemgetter(*names)  # a tuple of the values, or the one value
+            values = itertools.chain.from_iterable(map(get, ps)) if len(names) > 1 else map(get, ps)
+            flat = np.fromiter(values, np.float64, len(ps) * len(names))  # float(v) of each
+            hp[:, : len(names)] = flat.reshape(len(ps), len(names))
         if self.lookahead:
-            hp[HP_EVALS] = EVAL_LOOKAHEAD
-            hp[HP_RHO] = float(p[self.lookahead])
-            hp[HP_ROW] = self.momentum_slot
+            hp[:, HP_EXTRA] = 1.0  # extra_evals
+            hp[:, HP_EVALS] = EVAL_LOOKAHEAD
+            hp[:, HP_RHO] = hp[:, names.index(self.lookahead)]
+            hp[:, HP_ROW] = self.momentum_slot
         elif self.pairs:
-            hp[HP_EVALS] = EVAL_PAIRS
-        hp[HP_SPECIAL] = self.special
-        hp[HP_HESSIAN] = self.hessian
-        hp[HP_PLAIN] = self.plain is not None and self.plain(p)
+            hp[:, HP_EXTRA] = 2.0 * np.trunc(hp[:, names.index(self.pairs)])  # 2·int(N)
+            hp[:, HP_EVALS] = EVAL_PAIRS
+        hp[:, HP_SPECIAL] = self.special
+        hp[:, HP_HESSIAN] = self.hessian
+        if self.plain is not None:
+            hp[:, HP_PLAIN] = [bool(self.plain(p)) for p in ps]
         return hp
 
     def torch_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +160,7 @@ class Optimizer:
         the rate for a velocity in gradient units (a step of −η·v); None without one."""
         if self.momentum_slot < 0:
             return None
-        v = st[self.momentum_slot] * self.velocity_sign
+        v: np.ndarray = st[self.momentum_slot] * self.velocity_sign
         return v * lr if self.velocity_units == "gradient" else v
 
 

@@ -8,7 +8,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from engine.race import RacerConfig, Tolerance
+from engine.metrics import Tolerance
+from engine.race import RacerConfig
 
 SCHEMA_VERSION: Final = 1
 MAX_FILE_BYTES = 1 << 20  # 1 MiB of TOML

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from engine.data import DEFAULT_VALIDATION_FRACTION
 from engine.landscapes import LANDSCAPES
+from engine.metrics import Tolerance
 from engine.optimizers import OPTIMIZERS
-from engine.race import RacerConfig, Tolerance
+from engine.race import RacerConfig
 from engine.scenario.checks import check_name, check_params, check_schedule
 from engine.scenario.model import (
     DEFAULT_EPOCHS,

@@ -1,0 +1,161 @@
+"""The window's frame loop: a 60 Hz timer pulls the rows the engine added and redraws.
+
+Only the GUI thread runs it. Each frame compares the racers' row counts with the counts
+last drawn and hands the panel shown only what changed; the slower views (perceptron
+epoch curves and weight slice, leaderboard) refresh every few frames. Anything that
+needs every trail drawn anew calls :meth:`FrameLoop.redraw_all`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer
+
+from gui.perceptron import EpochSampler
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
+
+FRAME_MS = 16  # the timer's interval: ~60 frames/s
+SLICE_EVERY = 10  # frames between the perceptron's epoch curves and weight slice
+BOARD_EVERY = 15  # frames between leaderboard scans (4 Hz)
+PLAY_EVERY = 8  # frames between checks of the play button against the runner
+
+
+class FrameLoop:
+    """The frame clock of one :class:`gui.window.MainWindow` and what each frame draws."""
+
+    def __init__(self, win: MainWindow) -> None:
+        self.win = win
+        self.frame_times: list[float] = []  # seconds per frame, the last 1000-2000 frames
+        self.epochs = EpochSampler()  # per-epoch metrics within a time budget per frame
+        self.count = 0  # frames so far
+        self.last_counts: list[int] = []  # the racers' row counts as drawn
+        self.timer = QTimer(win)
+        # precise: a coarse timer may fire up to 5 % late, which alone caps a 16 ms
+        # frame clock below 60 frames/s
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self.on_frame)
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def redraw_all(self) -> None:
+        """The next frame draws every racer's rows anew."""
+        race = self.win.race
+        if race is not None:
+            self.last_counts = [-1] * len(race.racers)
+
+    def draw_now(self) -> None:
+        """Draw everything from the race's current rows at once, including what frames
+        refresh only now and then (map grid, perceptron epoch curves, leaderboard): for a
+        headless render or a check that does not wait for the timers."""
+        win = self.win
+        self.last_counts = []
+        self.on_frame()
+        if win.is_perceptron:
+            self.perceptron_slow_updates()
+            win.perceptron.refresh_grid()
+        else:
+            win.landscape.refresh_grid()
+            win.multiples.refresh_grid()
+        self.update_board()
+
+    def on_frame(self) -> None:
+        """Pull new rows from the engine and redraw (GUI thread, ~60 Hz)."""
+        win = self.win
+        race = win.race
+        if race is None:
+            return
+        t0 = time.perf_counter()
+        n = len(race.racers)
+        counts = [int(c) for c in race.count[:n]]
+        multiples = win.central.currentWidget() is win.multiples
+        if multiples and win.multiples.set_enabled([c.enabled for c in race.racers]):
+            self.last_counts = []  # panels rearranged: each pulls its racer's rows anew
+        changed = counts != self.last_counts
+        arrows = win.arrows_action.isChecked()
+        if changed:
+            self._draw_rows(counts)
+            self.last_counts = counts
+            win.step_label.setText(f"step {max(counts) - 1 if counts else 0:,} / {race.steps:,}")
+            if arrows:
+                win.landscape.show_step_arrows(race, counts)
+        if not arrows:
+            for i in range(n):
+                win.landscape.set_arrows(i, None)
+        self.count += 1
+        if win.is_perceptron and (self.count % SLICE_EVERY == 0 or (changed and self.count < 3)):
+            self.perceptron_slow_updates()
+        if self.count % BOARD_EVERY == 0:  # the metrics scan only the rows new since the last
+            win.board.refresh_async(race)
+        win.board.poll(race, self.board_epochs())
+        if self.count % PLAY_EVERY == 0:
+            win.sync_play()
+        self.frame_times.append(time.perf_counter() - t0)
+        if len(self.frame_times) > 2000:
+            del self.frame_times[:1000]
+
+    def _draw_rows(self, counts: list[int]) -> None:
+        """The racers whose counts changed, on the panel shown, and every loss curve."""
+        win = self.win
+        race = win.race
+        n = len(counts)
+        panel = win.perceptron if win.is_perceptron else win.landscape
+        if win.central.currentWidget() is win.multiples:
+            panel = win.multiples  # the single panel catches up when shown again
+        diverged = [race.diverged_step(i) for i in range(n)]
+        unbounded_step = getattr(race, "unbounded_step", None)
+        unbounded = [unbounded_step(i) if unbounded_step else None for i in range(n)]
+        last, xs = self.last_counts, race.xs
+        for i in range(n):
+            if counts[i] == (last[i] if i < len(last) else -1):
+                continue
+            if panel is win.perceptron:
+                panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
+            else:  # a blown-up run's trail ends at the view
+                escaped = diverged[i] is not None or unbounded[i] is not None
+                panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled, escaped=escaped)
+        win.loss.update_curves(
+            [race.loss[i] for i in range(n)],
+            counts,
+            [c.enabled for c in race.racers],
+            diverged,
+            race.steps,
+            unbounded,
+        )
+
+    def perceptron_slow_updates(self) -> None:
+        """Epoch curves and the weight-space slice (a few times per second)."""
+        win = self.win
+        race = win.race
+        assert race is not None
+        n = len(race.racers)
+        if n == 0:
+            return
+        i = min(win.selected, n - 1)
+        c = int(race.count[i])
+        if c > 0:
+            win.perceptron.set_slice(float(race.xs[i, c - 1, 2]), race.racers[i].label)
+        playing = win.runner is not None and win.runner.playing
+        self.epochs.update(race, 0.004 if playing else 0.05)
+        curves = []
+        for k in range(n):
+            m = self.epochs.metrics(k)
+            curves.append((m["step"], m["val_loss"]))
+        win.loss.set_epoch_curves(curves)
+
+    def update_board(self) -> None:
+        """The leaderboard from the race's metrics now (on the GUI thread)."""
+        race = self.win.race
+        assert race is not None
+        self.win.board.show_rows(race, race.leaderboard(), self.board_epochs())
+
+    def board_epochs(self) -> EpochSampler | None:
+        return self.epochs if self.win.is_perceptron else None

@@ -1,0 +1,189 @@
+"""Building a race: parameters packed once per optimizer (validated once, in RacerConfig),
+bias tables made once per distinct table and shared, one allocation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import engine.race as race_mod
+from engine.objective import LandscapeObjective
+from engine.optimizers import OPTIMIZERS, get_optimizer
+from engine.optimizers.spec import (
+    EVAL_LOOKAHEAD,
+    EVAL_PAIRS,
+    H_SIZE,
+    HP_EVALS,
+    HP_EXTRA,
+    HP_HESSIAN,
+    HP_PLAIN,
+    HP_RHO,
+    HP_ROW,
+    HP_SPECIAL,
+    Optimizer,
+)
+from engine.params import ParamError
+from engine.race import Race, RacerConfig, validated_params
+
+
+def variants(name: str) -> list[dict[str, Any]]:
+    """Valid parameter sets of optimizer ``name``: the defaults, and each parameter moved
+    to another valid value (a bool flipped), alone."""
+    opt = get_optimizer(name)
+    out: list[dict[str, Any]] = [{}]
+    for spec in opt.params:
+        d = spec.default
+        if spec.kind == "bool":
+            tries: list[Any] = [not d]
+        elif spec.kind == "int":
+            tries = [int(d) + 1, int(d) + 2]
+        else:
+            lo = spec.lo if math.isfinite(spec.lo) else -10.0
+            hi = spec.hi if math.isfinite(spec.hi) else 10.0
+            tries = [lo + (hi - lo) * f for f in (0.3, 0.71)] + [float(d) * 1.5 + 0.01]
+        for v in tries:
+            try:
+                out.append(opt.resolve({spec.name: v}))
+            except ParamError:
+                continue
+    return out
+
+
+def old_pack(opt: Optimizer, params: dict[str, Any]) -> np.ndarray:
+    """Optimizer.pack as it was, one racer at a time (the reference)."""
+    p = opt.resolve(params)
+    hp = np.zeros(H_SIZE)
+    for i, spec in enumerate(opt.params):
+        hp[i] = float(p[spec.name])
+    hp[HP_EXTRA] = opt.extra_evals(p)
+    if opt.lookahead:
+        hp[HP_EVALS] = EVAL_LOOKAHEAD
+        hp[HP_RHO] = float(p[opt.lookahead])
+        hp[HP_ROW] = opt.momentum_slot
+    elif opt.pairs:
+        hp[HP_EVALS] = EVAL_PAIRS
+    hp[HP_SPECIAL] = opt.special
+    hp[HP_HESSIAN] = opt.hessian
+    hp[HP_PLAIN] = opt.plain is not None and opt.plain(p)
+    return hp
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_packed_rows_are_the_validated_pack_of_every_optimizer(name: str) -> None:
+    opt = get_optimizer(name)
+    given = variants(name)
+    assert len(given) > len(opt.params) // 2, "too few valid variants to compare"
+    fresh = np.stack([old_pack(opt, RacerConfig(name, dict(p)).params) for p in given])
+    together = opt.pack_resolved([opt.resolve(p) for p in given])
+    assert together.tobytes() == fresh.tobytes()
+    assert np.stack([opt.pack(p) for p in given]).tobytes() == fresh.tobytes()
+    # and what a race stores for them (racers of several optimizers mixed)
+    cfgs = [RacerConfig(name, dict(p)) for p in given] + [RacerConfig("sgd", {"lr": 0.01})]
+    race = Race(LandscapeObjective.create("rosenbrock"), cfgs, steps=3)
+    assert race.hps[: len(given)].tobytes() == fresh.tobytes()
+    assert race.hps[-1].tobytes() == old_pack(get_optimizer("sgd"), {"lr": 0.01}).tobytes()
+
+
+def test_a_bad_parameter_is_refused_however_it_got_there() -> None:
+    obj = LandscapeObjective.create("rosenbrock")
+    with pytest.raises(ParamError, match="lr"):
+        RacerConfig("adam", {"lr": -1.0})
+    cfg = RacerConfig("adam", {"lr": 0.01})
+    cfg.params["lr"] = -1.0  # edited in place after validation
+    with pytest.raises(ParamError, match="lr"):
+        Race(obj, [cfg], steps=5)
+    cfg.params = {"lr": 0.01, "beta1": 1.5}  # replaced
+    with pytest.raises(ParamError, match="beta1"):
+        Race(obj, [cfg], steps=5)
+    cfg.params = {"lr": 0.02}
+    assert validated_params(cfg)["lr"] == 0.02 and validated_params(cfg)["beta1"] == 0.9
+    race = Race(obj, [cfg, RacerConfig("sgd")], steps=5)
+    race.racers[0].params["eps"] = 0.0  # behind the race's back: refused at the next pack
+    with pytest.raises(ParamError, match="eps"):
+        race.reset()
+    race.racers[0].params["eps"] = 1e-8
+    race.racers[1].optimizer = "adam"  # sgd's parameters are not adam's
+    with pytest.raises(ParamError, match="momentum"):
+        race.reset()
+
+
+def _calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, tuple[float, ...]]]:
+    made: list[tuple[int, tuple[float, ...]]] = []
+    from engine.optimizers import bias_table as real
+
+    def counted(oid: int, hp: np.ndarray, length: int) -> np.ndarray:
+        made.append((oid, tuple(hp[1:].tolist())))
+        return real(oid, hp, length)
+
+    monkeypatch.setattr(race_mod, "bias_table", counted)
+    return made
+
+
+def test_bias_tables_are_made_once_per_distinct_table_and_shared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = _calls(monkeypatch)
+    allocs: list[int] = []
+    real_realloc = Race._realloc
+
+    def realloc(self: Race, *a: Any) -> None:
+        allocs.append(1)
+        real_realloc(self, *a)
+
+    monkeypatch.setattr(Race, "_realloc", realloc)
+    cfgs = [RacerConfig("adam", {"lr": 0.01 * 0.99**k}) for k in range(300)]
+    cfgs += [RacerConfig("adam", {"lr": 0.01 * 0.99**k, "beta2": 0.99}) for k in range(50)]
+    cfgs += [RacerConfig("adamw", {"lr": 0.001 * (k + 1)}) for k in range(40)]  # adam's betas
+    cfgs += [RacerConfig("sgd", {"lr": 0.001 * (k + 1)}) for k in range(10)]
+    race = Race(LandscapeObjective.create("rosenbrock"), cfgs, steps=40)
+    assert len(allocs) == 1
+    # one call per optimizer and distinct hyperparameters but the rate
+    assert len(made) == len(set(made)) == 4, made
+    # adam and adamw of the same betas share a table: three distinct tables
+    assert race.bts.shape == (3, 3, 41)
+    groups = [race.btab[:300], race.btab[300:350], race.btab[350:390], race.btab[390:]]
+    assert [len(set(g.tolist())) for g in groups] == [1, 1, 1, 1]
+    assert race.btab[0] == race.btab[350] and len({int(g[0]) for g in groups}) == 3
+    for i in (0, 300, 350):
+        b1, b2 = race.hps[i, 1], race.hps[i, 2]
+        assert race.bts[race.btab[i], 0, 0] == b1 and race.bts[race.btab[i], 1, 0] == b2
+    assert np.isnan(race.bts[race.btab[-1]]).all()  # sgd: no table
+    # a racer given new betas gets its table; the one no racer uses any more is dropped
+    for i in range(300, 350):
+        race.set_params(i, {"beta2": 0.9})
+    assert race.bts.shape[0] == 3 and race.bts[race.btab[300], 1, 0] == 0.9
+    race.set_params(0, {"beta1": 0.5})
+    assert len(race.bts) == 4
+    race.extend(80)  # a longer race: every table longer
+    assert race.bts.shape == (4, 3, 81)
+    race.run()
+    for i in (0, 1, 300, 350, 395):  # each racer as alone
+        alone = Race(LandscapeObjective.create("rosenbrock"), [race.racers[i]], steps=80)
+        alone.run()
+        assert race.trajectory(i).x.tobytes() == alone.trajectory(0).x.tobytes(), i
+
+
+def test_a_table_never_depends_on_the_rate() -> None:
+    """What lets a race make one table per hyperparameters but the rate (hp[0])."""
+    from engine.optimizers import bias_table
+
+    for name, opt in OPTIMIZERS.items():
+        hp = opt.pack({})
+        other = hp.copy()
+        other[0] *= 3.0
+        assert np.array_equal(
+            bias_table(opt.oid, hp, 50), bias_table(opt.oid, other, 50), equal_nan=True
+        ), name
+
+
+def test_run_ids_are_new_at_every_start() -> None:
+    obj = LandscapeObjective.create("booth")
+    a = Race(obj, [RacerConfig("sgd")] * 5, steps=4)
+    b = Race(obj, [RacerConfig("sgd")] * 3, steps=4)
+    ids = a.run_id.tolist() + b.run_id.tolist()
+    assert len(set(ids)) == 8 and ids == sorted(ids)
+    a.reset()
+    assert min(a.run_id.tolist()) > max(ids)
