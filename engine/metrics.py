@@ -28,7 +28,8 @@ from engine.kernel import DIVERGED
 from engine.objective import PerceptronObjective
 
 if TYPE_CHECKING:
-    from engine.race import Race, Trajectory
+    from engine.race import Race
+    from engine.racer import Trajectory
 
 #: what the board shows for a figure that does not exist (not settled, no minimum, ...)
 MISSING = "—"

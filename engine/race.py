@@ -30,15 +30,23 @@ kernel runs the racers epoch by epoch and keeps the orders of a few epochs).
 
 from __future__ import annotations
 
-import math
-import os
 import threading
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from engine import buffers
+from engine.buffers import (
+    PER_RACER_ARRAYS,
+    PERM_SLOTS,
+    RaceTooLarge,
+    check_race_size,
+    memory_text,
+    race_nbytes,
+    racer_arrays,
+)
 from engine.kernel import (
     CFG_BATCH,
     CFG_KIND,
@@ -65,177 +73,30 @@ from engine.metrics import (
 from engine.optimizers import (
     BIAS_TABLE_MAX,
     H_SIZE,
-    K_STATE,
-    S_STATE,
     bias_table,
     get_optimizer,
     set_velocity,
 )
+from engine.racer import Objective, RacerConfig, Trajectory, validated_params
 from engine.rng import splitmix64
 from engine.schedules import SP_SIZE, get_schedule
 
-
-class Objective(Protocol):
-    """What a race needs of an objective (see engine.objective)."""
-
-    kind: int
-    dim: int
-    coords: tuple[str, ...]
-    packed: np.ndarray
-    data: np.ndarray
-    grad_noise: float
-    start: tuple[float, ...]
-
-    @property
-    def lid(self) -> int: ...
-    def minima(self) -> list[tuple[float, ...]]: ...
-    def f_star(self) -> float | None: ...
-
-
-@dataclass
-class RacerConfig:
-    """One racer: optimizer, hyperparameters, schedule and how it is shown."""
-
-    optimizer: str
-    params: dict[str, Any] = field(default_factory=dict)
-    schedule: str = "constant"
-    schedule_params: dict[str, Any] = field(default_factory=dict)
-    label: str = ""
-    color: str | None = None
-    enabled: bool = True
-    start: tuple[float, ...] | None = None
-    schedule_unit: str = "step"  # "step" or "epoch" (perceptron): what t counts
-    # the velocity at the start, in the optimizer's units (Optimizer.velocity), or the
-    # point before the start (the previous update x_prev → start); at most one is set.
-    # Applied at every (re)start by optimizers with a velocity (sgd, momentum, nag).
-    v0: tuple[float, ...] | None = None
-    x_prev: tuple[float, ...] | None = None
-    # the optimizer and a copy of the parameters as validated: what a race packs
-    # (validated_params; ``params`` changed since are validated again)
-    _valid: tuple[str, dict[str, Any], dict[str, Any]] = field(
-        init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        opt = get_optimizer(self.optimizer)
-        self.params = opt.resolve(self.params)
-        valid = dict(self.params)
-        self._valid = (self.optimizer, valid, valid)
-        for name in ("v0", "x_prev"):
-            v = getattr(self, name)
-            if v is not None:
-                v = tuple(float(u) for u in v)
-                if not v or not all(math.isfinite(u) for u in v):
-                    raise ValueError(f"{name}: expected finite numbers, got {v}")
-                setattr(self, name, v)
-        if self.v0 is not None and self.x_prev is not None:
-            raise ValueError("v0 and x_prev: expected at most one of them")
-        self.schedule_params = get_schedule(self.schedule).resolve(self.schedule_params)
-        if not self.label:
-            self.label = self.optimizer
-
-
-def validated_params(cfg: RacerConfig) -> dict[str, Any]:
-    """``cfg``'s parameters as its optimizer validated them: what a race packs without
-    checking them again (Optimizer.pack_resolved). RacerConfig validates them when
-    made; ``optimizer`` or ``params`` changed since (replaced or edited in place) are
-    validated again here (ParamError, KeyError if bad), so no unchecked value is packed."""
-    name, given, valid = cfg._valid
-    if name != cfg.optimizer or given != cfg.params:
-        valid = get_optimizer(cfg.optimizer).resolve(cfg.params)
-        cfg._valid = (cfg.optimizer, dict(cfg.params), valid)
-    return valid
-
-
-@dataclass(frozen=True)
-class Trajectory:
-    """Views of one racer's recorded rows (do not write into them)."""
-
-    x: np.ndarray  # (n, d)
-    loss: np.ndarray  # (n,)
-    grad_norm: np.ndarray  # (n,)
-    lr: np.ndarray  # (n,)
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.arange(self.loss.shape[0])
-
-
-# epochs whose batch order a perceptron race keeps (racers in up to this many different
-# epochs share the orders without reshuffling)
-PERM_SLOTS = 3
-
-
-def racer_arrays(dim: int, cap: int) -> dict[str, tuple[tuple[int, ...], type, float | None]]:
-    """Every array with one entry per racer: name -> (shape of one racer's entry, dtype,
-    initial fill), for ``dim`` parameters and ``cap`` recorded rows (steps + 1). Fill
-    None: not filled (written whole before it is read)."""
-    i8, f8, nan = np.int64, np.float64, math.nan
-    return {
-        "oids": ((), i8, 0), "sids": ((), i8, 0), "hps": ((H_SIZE,), f8, 0.0),
-        "sps": ((SP_SIZE,), f8, 0.0), "X": ((dim,), f8, 0.0), "st": ((K_STATE, dim), f8, 0.0),
-        "sc": ((S_STATE,), f8, 0.0), "btab": ((), i8, 0), "t": ((), i8, 0),
-        "count": ((), i8, 0), "status": ((), i8, 0), "active": ((), i8, 0),
-        "rng": ((4,), np.uint64, 0), "run_id": ((), i8, 0),
-        # the recorded rows
-        # the recorded rows (rows at and past ``count``: NaN, x zero)
-        "xs": ((cap, dim), f8, 0.0), "loss": ((cap,), f8, nan), "gnorm": ((cap,), f8, nan),
-        "lrs": ((cap,), f8, nan),
-    }  # fmt: skip
-
-
-PER_RACER_ARRAYS = tuple(racer_arrays(1, 1))
-
-
-class RaceTooLarge(ValueError):
-    """A race that would not fit in the memory available."""
-
-
-def race_nbytes(racers: int, steps: int, dim: int, data_rows: int = 0, tables: int = 1) -> int:
-    """Bytes the buffers of a race of ``racers`` x ``steps`` updates on ``dim`` parameters
-    take (``data_rows``: a perceptron's rows, for its shared batch orders; ``tables``:
-    its distinct bias tables, :meth:`Race._pack_biases`)."""
-    per_racer = sum(
-        math.prod(shape) * np.dtype(dtype).itemsize
-        for shape, dtype, _ in racer_arrays(dim, steps + 1).values()
-    )
-    perm = PERM_SLOTS * (data_rows * np.dtype(np.int32).itemsize + np.dtype(np.int64).itemsize)
-    bias = int(tables) * 3 * min(steps + 1, BIAS_TABLE_MAX) * np.dtype(np.float64).itemsize
-    return int(racers) * per_racer + perm + bias
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux: MemAvailable; else the free physical pages,
-    else all of them); None if the system does not say."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
-        try:
-            return int(os.sysconf(pages)) * int(os.sysconf("SC_PAGE_SIZE"))
-        except (ValueError, OSError, AttributeError):
-            continue
-    return None
-
-
-def check_race_size(racers: int, steps: int, dim: int, data_rows: int = 0, tables: int = 1) -> int:
-    """The bytes of :func:`race_nbytes`; RaceTooLarge if more than the memory available."""
-    need = race_nbytes(racers, steps, dim, data_rows, tables)
-    have = available_memory()
-    if have is not None and need > have:
-        raise RaceTooLarge(
-            f"a race of {racers:,} racers x {steps:,} steps x {dim} parameters needs "
-            f"{_gb(need)} of memory; {_gb(have)} is available (use fewer racers or steps)"
-        )
-    return need
-
-
-def _gb(n: int) -> str:
-    return f"{n / 1e9:,.2f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
+# engine.race is the engine's Python API: these names are re-exported from where they live
+__all__ = [
+    "PERM_SLOTS",
+    "PER_RACER_ARRAYS",
+    "Objective",
+    "Race",
+    "RaceTooLarge",
+    "RacerConfig",
+    "RunMetrics",
+    "Tolerance",
+    "Trajectory",
+    "check_race_size",
+    "race_nbytes",
+    "racer_arrays",
+    "validated_params",
+]
 
 
 class Race:
@@ -393,10 +254,10 @@ class Race:
         if [id(t) for t in tables] != [id(t) for t in self._tables] or (
             self.bts.shape[2] != length
         ):
-            need, have = len(tables) * 3 * length * 8, available_memory()
+            need, have = len(tables) * 3 * length * 8, buffers.available_memory()
             if len(tables) > 1 and have is not None and need > have:
-                raise RaceTooLarge(f"{len(tables)} bias tables need {_gb(need)} of memory; "
-                                   f"{_gb(have)} is available")  # fmt: skip
+                raise RaceTooLarge(f"{len(tables)} bias tables need {memory_text(need)} of memory; "
+                                   f"{memory_text(have)} is available")  # fmt: skip
             bts = np.full((len(tables), 3, length), np.nan)
             for j, t in enumerate(tables):
                 bts[j, :, : t.shape[1]] = t

@@ -623,9 +623,9 @@ def test_a_race_too_large_is_refused_with_the_figure(monkeypatch: pytest.MonkeyP
     obj = LandscapeObjective.create("booth")
     with pytest.raises(RaceTooLarge, match=r"needs [\d,.]+ [MGT]B of memory; .* available"):
         Race(obj, [RacerConfig("sgd")], steps=10**13)
-    import engine.race as race_mod
+    import engine.buffers as buffers_mod
 
-    monkeypatch.setattr(race_mod, "available_memory", lambda: 2_000_000)
+    monkeypatch.setattr(buffers_mod, "available_memory", lambda: 2_000_000)
     need = race_nbytes(100, 1000, 2)
     assert need > 2_000_000
     with pytest.raises(RaceTooLarge) as e:
