@@ -36,6 +36,37 @@ def arrow_segments(x0: float, y0: float, dx: float, dy: float) -> tuple[list, li
     return [x0, x1, x1, ax, x1, bx], [y0, y1, y1, ay, y1, by]
 
 
+def landscape_image(
+    lid: int,
+    packed: np.ndarray,
+    box: tuple[float, float, float, float],
+    n: int,
+    fmin_known: float | None,
+    log_color: bool,
+    levels: int,
+) -> tuple[np.ndarray, tuple[float, float], tuple[np.ndarray, np.ndarray]] | None:
+    """The heat map of a landscape over ``box`` on an n x n grid (log10(f − f_min + δ), or
+    f), its colour levels (0.5 and 99.5 percentiles) and its contour segments (pairs);
+    None where f is nowhere finite. f_min is the known minimum, else the grid's."""
+    x0, x1, y0, y1 = box
+    z = np.empty((n, n))
+    landscape_grid(lid, packed, x0, x1, n, y0, y1, n, z)
+    finite = np.isfinite(z)
+    if not finite.any():
+        return None
+    zmin = float(z[finite].min())
+    fref = min(fmin_known if fmin_known is not None else zmin, zmin)
+    span = float(np.percentile(z[finite], 99)) - fref
+    delta = max(span * 1e-6, 1e-12)
+    if log_color:
+        img = np.log10(np.where(finite, z - fref + delta, np.nan))
+    else:
+        img = np.where(finite, z, np.nan)
+    lo, hi = np.nanpercentile(img, [0.5, 99.5])
+    cx, cy, _ = contour_segments(z, x0, x1, y0, y1, nice_levels(z, levels))
+    return img, (float(lo), float(hi)), (cx, cy)
+
+
 class LandscapePanel(pg.PlotWidget):
     """Heat map (log colour) + contours + minima/saddles + racer trails and heads."""
 
@@ -188,30 +219,18 @@ class LandscapePanel(pg.PlotWidget):
         if self.lid < 0:
             return
         x0, x1, y0, y1 = self.view_box()
-        z = np.empty((GRID, GRID))
-        landscape_grid(self.lid, self.packed, x0, x1, GRID, y0, y1, GRID, z)
-        finite = np.isfinite(z)
-        if not finite.any():
+        grid = landscape_image(self.lid, self.packed, (x0, x1, y0, y1), GRID, self.fmin_known,
+                               self.log_color, self.levels)  # fmt: skip
+        if grid is None:
             self.image.clear()
             self.contours.setData([], [])
             return
-        zmin = float(z[finite].min())
-        fref = self.fmin_known if self.fmin_known is not None else zmin
-        fref = min(fref, zmin)
-        span = float(np.percentile(z[finite], 99)) - fref
-        delta = max(span * 1e-6, 1e-12)
-        if self.log_color:
-            img = np.log10(np.where(finite, z - fref + delta, np.nan))
-        else:
-            img = np.where(finite, z, np.nan)
+        img, (lo, hi), (cx, cy) = grid
         # the constructor's label sits on the bar's left axis (a "right" label would be a second)
         self.colorbar.setLabel("left", "log₁₀(f − f_min + δ)" if self.log_color else "f")
-        lo, hi = np.nanpercentile(img, [0.5, 99.5])
         self.image.setImage(img, autoLevels=False, levels=(lo, hi))
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((lo, hi))
-        levels = nice_levels(z, self.levels)
-        cx, cy, _ = contour_segments(z, x0, x1, y0, y1, levels)
         self.contours.setData(cx, cy, connect="pairs")
         if self.show_quiver:
             self._draw_quiver(x0, x1, y0, y1)

@@ -26,9 +26,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 
-from engine.display import contour_segments, nice_levels
-from engine.landscapes import landscape_grid
 from gui.axes import LEVELS
+from gui.landscape_panel import landscape_image
 from gui.trails import Heads, Trail, TrailLayer, clip_polyline
 
 #: map samples per side in a small panel (a panel is a few hundred pixels wide)
@@ -525,28 +524,17 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
             return
         x0, x1, y0, y1 = self.view_box()
         # with equal scale the panels show more than the box in one direction: sample that
-        z = np.empty((SMALL_GRID, SMALL_GRID))
-        landscape_grid(self.lid, self.packed, x0, x1, SMALL_GRID, y0, y1, SMALL_GRID, z)
-        finite = np.isfinite(z)
-        if not finite.any():
+        grid = landscape_image(self.lid, self.packed, (x0, x1, y0, y1), SMALL_GRID,
+                               self.fmin_known, self.log_color, self.levels)  # fmt: skip
+        if grid is None:
             self._grid = None
             for cell in self.pool:
                 cell.image.clear()
                 cell.contours.setData([], [])
             return
-        zmin = float(z[finite].min())
-        fref = self.fmin_known if self.fmin_known is not None else zmin
-        fref = min(fref, zmin)
-        span = float(np.percentile(z[finite], 99)) - fref
-        delta = max(span * 1e-6, 1e-12)
-        if self.log_color:
-            img = np.log10(np.where(finite, z - fref + delta, np.nan))
-        else:
-            img = np.where(finite, z, np.nan)
-        lo, hi = np.nanpercentile(img, [0.5, 99.5])
-        img = _colored(img, float(lo), float(hi))  # once: every panel shows these pixels
-        cx, cy, _ = contour_segments(z, x0, x1, y0, y1, nice_levels(z, self.levels))
-        self._grid = (img, (float(lo), float(hi)), QRectF(x0, y0, x1 - x0, y1 - y0), cx, cy)
+        img, (lo, hi), (cx, cy) = grid
+        img = _colored(img, lo, hi)  # once: every panel shows these pixels
+        self._grid = (img, (lo, hi), QRectF(x0, y0, x1 - x0, y1 - y0), cx, cy)
         for cell in self.pool:
             self._paint_grid(cell)
         eps = (x1 - x0) / 1000.0
