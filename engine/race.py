@@ -525,10 +525,14 @@ class Race:
         was not finite (that row is not recorded), None while it runs."""
         return overflow_step(self, i)
 
+    def blowup(self, i: int) -> tuple[str, int | None]:
+        """("diverged" or "unbounded", step) of racer ``i``, or ("", None) (the rule:
+        :func:`engine.metrics.blowup`): both outcomes from one scan. Cheap: the rows are
+        scanned once, so calling this every frame costs only the rows recorded since."""
+        return blowup(self, i)
+
     def diverged_step(self, i: int) -> int | None:
-        """The step at which racer ``i`` diverged, None if it has not (the rule:
-        :func:`engine.metrics.blowup`). Cheap: the rows are scanned once, so calling this
-        every frame costs only the rows recorded since the last call."""
+        """The step at which racer ``i`` diverged, None if it has not (:meth:`blowup`)."""
         kind, k = blowup(self, i)
         return k if kind == "diverged" else None
 

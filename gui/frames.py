@@ -110,9 +110,9 @@ class FrameLoop:
         panel = win.perceptron if win.is_perceptron else win.landscape
         if win.central.currentWidget() is win.multiples:
             panel = win.multiples  # the single panel catches up when shown again
-        diverged = [race.diverged_step(i) for i in range(n)]
-        unbounded_step = getattr(race, "unbounded_step", None)
-        unbounded = [unbounded_step(i) if unbounded_step else None for i in range(n)]
+        ends = [race.blowup(i) for i in range(n)]  # one scan per racer for both outcomes
+        diverged = [k if kind == "diverged" else None for kind, k in ends]
+        unbounded = [k if kind == "unbounded" else None for kind, k in ends]
         last, xs = self.last_counts, race.xs
         for i in range(n):
             if counts[i] == (last[i] if i < len(last) else -1):
@@ -120,7 +120,7 @@ class FrameLoop:
             if panel is win.perceptron:
                 panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
             else:  # a blown-up run's trail ends at the view
-                escaped = diverged[i] is not None or unbounded[i] is not None
+                escaped = ends[i][1] is not None
                 panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled, escaped=escaped)
         win.loss.update_curves(
             [race.loss[i] for i in range(n)],

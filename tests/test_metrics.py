@@ -524,3 +524,26 @@ def test_metrics_names_keep_working_from_engine_race() -> None:
     race.run()
     assert race.leaderboard() == engine.metrics.leaderboard(race)
     assert race.metrics() == [engine.metrics.run_metrics(race, 0)]
+
+
+def test_blowup_gives_both_outcomes_of_one_scan() -> None:
+    """Race.blowup (what the window reads every frame) agrees with diverged_step and
+    unbounded_step: a diverging ravine racer, a settling one, and saddle escapes."""
+    ravine_obj = LandscapeObjective.create(
+        "quadratic", {"lambda1": 2.0, "lambda2": 100.0}, start=(4.0, 0.5)
+    )
+    cases = [
+        (ravine_obj, [RacerConfig("sgd", {"lr": 0.021}), RacerConfig("sgd", {"lr": 0.005})]),
+        (LandscapeObjective.create("saddle", start=(1.0, 0.01)),
+         [RacerConfig("sgd", {"lr": 0.1}), RacerConfig("newton")]),
+    ]  # fmt: skip
+    kinds = set()
+    for obj, racers in cases:
+        race = Race(obj, racers, steps=400)
+        race.run()
+        for i in range(len(racers)):
+            kind, k = race.blowup(i)
+            kinds.add(kind)
+            assert race.diverged_step(i) == (k if kind == "diverged" else None)
+            assert race.unbounded_step(i) == (k if kind == "unbounded" else None)
+    assert {"diverged", "unbounded", ""} <= kinds
