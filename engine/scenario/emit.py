@@ -25,7 +25,7 @@ from tomlkit.items import AoT, InlineTable, Item, String, StringType, Table, Tri
 
 from engine.landscapes import LANDSCAPES
 from engine.optimizers import OPTIMIZERS
-from engine.scenario.model import VIEW_FLAGS, Origin, Scenario
+from engine.scenario.model import VIEW_FLAGS, MapSettings, Origin, Scenario
 from engine.scenario.validate import from_dict
 from engine.schedules import SCHEDULES
 
@@ -34,7 +34,7 @@ HEADER = (
     "`python main.py run FILE` replays it, `python main.py gui FILE` opens it.",
 )
 _MISSING = object()
-_SECTIONS = ("objective", "view")  # written as [tables]; other dicts inline
+_SECTIONS = ("objective", "view", "map")  # written as [tables]; other dicts inline
 
 
 # ---------------------------------------------------------------------------- plain data
@@ -78,8 +78,24 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
             view[k] = getattr(s.view, k)
     if view:
         d["view"] = view
+    if s.map is not None:
+        d["map"] = _map_dict(s.map)
     d["optimizers"] = [_racer_dict(r) for r in s.racers]
     return d
+
+
+def _map_dict(m: MapSettings) -> dict[str, Any]:
+    """``[map]``: its keys that are set (search only when not the grid)."""
+    e: dict[str, Any] = {"over": m.over}
+    for k in ("racer", "res", "ranges", "box", "steps"):
+        v = getattr(m, k)
+        if v is not None:
+            e[k] = list(v) if isinstance(v, tuple) else v
+    if m.search != "grid":
+        e["search"] = m.search
+    if m.budget is not None:
+        e["budget"] = m.budget
+    return e
 
 
 def _racer_dict(r: Any) -> dict[str, Any]:
@@ -210,9 +226,10 @@ def fresh_text(s: Scenario, d: dict[str, Any]) -> str:
     obj_note, racer_notes = _notes(s)
     doc.add(tomlkit.nl())
     doc.append("objective", _table(d["objective"], obj_note))
-    if "view" in d:
-        doc.add(tomlkit.nl())
-        doc.append("view", _table(d["view"]))
+    for k in ("view", "map"):
+        if k in d:
+            doc.add(tomlkit.nl())
+            doc.append(k, _table(d[k]))
     aot = tomlkit.aot()
     for r, note in zip(d["optimizers"], racer_notes, strict=True):
         t = _table(r, note)

@@ -102,6 +102,28 @@ class ViewSpec:
 
 
 @dataclass(frozen=True)
+class MapSettings:
+    """The file's ``[map]`` table: what ``main.py map`` and the window's Maps panel
+    compute when not told otherwise (the names of ``main.py map``'s options).
+
+    ``over``: "start", a hyperparameter ("lr") or two ("lr,momentum"); ``racer``: a
+    racer's label (None: every enabled racer); ``res``: pixels per axis (one number: the
+    same on both); ``ranges``: LO HI [LO2 HI2] of the hyperparameters; ``box``: X0 X1
+    Y0 Y1 of a start map; ``steps``: None for the scenario's; ``search``: "grid" or
+    "random" (with ``budget`` points).
+    """
+
+    over: str
+    racer: str | None = None
+    res: tuple[int, ...] | None = None
+    ranges: tuple[float, ...] | None = None
+    box: tuple[float, float, float, float] | None = None
+    steps: int | None = None
+    search: str = "grid"
+    budget: int | None = None
+
+
+@dataclass(frozen=True)
 class Origin:
     """The TOML text a scenario was read from, so that writing it keeps the file's
     comments and layout: only what changed since is rewritten.
@@ -132,5 +154,6 @@ class Scenario:
     objective: ObjectiveSpec
     view: ViewSpec
     racers: list[RacerConfig]
+    map: MapSettings | None = None
     source: Path | None = field(default=None, compare=False)
     origin: Origin | None = field(default=None, compare=False, repr=False)

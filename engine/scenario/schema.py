@@ -99,6 +99,27 @@ class RacerSchema(_Model):
     )
 
 
+class MapSchema(_Model):
+    over: str = Field(
+        min_length=1, max_length=200,
+        description="'start', a hyperparameter such as 'lr', or two: 'lr,momentum'",
+    )  # fmt: skip
+    racer: str | None = Field(None, min_length=1, description="a racer's label")
+    res: (
+        Annotated[list[Annotated[int, Field(ge=1, le=16384)]], Field(min_length=1, max_length=2)]
+        | None
+    ) = Field(None, description="pixels per axis: [N] or [NX, NY]")
+    ranges: list[float] | None = Field(
+        None, min_length=2, max_length=4, description="[LO, HI] or [LO, HI, LO2, HI2]"
+    )
+    box: Annotated[list[float], Field(min_length=4, max_length=4)] | None = Field(
+        None, description="[x0, x1, y0, y1]"
+    )
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS)
+    search: Literal["grid", "random"] = "grid"
+    budget: int | None = Field(None, ge=1, le=2**24)
+
+
 class ScenarioSchema(_Model):
     schema_: Literal[1] = Field(
         SCHEMA_VERSION, alias="schema", description="the scenario format version"
@@ -110,6 +131,7 @@ class ScenarioSchema(_Model):
     tolerance: TolSchema | None = None
     objective: ObjectiveSchema = Field(description="with a landscape name, or kind = 'perceptron'")
     view: ViewSchema | None = None
+    map: MapSchema | None = None
     optimizers: list[RacerSchema] = Field(min_length=1, max_length=MAX_RACERS)
 
 
@@ -124,6 +146,7 @@ SECTION_KEYS: dict[str, list[str]] = {
     "tolerance": keys_of(TolSchema),
     "objective": keys_of(ObjectiveSchema),
     "view": keys_of(ViewSchema),
+    "map": keys_of(MapSchema),
     "optimizers": keys_of(RacerSchema),
 }
 

@@ -26,6 +26,7 @@ from engine.scenario.model import (
     MAX_DEPTH,
     MAX_INT_BITS,
     VIEW_FLAGS,
+    MapSettings,
     ObjectiveSpec,
     Origin,
     Problem,
@@ -44,6 +45,7 @@ from engine.scenario.problems import (
 )
 from engine.scenario.schema import (
     OBJECTIVE_KINDS,
+    MapSchema,
     ObjectiveSchema,
     ScenarioSchema,
     TolSchema,
@@ -225,7 +227,58 @@ def _semantic(raw: dict[str, Any], col: Collector, base_dir: Path | None) -> dic
         for i, r in enumerate(racers):
             if isinstance(r, dict):
                 out["racers"][i] = _check_racer(r, f"optimizers[{i}]", out["kind"], col)
+    m = raw.get("map")
+    if isinstance(m, dict) and isinstance(racers, list):
+        _check_map(m, [r for r in racers if isinstance(r, dict)], out["kind"], col)
     return out
+
+
+def _check_map(m: dict[str, Any], racers: list[dict[str, Any]], kind: Any, col: Collector) -> None:
+    """``[map]``: its racer exists, what it sweeps fits that racer (every enabled racer
+    when none is named) and the objective, and its ranges and box are ordered."""
+    over = m.get("over")
+    label = m.get("racer")
+    if isinstance(label, str):
+        labels = [r.get("label") or r.get("name") for r in racers]
+        chosen = [r for r, lb in zip(racers, labels, strict=True) if lb == label]
+        if not chosen:
+            col.add("map.racer", f"no racer labelled {show(label)}; the scenario's: "
+                    + ", ".join(show(lb) for lb in labels))  # fmt: skip
+    else:
+        chosen = [r for r in racers if r.get("enabled", True) is not False]
+    if not isinstance(over, str):
+        return
+    names = [n.strip() for n in over.split(",")]
+    if over == "start":
+        if kind == "perceptron":
+            col.add("map.over", "a start map needs a 2-D landscape; a perceptron's weights "
+                    "are 3-D: sweep its hyperparameters instead (e.g. 'lr')")  # fmt: skip
+        if m.get("ranges") is not None:
+            col.add("map.ranges", "ranges are for hyperparameter maps; a start map takes box")
+    elif not 1 <= len(names) <= 2 or len(set(names)) != len(names) or "" in names:
+        col.add("map.over", f"expected 'start', one hyperparameter or two distinct ones "
+                f"separated by a comma, got {show(over)}")  # fmt: skip
+        return
+    else:
+        if m.get("box") is not None:
+            col.add("map.box", "box is for start maps; a hyperparameter map takes ranges")
+        ranges = m.get("ranges")
+        if isinstance(ranges, list) and len(ranges) != 2 * len(names):
+            col.add("map.ranges", f"expected {2 * len(names)} numbers for {over}, got "
+                    f"{len(ranges)}")  # fmt: skip
+        for r in chosen:
+            opt = OPTIMIZERS.get(r.get("name"))  # type: ignore[arg-type]
+            if opt is None:
+                continue  # reported with the racer
+            numeric = [p.name for p in opt.params if p.kind in ("float", "int")]
+            for n in names:
+                if n not in numeric:
+                    col.add("map.over", f"{opt.name} has no numeric parameter {show(n)}; its "
+                            f"numeric parameters: {', '.join(numeric)}")  # fmt: skip
+    box = m.get("box")
+    if isinstance(box, list) and len(box) == 4:
+        _check_range(box[:2], "map.box", col)
+        _check_range(box[2:], "map.box", col)
 
 
 # ---------------------------------------------------------------------------- building
@@ -289,6 +342,22 @@ def from_dict(
         objective=objective,
         view=view,
         racers=racers,
+        map=_map_settings(model.map),
+    )
+
+
+def _map_settings(m: MapSchema | None) -> MapSettings | None:
+    if m is None:
+        return None
+    return MapSettings(
+        over=",".join(n.strip() for n in m.over.split(",")),
+        racer=m.racer,
+        res=tuple(m.res) if m.res is not None else None,
+        ranges=tuple(float(v) for v in m.ranges) if m.ranges is not None else None,
+        box=tuple(float(v) for v in m.box) if m.box is not None else None,  # type: ignore[arg-type]
+        steps=m.steps,
+        search=m.search,
+        budget=m.budget,
     )
 
 
