@@ -108,9 +108,9 @@ def leaderboard_text(race: Any) -> str:
     show the final validation accuracy and loss (full validation set), the full training
     loss and the epochs done instead of the landscape columns.
     """
-    from engine.metrics import LANDSCAPE_CELLS, PERCEPTRON_CELLS, board_rows
+    from engine.metrics import board_rows
 
-    cols = PERCEPTRON_CELLS if race.is_perceptron else LANDSCAPE_CELLS
+    cols = race.objective.board_cells
     header = tuple(h for h, _ in cols)
     rows = [tuple(getattr(r, f) for _, f in cols) for r in board_rows(race)]
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
@@ -160,15 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.close()
     if not args.quiet:
-        o = scenario.objective
-        if getattr(race, "is_perceptron", False):
-            ob = race.objective
-            print(f"{scenario.name}: perceptron, {race.steps} steps = "
-                  f"{race.steps / race.steps_per_epoch:g} epochs of {race.steps_per_epoch} "
-                  f"updates, seed {scenario.seed}")  # fmt: skip
-            print(ob.describe())
-        else:
-            print(f"{scenario.name}: {o.name}, {race.steps} steps, seed {scenario.seed}")
+        heading = race.objective.run_heading(race.steps, race.batch_size)
+        print(f"{scenario.name}: {heading[0]}, seed {scenario.seed}", *heading[1:], sep="\n")
         print(leaderboard_text(race))
     if args.out is not None:
         from engine.export import ExportError, write_results
@@ -371,7 +364,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
     except ScenarioError as e:
         return _fail(str(e))
-    if args.grid and scenario.objective.kind == "perceptron":
+    from engine.objective import KINDS
+
+    if args.grid and not KINDS[scenario.objective.kind].small_multiples:
         return _fail(
             f"{args.scenario}: --grid: small multiples are for landscape races, and this is "
             "a perceptron race (its data panel already shows every racer's decision line)"
@@ -470,7 +465,8 @@ def register_map(sub: SubParsers) -> None:
         "sweep of one or two hyperparameters) and write map.npz, map.json and map.png.",
     )
     p.add_argument("scenario", help="scenario file (.toml)")
-    p.add_argument("--over", required=True, help="start, lr, or PARAM or PARAM1,PARAM2")
+    p.add_argument("--over", help="start, lr, or PARAM or PARAM1,PARAM2 (default: the "
+                   "scenario's [map] table, as are the options below)")  # fmt: skip
     p.add_argument("--racer", metavar="LABEL", help="the racer to map (default: every enabled)")
     p.add_argument("--res", type=_res_arg, metavar="N|NXxNY", help="pixels per axis")
     p.add_argument("--range", dest="ranges", type=float, nargs="+", metavar="V",
@@ -478,10 +474,13 @@ def register_map(sub: SubParsers) -> None:
     p.add_argument("--box", type=float, nargs=4, metavar=("X0", "X1", "Y0", "Y1"),
                    help="the start points' box (default: the scenario's view)")  # fmt: skip
     p.add_argument("--steps", type=_steps_arg, help="override the scenario's number of steps")
-    p.add_argument("--search", default="grid", choices=("grid", "random"))
+    p.add_argument("--search", choices=("grid", "random"), help="default: grid")
     p.add_argument("--budget", type=int, metavar="K", help="random points (--search random)")
-    p.add_argument("--workers", help=argparse.SUPPRESS)
-    p.add_argument("--scheduler", help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="compute on a new local Dask cluster of N processes (pip install -e "
+                   "'.[cluster]')")  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="compute on a running Dask cluster, e.g. tcp://host:8786")  # fmt: skip
     p.add_argument("--out", required=True, metavar="DIR", help="the folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=cmd_map)
@@ -493,8 +492,6 @@ def cmd_map(args: argparse.Namespace) -> int:
     from engine.maps.io import MapWriteError
     from engine.scenario import ScenarioError, load_scenario
 
-    if args.workers is not None or args.scheduler is not None:
-        return _fail("--workers/--scheduler (Dask): not built yet; maps run on this machine")
     try:
         _check_out_dir(args.out)
         scenario = load_scenario(args.scenario)
@@ -502,7 +499,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         return _fail(str(e))
     box = tuple(args.box) if args.box is not None else None
     req = MapRequest(args.over, args.racer, args.res, args.ranges, box, args.steps,
-                     args.search, args.budget)  # fmt: skip
+                     args.search, args.budget, args.workers, args.scheduler)  # fmt: skip
     show_bar = not args.quiet and sys.stderr.isatty()
     bar: dict[str, _Progress] = {}
 
@@ -537,6 +534,11 @@ def cmd_map(args: argparse.Namespace) -> int:
                   f"{info['wall_seconds']:.2f} s ({rate:,.0f} steps/s); best {b}")  # fmt: skip
             if "grid_at_same_budget" in info:
                 print(f"  grid at the same budget: best {info['grid_at_same_budget']['best']}")
+            c = info.get("cluster")
+            if c is not None:
+                print(f"  Dask: {c['workers']} workers, {c['tiles']} tiles (median "
+                      f"{c['tile_seconds_median']:.2f} s); workers lost: {c['workers_lost']}, "
+                      f"tiles rerun: {c['tiles_rerun_after_a_lost_worker']}")  # fmt: skip
         print("wrote " + ", ".join(str(p) for p in paths))
     return EXIT_OK
 

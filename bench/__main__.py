@@ -1,4 +1,4 @@
-"""``python -m bench {engine,gui,contours,all} [--quick]`` (see the package docstring)."""
+"""``python -m bench {engine,gui,contours,maps,all} [--quick]`` (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
         "baselines measured in the same run.",
     )
     p.add_argument(
-        "what", choices=("engine", "gui", "contours", "all"), help="which benchmark to run"
+        "what",
+        choices=("engine", "gui", "contours", "maps", "maps-cluster", "formula", "all"),
+        help="which benchmark to run",
     )
     p.add_argument(
         "--quick",
@@ -70,6 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         from bench.contour_bench import bench_contours
 
         code |= bench_contours(quick=args.quick)
+    if args.what in ("formula", "all"):
+        from bench.formula_bench import bench_formula
+
+        code |= bench_formula(quick=args.quick)
+    if args.what in ("maps", "all"):
+        from bench.maps_bench import bench_maps
+
+        code |= bench_maps(quick=args.quick, startup=not args.no_startup)
+    if args.what == "maps-cluster":  # not in "all": it starts worker processes
+        from bench.maps_cluster_bench import bench_maps_cluster
+
+        code |= bench_maps_cluster(quick=args.quick)
     mode = "quick" if args.quick else "full"
     print(f"bench {args.what} ({mode}) finished in {time.perf_counter() - t0:.1f} s", flush=True)
     return code

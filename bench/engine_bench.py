@@ -6,7 +6,8 @@ Figures (all on Rosenbrock, a = 1, b = 100, from the landscape's default start):
   100k steps) and eight racers together (ns per racer-step);
 * baselines in the same run, interleaved round by round with the engine: bare numba GD
   and Adam, the same in plain Python, torch.optim SGD and Adam;
-* building a race of 2,000 racers against running it for 500 steps;
+* building a race of 2,000 racers (warm: a freed block reused; cold: fresh memory)
+  against running it for 500 steps;
 * warm start (spawn of ``python -c`` to the first recorded update, warm numba cache),
   cold compile (``NUMBA_CACHE_DIR`` in a fresh folder: spawn to every optimizer stepped
   on a landscape with gradient noise and on a perceptron, epoch metrics included, i.e.
@@ -121,8 +122,8 @@ def race_case(
 
 @dataclass
 class BuildFaults:
-    build: list[int]  # page faults of each timed build
-    run: list[int]  # and of each timed run
+    faults: dict[str, list[int]]  # page faults (minor) of each timed build or run, by case
+    first: float = math.nan  # CPU seconds of the first build in the process (one sample)
 
 
 def _minflt() -> int:
@@ -133,14 +134,17 @@ def _minflt() -> int:
 
 def build_cases(objective: object, lr: float, faults: BuildFaults) -> list[Case]:
     """Building a race of BUILD_RACERS Adam racers (lr·2^(−k/64)) against running it for
-    BUILD_STEPS steps: one timed ``Race(...)`` (the configs made untimed); a fresh race's
-    timed ``advance(BUILD_STEPS)`` (built untimed); the same run of a race whose recorded
-    rows were written once more after the build (untimed: every page of them mapped and
-    written before the run); and that writing timed on its own. Units: one race.
-    ``faults`` collects the page faults (minor) of the timed builds and runs."""
-    import numpy as np
-
+    BUILD_STEPS steps, units: one race. Builds: one timed ``Race(...)`` of configs made
+    untimed, warm (a race of the same size built, run and dropped before, untimed: its
+    memory block, rows all written, is reused, as when a window rebuilds its race) or
+    cold (engine.buffers.POOL emptied first: fresh memory, as the first race of a
+    process). Run: a warm-built race's ``advance(BUILD_STEPS)``. Then the buffers alone
+    (engine.buffers.make_racer_buffers, rows filled), warm and cold. ``faults`` gets the
+    first build of the process, timed before the rounds, and every case's page faults."""
+    from engine.buffers import POOL, make_racer_buffers
     from engine.race import Race, RacerConfig
+
+    dim = int(objective.dim)  # type: ignore[attr-defined]
 
     def configs() -> list[RacerConfig]:
         return [RacerConfig("adam", {"lr": lr * 2.0 ** (-k / 64)}) for k in range(BUILD_RACERS)]
@@ -148,80 +152,75 @@ def build_cases(objective: object, lr: float, faults: BuildFaults) -> list[Case]
     def new_race() -> Race:
         return Race(objective, configs(), steps=BUILD_STEPS)  # type: ignore[arg-type]
 
-    def fill(race: Race) -> None:  # the recorded rows written as the build fills them
-        race.xs.fill(0.0)
-        race.loss.fill(np.nan)
-        race.gnorm.fill(np.nan)
-        race.lrs.fill(np.nan)
+    def before(warm: bool) -> None:
+        if warm:  # a block freed, its rows written by a whole run
+            new_race().advance(BUILD_STEPS)
+        else:
+            POOL.clear()
 
-    def build() -> Timing:
-        cfgs = configs()
-        f0 = _minflt()
-        with Stopwatch() as sw:
-            Race(objective, cfgs, steps=BUILD_STEPS)  # type: ignore[arg-type]
-        faults.build.append(_minflt() - f0)
-        return sw.wall, sw.cpu, 1.0
-
-    def run(rewrite: bool) -> Callable[[], Timing]:
-        def timed() -> Timing:
-            race = new_race()
-            if rewrite:
-                fill(race)
+    def timed(
+        key: str, warm: bool, what: Callable[[list[RacerConfig]], object]
+    ) -> Callable[[], Timing]:
+        def one() -> Timing:
+            before(warm)
+            cfgs = configs()  # made after the last run, as a window makes them
             f0 = _minflt()
             with Stopwatch() as sw:
-                race.advance(BUILD_STEPS)
-            if not rewrite:
-                faults.run.append(_minflt() - f0)
+                what(cfgs)
+            faults.faults.setdefault(key, []).append(_minflt() - f0)
             return sw.wall, sw.cpu, 1.0
 
-        return timed
+        return one
 
-    def buffers() -> Timing:  # what the build's allocation does, alone
-        from engine.race import racer_arrays
+    def build(cfgs: list[RacerConfig]) -> object:
+        return Race(objective, cfgs, steps=BUILD_STEPS)  # type: ignore[arg-type]
 
-        dim = int(objective.dim)  # type: ignore[attr-defined]
-        with Stopwatch() as sw:
-            made: list[np.ndarray] = [np.empty((BUILD_RACERS, *shape), dt) if fill is None
-                    else np.full((BUILD_RACERS, *shape), fill, dt)
-                    for shape, dt, fill in racer_arrays(dim, BUILD_STEPS + 1).values()]  # fmt: skip
-        del made
-        return sw.wall, sw.cpu, 1.0
+    def buffers(_: list[RacerConfig]) -> object:
+        return make_racer_buffers(BUILD_RACERS, dim, BUILD_STEPS + 1)
 
-    def filling() -> Timing:
+    def run() -> Timing:
         race = new_race()
+        f0 = _minflt()
         with Stopwatch() as sw:
-            fill(race)
+            race.advance(BUILD_STEPS)
+        faults.faults.setdefault("run", []).append(_minflt() - f0)
         return sw.wall, sw.cpu, 1.0
 
+    cfgs = configs()
+    with Stopwatch() as sw:
+        build(cfgs)
+    faults.first = sw.cpu
     n = f"{BUILD_RACERS:,} racers"
     return [
-        Case(f"build {n}", build),
-        Case("  of it: its buffers alone (np.full, fresh pages)", buffers),
-        Case(f"run {n} x {BUILD_STEPS} steps", run(False)),
-        Case("  the same run, its rows written again before it", run(True)),
-        Case("  writing the rows once more (NaN / zero)", filling),
+        Case(f"build {n}, warm (a freed block reused)", timed("build True", True, build)),
+        Case(f"build {n}, cold (fresh memory)", timed("build False", False, build)),
+        Case(f"run {n} x {BUILD_STEPS} steps", run),
+        Case("  its buffers alone, warm", timed("buffers True", True, buffers)),
+        Case("  its buffers alone, cold", timed("buffers False", False, buffers)),
     ]
 
 
 def build_table(cases: list[Case], faults: BuildFaults) -> str:
-    """The build ÷ run line (CPU time medians, as the other ratios), the sum, and what
-    the build spends on its memory."""
-    build, alloc, run, run_rewritten, filling = cases
-    r = ratio(build.cpu_per_unit, run.cpu_per_unit)
+    """The build ÷ run lines (CPU time medians, as the other ratios), warm and cold, the
+    sum, and what the build spends on its memory."""
+    warm, cold, run, buf_warm, buf_cold = cases
+    r, rc = ratio(warm.cpu_per_unit, run.cpu_per_unit), ratio(cold.cpu_per_unit, run.cpu_per_unit)
 
     def ms(c: Case) -> list[str]:
         return [c.name, fmt(c.cpu_per_unit * 1e3, ".2f", " ms"), fmt_pct(spread(c.cpu_samples)),
                 fmt(c.per_unit * 1e3, ".2f", " ms")]  # fmt: skip
 
-    total = build.cpu_per_unit + run.cpu_per_unit
-    nb, nr = median([float(f) for f in faults.build]), median([float(f) for f in faults.run])
+    def nf(key: str) -> str:
+        return f"{median([float(f) for f in faults.faults.get(key, [])]):,.0f}"
+
+    first = ratio(faults.first, run.cpu_per_unit)
     rows = [
-        [*ms(build), "build ÷ run", fmt_ratio(r), f"< {TARGET_BUILD_RATIO:.2f}x",
+        [*ms(warm), "warm build ÷ run", fmt_ratio(r), f"< {TARGET_BUILD_RATIO:.2f}x",
          verdict(r < TARGET_BUILD_RATIO)],
-        [*ms(alloc), "", "", "", ""],
-        [*ms(run), "build + run", fmt(total * 1e3, ".2f", " ms"), "", ""],
-        [*ms(run_rewritten), "page faults", f"build {nb:,.0f}, run {nr:,.0f}", "", ""],
-        [*ms(filling), "", "", "", ""],
+        [*ms(cold), "cold build ÷ run", fmt_ratio(rc), "", ""],
+        [*ms(run), "first build ÷ run", fmt_ratio(first), "", ""],
+        [*ms(buf_warm), "page faults warm", f"build {nf('build True')}, run {nf('run')}", "", ""],
+        [*ms(buf_cold), "page faults cold", f"build {nf('build False')}", "", ""],
     ]  # fmt: skip
     return table(
         "RACE BUILD  Race(objective, racers) against its run, adam on rosenbrock; median",
@@ -229,18 +228,16 @@ def build_table(cases: list[Case], faults: BuildFaults) -> str:
         rows,
         left=(0, 4),
         notes=[
-            f"build: Race(...) of {BUILD_RACERS:,} configs made beforehand (one allocation for "
-            "all racers, rows filled: NaN and zero points; each racer's start recorded; "
-            "'its buffers alone': that allocation and fill timed on its own); run: "
-            f"advance({BUILD_STEPS}) of such a race. The sum build + run is what a user "
-            "waits for.",
-            "page faults (minor, medians): the build maps and writes every page of the "
-            "recorded rows (~40 MB), so the run takes none; "
-            "'its rows written again': the run with every page mapped and written just "
-            "before, i.e. what the run would cost if the build had paid for all its memory.",
-            "'writing the rows once more': the fill alone on pages already mapped; the "
-            "buffers' cost beyond it is the OS mapping fresh zeroed pages (the pages of the "
-            "races freed before go back to the OS), paid by whoever first touches them.",
+            f"build: Race(...) of {BUILD_RACERS:,} configs made beforehand (parameters "
+            "packed, one block of memory for all racers, rows filled: NaN and zero points, "
+            f"each racer's start recorded); run: advance({BUILD_STEPS}) of such a race.",
+            "warm: the block of a race of the same size, run and dropped before, reused "
+            "(engine.buffers.POOL): what a window rebuilding its race costs, the target; "
+            "cold: fresh memory (the OS maps and zeroes every page on its first touch): "
+            "the first race of a process. 'first build': the first of this process, "
+            "timed once before the rounds (its cold caches included).",
+            "its buffers alone: engine.buffers.make_racer_buffers (the block and its "
+            "fill); page faults: minor, medians.",
         ],
     )
 
@@ -425,7 +422,7 @@ def bench_engine(
     # one tiny race: loads (or compiles) the kernel outside every timing
     Race(obj, [RacerConfig("sgd", {"lr": 1e-3})], steps=4).advance(4)
     note(f"engine ready in {time.perf_counter() - t0:.1f} s")
-    faults = BuildFaults([], [])
+    faults = BuildFaults({})
     builds = build_cases(obj, LR_ROSENBROCK["adam"], faults)  # the adam runs' lr
     if build_only:
         note(f"timing the race build only, {sizes.repeats} interleaved rounds")

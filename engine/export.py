@@ -54,7 +54,6 @@ from typing import Any
 
 import numpy as np
 
-from engine.kernel import LANDSCAPE, PERCEPTRON
 from engine.race import Race
 from engine.scenario import Scenario, scenario_to_dict
 
@@ -96,15 +95,23 @@ def _coords(race: Race) -> tuple[str, ...]:
     return coords
 
 
-def _is_perceptron(race: Race) -> bool:
-    return int(getattr(race.objective, "kind", LANDSCAPE)) == PERCEPTRON
-
-
 PERCEPTRON_HEADER = ("run", "optimizer", "step", "epoch", "w1", "w2", "b", "loss", "grad_norm",
                      "lr", "val_loss", "accuracy")  # fmt: skip
 
 
-def _write_csv_perceptron(f: io.TextIOBase, race: Race, labels: list[str]) -> None:
+def _has_epochs(race: Race) -> bool:
+    """The objective's ``has_epochs`` (a stand-in objective without it: none)."""
+    return bool(getattr(race.objective, "has_epochs", False))
+
+
+def _objective_adds(race: Race, what: str) -> Any:
+    """The objective's ``export_arrays`` or ``export_data`` for this race (a stand-in
+    objective without them: None)."""
+    make = getattr(race.objective, what, None)
+    return None if make is None else make(race.batch_size)
+
+
+def _write_csv_epochs(f: io.TextIOBase, race: Race, labels: list[str]) -> None:
     f.write(",".join(PERCEPTRON_HEADER) + "\n")
     spe = race.steps_per_epoch
     for i, lab in enumerate(labels):
@@ -144,8 +151,8 @@ def _write_csv_perceptron(f: io.TextIOBase, race: Race, labels: list[str]) -> No
 
 
 def _write_csv(f: io.TextIOBase, race: Race, labels: list[str]) -> None:
-    if _is_perceptron(race):
-        _write_csv_perceptron(f, race, labels)
+    if _has_epochs(race):
+        _write_csv_epochs(f, race, labels)
         return
     coords = _coords(race)
     f.write(",".join(["run", "optimizer", "step", *coords, "loss", "grad_norm", "lr"]) + "\n")
@@ -184,15 +191,8 @@ def _write_npz(path: Path, race: Race, labels: list[str]) -> None:
         arrays[f"loss_{i}"] = np.array(tr.loss)
         arrays[f"grad_norm_{i}"] = np.array(tr.grad_norm)
         arrays[f"lr_{i}"] = np.array(tr.lr)
-    if _is_perceptron(race):
-        ob = race.objective
-        ds = getattr(ob, "dataset", None)
-        mean = ds.mean if ds is not None and ds.mean is not None else (np.nan, np.nan)
-        std = ds.std if ds is not None and ds.std is not None else (np.nan, np.nan)
-        arrays["steps_per_epoch"] = np.array(race.steps_per_epoch)
-        arrays["batch_size"] = np.array(race.batch_size)
-        arrays["feature_mean"] = np.array(mean, dtype=np.float64)
-        arrays["feature_std"] = np.array(std, dtype=np.float64)
+    arrays.update(_objective_adds(race, "export_arrays") or {})
+    if _has_epochs(race):
         for i in range(len(labels)):
             em = race.epoch_metrics(i)
             arrays[f"epoch_{i}"] = em["epoch"]
@@ -241,28 +241,18 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
     """The content of summary.json."""
     labels = labels or unique_labels([r.label for r in race.racers])
     runs = []
-    perceptron = _is_perceptron(race)
+    epochs = _has_epochs(race)
     for i, m in enumerate(race.metrics()):
         d = {"run": labels[i], "enabled": bool(race.racers[i].enabled), **m.as_dict()}
         d["diverged"] = m.diverged_step is not None
         d["unbounded"] = m.unbounded_step is not None
-        if perceptron:
+        if epochs:
             d["per_epoch"] = {k: v.tolist() for k, v in race.epoch_metrics(i).items()}
         runs.append(d)
     extra: dict[str, Any] = {}
-    if perceptron:
-        ob = race.objective
-        ds = getattr(ob, "dataset", None)
-        extra["data"] = {
-            "description": ob.describe() if hasattr(ob, "describe") else "",
-            "train_rows": int(ob.data.shape[0]),
-            "validation_rows": int(getattr(ob, "val", np.empty((0, 3))).shape[0]),
-            "batch_size": race.batch_size,
-            "steps_per_epoch": race.steps_per_epoch,
-            "standardized": bool(ds is not None and ds.mean is not None),
-            "feature_mean": list(ds.mean) if ds is not None and ds.mean is not None else None,
-            "feature_std": list(ds.std) if ds is not None and ds.std is not None else None,
-        }
+    data = _objective_adds(race, "export_data")
+    if data is not None:
+        extra["data"] = data
     content: dict[str, Any] = _json_clean(
         {
             "format": "gradient-arena results",

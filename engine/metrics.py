@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.kernel import DIVERGED
-from engine.objective import PerceptronObjective
+from engine.objective import LANDSCAPE_CELLS as LANDSCAPE_CELLS
+from engine.objective import PERCEPTRON_CELLS as PERCEPTRON_CELLS
 
 if TYPE_CHECKING:
     from engine.race import Race
@@ -86,10 +87,8 @@ class RunMetrics:
                 return [clean(u) for u in v]
             return v
 
-        perceptron = self.epochs is not None
-        return {
-            k: clean(v) for k, v in self.__dict__.items() if perceptron or k not in _PERCEPTRON_ONLY
-        }
+        ep = self.epochs is not None  # a run with epochs (a perceptron)
+        return {k: clean(v) for k, v in self.__dict__.items() if ep or k not in _PERCEPTRON_ONLY}
 
 
 _PERCEPTRON_ONLY = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "epochs")
@@ -191,14 +190,6 @@ class ScanCache:
         raise RuntimeError("the race kept being reset")  # pragma: no cover
 
 
-def _perceptron(race: Race) -> PerceptronObjective:
-    """A perceptron race's objective (the one with full training / validation sets)."""
-    obj = race.objective
-    if not isinstance(obj, PerceptronObjective):
-        raise TypeError(f"expected a PerceptronObjective, got {type(obj).__name__}")
-    return obj
-
-
 def overflow_step(race: Race, i: int) -> int | None:
     """See :meth:`engine.race.Race.overflow_step`."""
     return int(race.t[i]) if race.status[i] == DIVERGED else None
@@ -267,11 +258,7 @@ def run_metrics(race: Race, i: int) -> RunMetrics:
         ds = [math.hypot(*(float(v) for v in last - np.asarray(m))) for m in minima]
         near = int(np.argmin(ds))
         dist = ds[near]
-    extra: dict[str, Any] = {}
-    if race.is_perceptron:
-        tl, vl, va, ta = (float(v) for v in _perceptron(race).evaluate(last)[0])
-        extra = {"val_loss": vl, "val_accuracy": va, "train_loss": tl,
-                 "train_accuracy": ta, "epochs": (n - 1) / race.steps_per_epoch}  # fmt: skip
+    extra: dict[str, Any] = race.objective.final_figures(last, n - 1, race.batch_size)
     return RunMetrics(
         label=cfg.label,
         optimizer=cfg.optimizer,
@@ -348,18 +335,9 @@ class BoardRow:
     status: str  # "diverged @ k", "unbounded below @ k", "disabled", "done", "running", "epoch k"
 
 
-#: the cells of a landscape race's board and of a perceptron race's: (heading, field)
-LANDSCAPE_CELLS = (
-    ("rank", "rank"), ("label", "label"), ("optimizer", "optimizer"),
-    ("final loss", "final_loss"), ("best loss", "best_loss"), ("steps to tol", "steps_to_tol"),
-    ("first within tol", "first_within_tol"), ("dist to min", "dist_to_min"),
-    ("status", "status"),
-)  # fmt: skip
-PERCEPTRON_CELLS = (
-    ("rank", "rank"), ("label", "label"), ("optimizer", "optimizer"),
-    ("val accuracy", "val_accuracy"), ("val loss", "val_loss"), ("train loss", "train_loss"),
-    ("epochs", "epochs"), ("status", "status"),
-)  # fmt: skip
+# the cells of a landscape race's board and of a perceptron race's, (heading, field),
+# are engine.objective's (LANDSCAPE_CELLS, PERCEPTRON_CELLS, imported above); a race's
+# are its objective's ``board_cells``
 
 
 def _num(v: float | int | None) -> str:
@@ -392,13 +370,13 @@ def board_rows(
         ranked = leaderboard(race)
     cfgs = race.racers
     order = sorted(ranked, key=lambda p: not cfgs[p[0]].enabled)  # stable: disabled last
-    perceptron = race.is_perceptron
+    epochs = race.objective.has_epochs
     out = []
     for rank, (i, m) in enumerate(order, 1):
         enabled = cfgs[i].enabled
         blown = m.diverged_step is not None or m.unbounded_step is not None
         va, vl, tl, ep = m.val_accuracy, m.val_loss, m.train_loss, m.epochs
-        if perceptron and perceptron_epochs is not None:
+        if epochs and perceptron_epochs is not None:
             em = perceptron_epochs(i)
             if em["epoch"].size:
                 va, vl, tl = (float(em[k][-1]) for k in ("val_accuracy", "val_loss", "train_loss"))
@@ -409,7 +387,7 @@ def board_rows(
             status = f"unbounded below @ {m.unbounded_step:,}"
         elif not enabled:
             status = "disabled"
-        elif perceptron:
+        elif epochs:
             status = f"epoch {int(ep or 0):,}"
         else:
             status = "done" if m.steps >= race.steps else "running"
@@ -474,8 +452,8 @@ class EpochCache:
         self.tables: dict[int, EpochTable] = {}
 
     def metrics(self, race: Race, i: int) -> dict[str, np.ndarray]:
-        if not race.is_perceptron:
-            raise ValueError("epoch metrics exist only for a perceptron objective")
+        if not race.objective.has_epochs:
+            raise ValueError("epoch metrics exist only for an objective with epochs (a perceptron)")
         spe = race.steps_per_epoch
         with self.lock:
             for _attempt in range(100):
@@ -486,7 +464,7 @@ class EpochCache:
                 n_ep = (c - 1) // spe + 1 if c > 0 else 0
                 new = None
                 if n_ep > table.n:
-                    new = _perceptron(race).evaluate(xs[i, np.arange(table.n, n_ep) * spe])
+                    new = race.objective.evaluate(xs[i, np.arange(table.n, n_ep) * spe])
                 if int(race.run_id[i]) != rid:
                     continue  # reset meanwhile: the rows read may be mixed; read again
                 if new is not None:

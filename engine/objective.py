@@ -1,7 +1,13 @@
 """Objectives a race can run on: a 2-D landscape or the mini-batch perceptron.
 
-An objective knows what the kernel needs (kind id, landscape id, packed params, data)
-and what the metrics need (the known minima, f*, the loss at any point).
+An objective knows what the kernel needs (kind id, landscape id, packed params, data),
+what the metrics need (the known minima, f*, the loss at any point), and everything
+else that differs between kinds, so callers ask it instead of testing its kind
+(engine.racer.Objective lists it): its mini-batches (``batch_size``, 0 for none;
+``epoch_length``), whether it has epochs and full-set figures (``has_epochs``,
+``evaluate``, ``final_figures``), its leaderboard (``board_cells``, ``board_best``)
+and what an export adds for it (``export_arrays``, ``export_data``). A new kind is one
+new class with these members.
 
 The perceptron (lecture notes): z = w1·x1 + w2·x2 + b, a = σ(z), per-row loss the
 binary cross-entropy ℓ = −y·log a − (1 − y)·log(1 − a), dℓ/dz = a − y, for labels y in
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,10 +33,31 @@ from engine.kernel import LANDSCAPE, PERCEPTRON
 from engine.landscapes import Landscape, get_landscape, landscape_f, landscape_fg
 from engine.perceptron_kernel import PF_TILE, bce_loss, perceptron_fg
 
+#: a leaderboard's cells: (heading, field of engine.metrics.BoardRow)
+BoardCells = tuple[tuple[str, str], ...]
+
+#: the cells of a landscape race's board and of a perceptron race's
+LANDSCAPE_CELLS: BoardCells = (
+    ("rank", "rank"), ("label", "label"), ("optimizer", "optimizer"),
+    ("final loss", "final_loss"), ("best loss", "best_loss"), ("steps to tol", "steps_to_tol"),
+    ("first within tol", "first_within_tol"), ("dist to min", "dist_to_min"),
+    ("status", "status"),
+)  # fmt: skip
+PERCEPTRON_CELLS: BoardCells = (
+    ("rank", "rank"), ("label", "label"), ("optimizer", "optimizer"),
+    ("val accuracy", "val_accuracy"), ("val loss", "val_loss"), ("train loss", "train_loss"),
+    ("epochs", "epochs"), ("status", "status"),
+)  # fmt: skip
+
 
 @dataclass
 class LandscapeObjective:
     """A 2-D analytic landscape with optional Gaussian gradient noise."""
+
+    has_epochs: ClassVar[bool] = False  # every update sees the whole objective
+    small_multiples: ClassVar[bool] = True  # a map per racer (main.py render --grid)
+    board_cells: ClassVar[BoardCells] = LANDSCAPE_CELLS
+    board_best: ClassVar[str] = "best_loss"  # the window's "best" column shows this field
 
     landscape: Landscape
     params: dict[str, Any]
@@ -67,6 +94,36 @@ class LandscapeObjective:
     @property
     def name(self) -> str:
         return self.landscape.name
+
+    @property
+    def batch_size(self) -> int:
+        """0: no mini-batches."""
+        return 0
+
+    def epoch_length(self, batch_size: int) -> int:
+        """Updates per epoch: 1 (an epoch is an update)."""
+        return 1
+
+    def evaluate(self, points: np.ndarray) -> np.ndarray:
+        raise ValueError("epoch metrics exist only for an objective with epochs (a perceptron)")
+
+    def final_figures(self, x: np.ndarray, updates: int, batch_size: int) -> dict[str, float]:
+        """Figures of a run beyond the recorded rows (engine.metrics.RunMetrics): none."""
+        return {}
+
+    def run_heading(self, steps: int, batch_size: int) -> list[str]:
+        """What the CLI prints above a finished race's board (the seed follows line 1)."""
+        if self.landscape.typed is not None:  # a typed formula: its text names it
+            return [f"{self.landscape.formula}, {steps} steps"]
+        return [f"{self.name}, {steps} steps"]
+
+    def export_arrays(self, batch_size: int) -> dict[str, np.ndarray]:
+        """What trajectories.npz adds for this objective: nothing."""
+        return {}
+
+    def export_data(self, batch_size: int) -> dict[str, Any] | None:
+        """summary.json's ``"data"`` section: None (no data set)."""
+        return None
 
     def minima(self) -> list[tuple[float, ...]]:
         return [tuple(m) for m in self.landscape.minima(self.params)]
@@ -176,6 +233,11 @@ class PerceptronObjective:
     asks for (steps = epochs × steps_per_epoch).
     """
 
+    has_epochs: ClassVar[bool] = True
+    small_multiples: ClassVar[bool] = False  # its data panel shows every racer's line
+    board_cells: ClassVar[BoardCells] = PERCEPTRON_CELLS
+    board_best: ClassVar[str] = "val_accuracy"
+
     dataset: Dataset
     batch_size: int = 128
     epochs: int = 20
@@ -248,6 +310,10 @@ class PerceptronObjective:
     def steps_per_epoch(self) -> int:
         return -(-self.n_train // self.batch_size)
 
+    def epoch_length(self, batch_size: int) -> int:
+        """Updates per pass over the training rows with mini-batches of ``batch_size``."""
+        return max(-(-self.n_train // max(int(batch_size), 1)), 1)
+
     @property
     def total_steps(self) -> int:
         """Updates of a whole race: epochs × steps_per_epoch."""
@@ -292,8 +358,54 @@ class PerceptronObjective:
         evaluate_points(self.data, self.val, pts, out)
         return out
 
+    def final_figures(self, x: np.ndarray, updates: int, batch_size: int) -> dict[str, float]:
+        """The full-set figures at ``x`` after ``updates`` updates of mini-batches of
+        ``batch_size`` (engine.metrics.RunMetrics' perceptron fields)."""
+        tl, vl, va, ta = (float(v) for v in self.evaluate(x)[0])
+        epochs = updates / self.epoch_length(batch_size)
+        return {"val_loss": vl, "val_accuracy": va, "train_loss": tl, "train_accuracy": ta,
+                "epochs": epochs}  # fmt: skip
+
+    def run_heading(self, steps: int, batch_size: int) -> list[str]:
+        """What the CLI prints above a finished race's board (the seed follows line 1)."""
+        spe = self.epoch_length(batch_size)
+        return [f"perceptron, {steps} steps = {steps / spe:g} epochs of {spe} updates",
+                self.describe()]  # fmt: skip
+
+    def export_arrays(self, batch_size: int) -> dict[str, np.ndarray]:
+        """What trajectories.npz adds: the batches and the standardisation (NaN: none)."""
+        ds, nan2 = self.dataset, (np.nan, np.nan)
+        return {
+            "steps_per_epoch": np.array(self.epoch_length(batch_size)),
+            "batch_size": np.array(batch_size),
+            "feature_mean": np.array(ds.mean if ds.mean is not None else nan2, np.float64),
+            "feature_std": np.array(ds.std if ds.std is not None else nan2, np.float64),
+        }
+
+    def export_data(self, batch_size: int) -> dict[str, Any] | None:
+        """summary.json's ``"data"`` section: rows, split, batches, standardisation."""
+        ds = self.dataset
+        return {
+            "description": self.describe(),
+            "train_rows": self.n_train,
+            "validation_rows": self.n_val,
+            "batch_size": batch_size,
+            "steps_per_epoch": self.epoch_length(batch_size),
+            "standardized": ds.mean is not None,
+            "feature_mean": list(ds.mean) if ds.mean is not None else None,
+            "feature_std": list(ds.std) if ds.std is not None else None,
+        }
+
     def describe(self) -> str:
         return (
             f"perceptron σ(w1·x1 + w2·x2 + b), BCE; {self.mode} (batch {self.batch_size}, "
             f"{self.steps_per_epoch} updates per epoch); {self.dataset.describe()}"
         )
+
+
+#: the objective classes by the scenario file's ``objective.kind`` (a new kind of
+#: objective: its class here, and its section of the scenario schema)
+KINDS: dict[str, type[LandscapeObjective] | type[PerceptronObjective]] = {
+    "landscape": LandscapeObjective,
+    "perceptron": PerceptronObjective,
+}

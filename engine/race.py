@@ -9,7 +9,8 @@ This is the engine's Python API, used alike by the CLI, the tests and the GUI::
     race.metrics()               # per-run metrics (engine.metrics)
 
 Buffers: every per-racer array (:func:`racer_arrays`) is made once for all the racers
-given, with room for ``steps + 1`` rows; :meth:`Race.add_racer` doubles the racer
+given, with room for ``steps + 1`` rows, in one block of memory (a block a race freed
+before when one fits: engine.buffers.BlockPool); :meth:`Race.add_racer` doubles the racer
 slots when they are full. ``race.count``, ``race.xs``... are views of the slots in use:
 they show exactly ``len(race.racers)`` racers. The race has no cap on racers; one
 larger than the memory available is refused (:func:`check_race_size`).
@@ -20,12 +21,13 @@ Thread model: one thread at a time calls ``advance`` (the runner in
 place (a racer added in a free slot is shown once its count is 0), and ``count[i]`` is
 written after the rows it covers.
 
-Perceptron races (objective kind PERCEPTRON): the batch size is the objective's
-(``Race(batch_size=...)`` overrides it), ``steps_per_epoch = ceil(train rows / batch)``
-and :meth:`Race.epoch_metrics` gives the full training / validation loss and accuracy
-at every epoch boundary, computed lazily from the recorded parameters and cached. All
-racers see the same mini-batches: one shuffle per epoch, shared, serves them all (the
-kernel runs the racers epoch by epoch and keeps the orders of a few epochs).
+Objectives with mini-batches and epochs (the perceptron): the batch size is the
+objective's (``Race(batch_size=...)`` overrides it), ``steps_per_epoch`` its
+``epoch_length`` of it (ceil(train rows / batch)) and :meth:`Race.epoch_metrics` gives
+the full training / validation loss and accuracy at every epoch boundary, computed
+lazily from the recorded parameters and cached. All racers see the same mini-batches:
+one shuffle per epoch, shared, serves them all (the kernel runs the racers epoch by
+epoch and keeps the orders of a few epochs).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from engine.buffers import (
     PERM_SLOTS,
     RaceTooLarge,
     check_race_size,
+    fill_rows,
+    make_racer_buffers,
     memory_text,
     race_nbytes,
     racer_arrays,
@@ -54,7 +58,6 @@ from engine.kernel import (
     CFG_NROWS,
     CFG_SEED,
     CFG_SIZE,
-    PERCEPTRON,
     RUNNING,
     race_chunk,
     scratch_for,
@@ -72,14 +75,13 @@ from engine.metrics import (
 )
 from engine.optimizers import (
     BIAS_TABLE_MAX,
-    H_SIZE,
     bias_table,
     get_optimizer,
     set_velocity,
 )
-from engine.racer import Objective, RacerConfig, Trajectory, validated_params
+from engine.racer import Objective, RacerConfig, Trajectory, pack_configs, validated_params
 from engine.rng import splitmix64
-from engine.schedules import SP_SIZE, get_schedule
+from engine.schedules import get_schedule
 
 # engine.race is the engine's Python API: these names are re-exported from where they live
 __all__ = [
@@ -139,11 +141,12 @@ class Race:
         self.seed = int(seed)
         self.steps = int(steps)
         self.tolerance = tolerance or Tolerance()
-        if int(batch_size) <= 0:  # the objective's (a perceptron's mini-batch size)
-            batch_size = int(getattr(objective, "batch_size", 0) or 0)
+        if int(batch_size) <= 0:  # the objective's (0: no mini-batches)
+            batch_size = int(objective.batch_size)
         self.batch_size = int(batch_size)
-        for cfg in [c for c in racers if c.v0 is not None or c.x_prev is not None]:
-            self._check_config(cfg)
+        for cfg in racers:
+            if cfg.v0 is not None or cfg.x_prev is not None:
+                self._check_config(cfg)
         self.racers: list[RacerConfig] = list(racers)
         self._epochs = EpochCache()
         self._scans = ScanCache()
@@ -159,42 +162,43 @@ class Race:
         # bts[btab[i]] (_pack_biases); _tables: the table each row was copied from
         self.bts: npt.NDArray[np.float64] = np.full((0, 3, 0), np.nan)
         self._tables: list[np.ndarray] = []
-        self._realloc(len(self.racers), self.steps + 1, len(self.racers))
-        self._pack_racers(range(len(self.racers)))
-        self._reset_racers(range(len(self.racers)), fresh=True)
+        # parameters packed (and refused if bad) before the buffers are made
+        packed = pack_configs(self.racers)
+        self._realloc(len(self.racers), self.steps + 1, len(self.racers), fill_recorded=False)
+        self._pack_racers(range(len(self.racers)), packed)
+        self._reset_racers(range(len(self.racers)))  # fills their rows
 
     # ------------------------------------------------------------ buffers
-    def _realloc(self, slots: int, cap: int, keep: int | list[int]) -> None:
+    def _realloc(
+        self, slots: int, cap: int, keep: int | list[int], fill_recorded: bool = True
+    ) -> None:
         """New per-racer buffers (:func:`racer_arrays`) of ``slots`` racer slots and ``cap``
         rows, holding the old buffers' first ``keep`` racers (or those listed); the race
         then shows the racers kept (see :meth:`_show`).
 
-        One allocation for any number of racers: the constructor makes as many slots as
-        racers, :meth:`add_racer` doubles them when full. Buffers are filled as they are
-        made (np.full, not np.zeros: every page written now, so the kernel's first pass
-        over the rows does not page-fault; zeros are mapped lazily: np.zeros for the
-        recorded points left ~400 faults, 0.5 ms, in the first run of 2,000 racers, the
-        bench's RACE BUILD table). RaceTooLarge if they would not fit.
+        One block of memory for any number of racers (:func:`make_racer_buffers`, reused
+        from a race freed before when one of the size is free): the constructor makes as
+        many slots as racers, :meth:`add_racer` doubles them when full. Buffers are filled
+        as they are made (every page written now, so the kernel's first pass over the rows
+        does not page-fault); ``fill_recorded=False``: the recorded rows are left as they
+        are, for a caller that resets every racer next (the constructor: the reset fills
+        them just before it records row 0). RaceTooLarge if they would not fit.
         """
         d = self.objective.dim
         check_race_size(slots, cap - 1, d, self.objective.data.shape[0])
         rows = slice(0, keep) if isinstance(keep, int) else keep
-        old, new = self._slots, {}
-        for name, (shape, dtype, fill) in racer_arrays(d, cap).items():
-            size = (slots, *shape)
-            a: np.ndarray = np.empty(size, dtype) if fill is None else np.full(size, fill, dtype)
-            if old:
-                src = old[name][rows]
-                if src.shape[1:] == a.shape[1:]:
-                    a[: src.shape[0]] = src
-                else:  # the recorded rows of a longer race
-                    a[: src.shape[0], : src.shape[1]] = src
-            new[name] = a
+        old, new = self._slots, make_racer_buffers(slots, d, cap, fill_recorded)
+        for name, a in new.items() if old else ():
+            src = old[name][rows]
+            if src.shape[1:] == a.shape[1:]:
+                a[: src.shape[0]] = src
+            else:  # the recorded rows of a longer race
+                a[: src.shape[0], : src.shape[1]] = src
         kept = keep if isinstance(keep, int) else len(keep)
         self._slots, self.cap = new, cap
         self._show(kept)
         if old and self.bts.shape[2] != min(cap, BIAS_TABLE_MAX):  # a longer race
-            self._pack_biases([])  # every racer's tables, longer
+            self._pack_biases(np.arange(0))  # every racer's tables, longer
 
     def _show(self, n: int) -> None:
         """Make the per-racer attributes (``race.count``, ``race.xs``...) views of the
@@ -211,9 +215,9 @@ class Race:
                 raise ValueError(f"{name}: expected {d} numbers (one per parameter), got {len(v)}")
 
     def _pack_bias(self, i: int) -> None:
-        self._pack_biases([i])
+        self._pack_biases(np.array([i], dtype=np.int64))
 
-    def _pack_biases(self, rows: list[int]) -> None:
+    def _pack_biases(self, rows: np.ndarray) -> None:
         """Racers ``rows``' bias tables (engine.optimizers.bias_table): ``bts`` holds each
         distinct table once, racer i's is ``bts[btab[i]]``. One call per optimizer and
         distinct hyperparameters but the rate (a table never depends on hp[0]); tables
@@ -222,13 +226,17 @@ class Race:
         length = min(self.cap, BIAS_TABLE_MAX)
         n = len(self.racers)
         if self.bts.shape[2] != length:
-            rows, self._tables = list(range(n)), []
+            rows, self._tables = np.arange(n), []
         idx = np.asarray(rows, dtype=np.int64)
-        oids, hps = self.oids[idx], self.hps[idx]
+        every = idx.size == n and bool((idx == np.arange(n)).all())  # views, not copies
+        oids, hps = (self.oids, self.hps) if every else (self.oids[idx], self.hps[idx])
+        if oids.size and oids[0] == oids[-1] and (oids == oids[0]).all():  # one optimizer
+            by_oid = {int(oids[0]): np.arange(oids.size)}
+        else:
+            by_oid = {oid: np.flatnonzero(oids == oid) for oid in np.unique(oids).tolist()}
         groups: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
-        for oid in np.unique(oids).tolist():
-            ks = np.flatnonzero(oids == oid)
-            rest = hps[ks, 1:]
+        for oid, ks in by_oid.items():
+            rest = hps[:, 1:] if ks.size == oids.size else hps[ks, 1:]
             if (rest == rest[0]).all():  # the usual case: one table for all
                 alike = [ks]
             else:
@@ -254,8 +262,9 @@ class Race:
         if [id(t) for t in tables] != [id(t) for t in self._tables] or (
             self.bts.shape[2] != length
         ):
-            need, have = len(tables) * 3 * length * 8, buffers.available_memory()
-            if len(tables) > 1 and have is not None and need > have:
+            need = len(tables) * 3 * length * 8
+            have = buffers.available_memory() if len(tables) > 1 else None
+            if have is not None and need > have:
                 raise RaceTooLarge(f"{len(tables)} bias tables need {memory_text(need)} of memory; "
                                    f"{memory_text(have)} is available")  # fmt: skip
             bts = np.full((len(tables), 3, length), np.nan)
@@ -278,39 +287,49 @@ class Race:
         s = self.racers[i].start
         return np.array(s if s is not None else self.objective.start, dtype=np.float64)
 
-    def _reset_racers(self, which: range | list[int], fresh: bool = False) -> None:
-        """Racers ``which`` back to their starts, state cleared, row 0 recorded (one kernel
-        call for all); ``fresh``: their rows were just made (already NaN / zero)."""
-        rows = np.asarray(which, dtype=np.int64)
+    def _reset_racers(self, which: range | list[int]) -> None:
+        """Racers ``which`` back to their starts, state cleared, rows NaN (points zero),
+        row 0 recorded (one kernel call for all)."""
+        rows = _rows(which)
         if not rows.size:
             return
+        # a run of racers as a slice: plain slicing writes faster than an index array
+        sel: slice | np.ndarray = (
+            slice(which.start, which.stop) if isinstance(which, range) and which.step == 1 else rows
+        )
         # first: readers see a reset before any row changes
-        self.run_id[rows] = _new_run_ids(rows.size)
-        cfgs = [self.racers[i] for i in rows.tolist()]
-        own = self.objective.start
-        starts = [c.start for c in cfgs]
-        if any(s is not None for s in starts):
-            self.X[rows] = [own if s is None else s for s in starts]
-        else:
-            self.X[rows] = own
-        self.st[rows] = 0.0
-        self.sc[rows] = 0.0
-        for i, cfg in zip(rows.tolist(), cfgs, strict=True):
+        self.run_id[sel] = _new_run_ids(rows.size)
+        cfgs = self._configs(which, rows)
+        self.X[sel] = self.objective.start
+        self.st[sel] = 0.0
+        self.sc[sel] = 0.0
+        own = [
+            (k, c)
+            for k, c in enumerate(cfgs)
+            if c.start is not None or c.v0 is not None or c.x_prev is not None
+        ]
+        for k, cfg in own:  # racers with their own start or velocity
+            i = int(rows[k])
+            if cfg.start is not None:
+                self.X[i] = cfg.start
             if cfg.v0 is not None or cfg.x_prev is not None:
                 set_velocity(cfg.optimizer, validated_params(cfg), self.st[i], self.sc[i],
                              self.X[i], cfg.v0, cfg.x_prev)  # fmt: skip
-        self.t[rows] = 0
-        self.count[rows] = 0
-        self.status[rows] = RUNNING
+        self.t[sel] = 0
+        self.count[sel] = 0
+        self.status[sel] = RUNNING
         w = splitmix64(self.seed * 2 + 1)
         v = splitmix64(self.seed * 2 + 2)
-        self.rng[rows] = np.array([w[0], w[1], v[0], v[1]], dtype=np.uint64)
-        if not fresh:
-            self.loss[rows] = np.nan
-            self.gnorm[rows] = np.nan
-            self.lrs[rows] = np.nan
-            self.xs[rows] = 0.0
+        self.rng[sel] = np.array([w[0], w[1], v[0], v[1]], dtype=np.uint64)
+        fill_rows(self, sel)
         self._run_kernel(0, only=rows)  # record row 0 without stepping
+
+    def _configs(self, which: range | list[int], rows: np.ndarray) -> list[RacerConfig]:
+        """The configs of racers ``which`` (``rows``: the same as an array)."""
+        if which == range(len(self.racers)):
+            return list(self.racers)
+        racers = self.racers
+        return [racers[i] for i in rows.tolist()]
 
     def _reset_racer(self, i: int) -> None:
         self._reset_racers([i])
@@ -318,40 +337,19 @@ class Race:
     def _pack_racer(self, i: int) -> None:
         self._pack_racers([i])
 
-    def _pack_racers(self, which: range | list[int]) -> None:
+    def _pack_racers(
+        self, which: range | list[int], packed: dict[str, np.ndarray] | None = None
+    ) -> None:
         """Store racers ``which``'s optimizers, hyperparameters, schedules and bias tables
-        for the kernel, in one assignment per array: the racers of each optimizer are
-        packed together (Optimizer.pack_resolved of their validated_params), a schedule
-        once per distinct one. Bad parameters raise before anything is stored."""
-        rows = np.asarray(which, dtype=np.int64)
+        for the kernel (``packed``: :func:`pack_configs` of their configs, made before)."""
+        rows = _rows(which)
         if not rows.size:
             return
-        cfgs = [self.racers[i] for i in rows.tolist()]
-        params = [validated_params(c) for c in cfgs]
-        n = rows.size
-        oids, hps = np.empty(n, np.int64), np.empty((n, H_SIZE))
-        for name, ks in _positions([c.optimizer for c in cfgs]).items():
-            opt = get_optimizer(name)
-            oids[ks] = opt.oid
-            hps[ks] = opt.pack_resolved([params[k] for k in ks.tolist()])
-        sids, sps = np.empty(n, np.int64), np.empty((n, SP_SIZE))
-        for (name, unit), ks in _positions([(c.schedule, c.schedule_unit) for c in cfgs]).items():
-            sch = get_schedule(name)
-            sids[ks] = sch.sid
-            given = [cfgs[k].schedule_params for k in ks.tolist()]
-            alike = (
-                [ks]
-                if given.count(given[0]) == len(given)
-                else list(_positions([repr(p) for p in given], ks).values())
-            )
-            for m in alike:  # racers with the same schedule parameters
-                sps[m] = sch.pack(cfgs[m[0]].schedule_params, unit=unit)
-        self.oids[rows] = oids
-        self.hps[rows] = hps
-        self.sids[rows] = sids
-        self.sps[rows] = sps
-        self.active[rows] = [c.enabled for c in cfgs]
-        self._pack_biases(rows.tolist())
+        if packed is None:
+            packed = pack_configs(self._configs(which, rows))
+        for name, a in packed.items():
+            getattr(self, name)[rows] = a
+        self._pack_biases(rows)
 
     def add_racer(self, cfg: RacerConfig) -> int:
         """Add a racer (starting from step 0); returns its index. The buffers double when
@@ -477,16 +475,19 @@ class Race:
             return int((self.t - before).max()) if len(self.racers) else 0
 
     @property
+    def has_epochs(self) -> bool:
+        """Whether the objective has epochs (full-set figures at their boundaries)."""
+        return self.objective.has_epochs
+
+    @property
     def is_perceptron(self) -> bool:
-        return int(getattr(self.objective, "kind", 0)) == PERCEPTRON
+        """The window's name for :attr:`has_epochs` (it picks the perceptron's panel)."""
+        return self.objective.has_epochs
 
     @property
     def steps_per_epoch(self) -> int:
-        """Updates per pass over the training rows (1 for a landscape)."""
-        if not self.is_perceptron:
-            return 1
-        n = int(self.objective.data.shape[0])
-        return max(-(-n // max(self.batch_size, 1)), 1)
+        """Updates per epoch (the objective's, with this race's batch size)."""
+        return self.objective.epoch_length(self.batch_size)
 
     @property
     def done(self) -> bool:
@@ -559,15 +560,11 @@ class Race:
         return leaderboard(self)
 
 
-def _positions(keys: list[Any], of: np.ndarray | None = None) -> dict[Any, np.ndarray]:
-    """The positions of each distinct key in ``keys`` (or the entries of ``of`` there),
-    in order of first appearance."""
-    code = {k: j for j, k in enumerate(dict.fromkeys(keys))}
-    where = np.arange(len(keys)) if of is None else of
-    if len(code) == 1:
-        return {keys[0]: where}
-    codes = np.fromiter(map(code.__getitem__, keys), np.int64, len(keys))
-    return {k: where[codes == j] for k, j in code.items()}
+def _rows(which: range | list[int]) -> np.ndarray:
+    """Racer indices as an int64 array (a range without a Python loop)."""
+    if isinstance(which, range):
+        return np.arange(which.start, which.stop, which.step, dtype=np.int64)
+    return np.asarray(which, dtype=np.int64)
 
 
 _RUN_IDS = [1]  # the next run id (Race.run_id: a new one at every (re)start)

@@ -171,9 +171,19 @@ def compile_drawing(report: Report | None = None, reverse: bool = False) -> None
         step()
 
 
+def compile_maps(report: Report | None = None) -> None:
+    """Compile (or load) the maps' batch kernel (engine.maps.kernel.map_chunk, ~12 s
+    cold): a map of two pixels (engine.maps.fast.warm_up_map)."""
+    from engine.maps.fast import warm_up_map
+
+    (report or _quiet)("the maps' batch kernel")
+    warm_up_map()
+
+
 def compile_parts(report: Report | None = None, drawing: bool = True) -> None:
     """The child's share of :func:`warm_up`: the race kernel's callees by signature,
-    the perceptron's evaluation, then (``drawing``) the window's drawing kernels."""
+    the perceptron's evaluation, the maps' batch kernel, then (``drawing``) the
+    window's drawing kernels."""
     import numpy as np
 
     from engine.objective import evaluate_points
@@ -184,6 +194,7 @@ def compile_parts(report: Report | None = None, drawing: bool = True) -> None:
     for disp, sig in parts[:3]:  # the callees race_chunk meets last
         disp.compile(sig)
     evaluate_points(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((1, 3)), np.zeros((1, 4)))
+    compile_maps(say)
     if drawing:
         compile_drawing(say)
     for disp, sig in parts[3:]:  # normally in the cache by now (the parent's race kernel)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Qt and the window load when first used: a bad file fails fast
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtGui import QImage
+
+    from engine.scenario import Scenario
+    from gui.window import MainWindow
 
 
 def run_gui(scenario_path: str | None = None, remember: bool = True) -> int:
@@ -41,7 +50,7 @@ def run_gui(scenario_path: str | None = None, remember: bool = True) -> int:
     return int(app.exec())
 
 
-def make_window(scenario_path: str | None = None, remember: bool = True) -> Any:
+def make_window(scenario_path: str | None = None, remember: bool = True) -> MainWindow:
     """The main window on ``scenario_path``; without one, on the scenario open when the
     last session ended if it still loads (else the default, saying why in the status bar).
     ``remember`` False: no settings are read or written (see gui.settings).
@@ -94,7 +103,9 @@ def render_png(
         from dataclasses import replace
 
         scenario = replace(scenario, steps=int(steps))
-    if grid and scenario.objective.kind == "perceptron":
+    from engine.objective import KINDS
+
+    if grid and not KINDS[scenario.objective.kind].small_multiples:
         raise ValueError(
             f"{scenario_path}: --grid: small multiples are for landscape races, and this "
             "is a perceptron race (its data panel already shows every racer's decision line)"
@@ -102,13 +113,16 @@ def render_png(
     img = _render(scenario, size, whole_window, grid)
     out_path = Path(out)
     tmp = out_path.with_name(out_path.name + ".tmp.png")
-    if not img.save(str(tmp), "PNG"):
+    # PNG from the suffix: PySide6's stub types the format as bytes, the binding wants str
+    if not img.save(str(tmp)):
         raise OSError(f"cannot write {out_path}")
     os.replace(tmp, out_path)
     return out_path
 
 
-def _render(scenario: Any, size: tuple[int, int], whole_window: bool, grid: bool = False) -> Any:
+def _render(
+    scenario: Scenario, size: tuple[int, int], whole_window: bool, grid: bool = False
+) -> QImage:
     """The race of ``scenario`` run to its end in an offscreen window, as a QImage."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -138,12 +152,23 @@ def _render(scenario: Any, size: tuple[int, int], whole_window: bool, grid: bool
 
 
 # ---------------------------------------------------------------------------- warm-up
+@dataclass
+class _WarmupState:
+    """What the warm-up window saw: the user quit, the last line printed, stderr's end."""
+
+    quit: bool = False
+    last: str = "starting"
+    err: bytes = b""
+
+
 def warmup_command() -> list[str]:
     """The command line of the warm-up process the window starts on a cold cache."""
     return [sys.executable, str(Path(__file__).resolve().parents[1] / "main.py"), "warmup"]
 
 
-def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[bool, str]:
+def warm_up_with_splash(
+    app: QCoreApplication, command: list[str] | None = None
+) -> tuple[bool, str]:
     """Run the warm-up (``command``, default :func:`warmup_command`) in a separate
     process while a small window says what is happening: numba compiles for this
     machine once, and the window would otherwise look frozen for that long.
@@ -155,10 +180,21 @@ def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[boo
     import time
 
     from PySide6.QtCore import QEventLoop, QProcess, Qt, QTimer
+    from PySide6.QtGui import QCloseEvent
     from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+    class WarmupBox(QWidget):
+        """Closing the box calls ``on_close`` (when set)."""
+
+        on_close: Callable[[], None] | None = None
+
+        def closeEvent(self, ev: QCloseEvent) -> None:
+            ev.accept()
+            if self.on_close is not None:
+                self.on_close()
+
     cmd = command if command is not None else warmup_command()
-    box = QWidget()
+    box = WarmupBox()
     box.setObjectName("warmup")
     box.setWindowTitle("Gradient Arena: first start")
     box.setMinimumWidth(560)
@@ -182,23 +218,23 @@ def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[boo
 
     proc = QProcess(box)
     loop = QEventLoop()
-    state = {"quit": False, "last": "starting", "err": b""}
+    state = _WarmupState()
     t0 = time.monotonic()
 
     def tick() -> None:
-        step.setText(f"{state['last']} ... {time.monotonic() - t0:.0f} s")
+        step.setText(f"{state.last} ... {time.monotonic() - t0:.0f} s")
 
     def on_stdout() -> None:
         lines = bytes(proc.readAllStandardOutput().data()).decode(errors="replace").splitlines()
         if lines and lines[-1].strip():
-            state["last"] = lines[-1].strip()
+            state.last = lines[-1].strip()
             tick()
 
     def on_stderr() -> None:
-        state["err"] = (state["err"] + bytes(proc.readAllStandardError().data()))[-4000:]
+        state.err = (state.err + bytes(proc.readAllStandardError().data()))[-4000:]
 
     def on_quit() -> None:
-        state["quit"] = True
+        state.quit = True
         proc.kill()
         loop.quit()
 
@@ -210,7 +246,7 @@ def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[boo
     timer = QTimer(box)
     timer.timeout.connect(tick)
     timer.start(500)
-    box.closeEvent = lambda ev: (ev.accept(), on_quit())  # type: ignore[method-assign]
+    box.on_close = on_quit
     box.show()
     proc.start(cmd[0], cmd[1:])
     started = proc.waitForStarted(10000)
@@ -221,15 +257,15 @@ def warm_up_with_splash(app: Any, command: list[str] | None = None) -> tuple[boo
     if proc.state() != QProcess.ProcessState.NotRunning:
         proc.kill()
         proc.waitForFinished(5000)
-    box.closeEvent = lambda ev: ev.accept()  # type: ignore[method-assign]
+    box.on_close = None
     box.close()
     app.processEvents()
-    if state["quit"]:
+    if state.quit:
         return False, ""
     if not started:
         return True, f"could not start the kernel warm-up ({proc.errorString()})"
     if proc.exitStatus() != QProcess.ExitStatus.NormalExit or proc.exitCode() != 0:
-        err = bytes(state["err"]).decode(errors="replace").strip().splitlines()
+        err = state.err.decode(errors="replace").strip().splitlines()
         why = err[-1] if err else proc.errorString()
         return True, f"the kernel warm-up failed ({why}); they compile on first use instead"
     return True, ""

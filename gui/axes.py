@@ -85,7 +85,7 @@ def update_around(item: pg.GraphicsObject, xs: np.ndarray, ys: np.ndarray, pad_p
             item.update()
             return
         pix = (abs(px.x()) + abs(py.x()), abs(px.y()) + abs(py.y()))
-        item._pixel = pix  # type: ignore[attr-defined]
+        item._pixel = pix
     x0, x1, y0, y1 = finite_bounds(xs, ys)
     if not x0 <= x1:
         return

@@ -234,8 +234,9 @@ class ParamForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         for spec in specs:
             v = values.get(spec.name, spec.default)
+            ed: QWidget
             if spec.kind == "float":
-                ed: QWidget = FloatEditor(spec, float(v))
+                ed = FloatEditor(spec, float(v))
                 ed.valueChanged.connect(lambda val, n=spec.name: self.changed.emit(n, val))
             elif spec.kind == "int" and (spec.hi > INT32 or spec.lo < -INT32):
                 ed = BigIntEditor(spec, int(v))

@@ -9,14 +9,18 @@ undo stack and the file's path), ``scenario`` (the scenario loaded), ``load(scen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QMimeData, QObject, QUrl
+from PySide6.QtGui import QAction, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from engine.scenario import Scenario, ScenarioError, load_scenario, loads_scenario, save_scenario
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
 
 DEFAULT_SCENARIO = """
 schema = 1
@@ -64,7 +68,7 @@ def is_user_file(path: Path) -> bool:
     return not str(path).startswith("<")
 
 
-def dropped_file(mime: Any) -> Path | None:
+def dropped_file(mime: QMimeData) -> Path | None:
     """The one local .toml file of a drag, else None."""
     if not mime.hasUrls():
         return None
@@ -78,17 +82,19 @@ def dropped_file(mime: Any) -> Path | None:
 class ScenarioFiles(QObject):
     """The File menu's actions on ``window`` (see the module docstring)."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.win = window
         self.recent_menu: QMenu | None = None
-        self.revert_action: Any = None
+        self.revert_action: QAction | None = None
 
     def build_menu(self, fm: QMenu) -> None:
         """The File menu's entries."""
         keys = QKeySequence.StandardKey
 
-        def add(text: str, slot: Any, key: Any = None) -> Any:
+        def add(
+            text: str, slot: Callable[[], object], key: QKeySequence.StandardKey | None = None
+        ) -> QAction:
             action = fm.addAction(text)
             if key is not None:
                 action.setShortcut(key)
@@ -146,7 +152,7 @@ class ScenarioFiles(QObject):
         self.win.load(scn)
         self.win.document.reset(self.win.current_scenario(), None)
 
-    def drop(self, ev: Any) -> None:
+    def drop(self, ev: QDropEvent) -> None:
         """A scenario file dropped on the window opens (anything else is refused)."""
         p = dropped_file(ev.mimeData())
         if p is None:

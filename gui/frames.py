@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 
-from gui.perceptron import EpochSampler
+from gui.perceptron import EpochSampler, PerceptronPanel
 
 if TYPE_CHECKING:
+    from gui.landscape_panel import LandscapePanel
+    from gui.multiples import SmallMultiples
     from gui.window import MainWindow
 
 FRAME_MS = 16  # the timer's interval: ~60 frames/s
@@ -71,8 +73,6 @@ class FrameLoop:
         """Pull new rows from the engine and redraw (GUI thread, ~60 Hz)."""
         win = self.win
         race = win.race
-        if race is None:
-            return
         t0 = time.perf_counter()
         n = len(race.racers)
         counts = [int(c) for c in race.count[:n]]
@@ -107,6 +107,7 @@ class FrameLoop:
         win = self.win
         race = win.race
         n = len(counts)
+        panel: PerceptronPanel | LandscapePanel | SmallMultiples
         panel = win.perceptron if win.is_perceptron else win.landscape
         if win.central.currentWidget() is win.multiples:
             panel = win.multiples  # the single panel catches up when shown again
@@ -117,7 +118,7 @@ class FrameLoop:
         for i in range(n):
             if counts[i] == (last[i] if i < len(last) else -1):
                 continue
-            if panel is win.perceptron:
+            if isinstance(panel, PerceptronPanel):
                 panel.update_racer(i, xs[i], counts[i], race.racers[i].enabled)
             else:  # a blown-up run's trail ends at the view
                 escaped = ends[i][1] is not None

@@ -180,8 +180,31 @@ class LandscapePanel(pg.PlotWidget):
         self.home = (float(view[0]), float(view[1]), float(view[2]), float(view[3]))
         self._inside = [[0, -1] for _ in self._inside]
         self.home_outline.setData([], [])
+        self.set_map_overlay(None)  # a start map was of the landscape before
         self.go_home()
         self.refresh_grid()
+
+    def set_map_overlay(
+        self, rgba: np.ndarray | None, rect: tuple[float, float, float, float] = (0, 1, 0, 1)
+    ) -> None:
+        """A start map (RGBA, [y, x]) over ``rect`` (x0, x1, y0, y1), drawn semi-transparent
+        over the heat map and under the contours and trails; None removes it."""
+        item = getattr(self, "map_overlay", None)
+        if rgba is None:
+            if item is not None:
+                item.clear()
+                item.hide()
+            return
+        if item is None:
+            item = self.map_overlay = pg.ImageItem()
+            item.setZValue(-7)
+            item.setOpacity(0.75)
+            cache_static_items(self, item)  # repainted under moving trails every frame
+            self.addItem(item, ignoreBounds=True)
+        x0, x1, y0, y1 = rect
+        item.setImage(rgba, autoLevels=False)
+        item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        item.show()
 
     def go_home(self) -> None:
         """Show the home box (the scenario's or the landscape's view); with equal aspect

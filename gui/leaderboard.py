@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
-from engine.metrics import board_rows
+from engine.metrics import RunMetrics, board_rows
+from engine.race import Race
 from gui.palette import color_for
+
+if TYPE_CHECKING:
+    from gui.perceptron import EpochSampler
+
+Ranked = list[tuple[int, RunMetrics]]  # racer indices with their metrics, best first
 
 #: the leaderboard's columns, and the tooltips of those that need one
 BOARD_COLUMNS = ("#", "racer", "loss", "best / val acc", "steps to tol", "first in tol", "status")
@@ -42,11 +48,13 @@ class Leaderboard(QTableWidget):
         super().__init__(0, len(BOARD_COLUMNS))
         self.setHorizontalHeaderLabels(list(BOARD_COLUMNS))
         for col, tip in BOARD_TIPS.items():
-            self.horizontalHeaderItem(BOARD_COLUMNS.index(col)).setToolTip(tip)
+            header = self.horizontalHeaderItem(BOARD_COLUMNS.index(col))
+            assert header is not None  # setHorizontalHeaderLabels made it
+            header.setToolTip(tip)
         self.verticalHeader().hide()
         self._size_columns()
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self._job: tuple[Any, threading.Thread, dict] | None = None
+        self._job: tuple[Race, threading.Thread, dict[str, Ranked]] | None = None
         self._brushes: dict[str, QBrush] = {}
         self._default_brush = QBrush()
 
@@ -62,7 +70,7 @@ class Leaderboard(QTableWidget):
             b = self._brushes[color] = QBrush(QColor(color))
         return b
 
-    def show_rows(self, race: Any, ranked: list, epochs: Any = None) -> None:
+    def show_rows(self, race: Race, ranked: Ranked, epochs: EpochSampler | None = None) -> None:
         """Show ``ranked`` (``race.leaderboard()``) as engine.metrics.board_rows words
         it; ``epochs``: the window's EpochSampler on a perceptron race (the accuracy and
         epoch shown are then those of the latest epoch evaluated), else None."""
@@ -75,7 +83,7 @@ class Leaderboard(QTableWidget):
         try:
             self._resize(len(rows))
             for r, row in enumerate(rows):
-                best = row.val_accuracy if race.is_perceptron else row.best_loss
+                best = getattr(row, race.objective.board_best)
                 texts = (row.rank, row.label, row.final_loss, best, row.steps_to_tol,
                          row.first_within_tol, row.status)  # fmt: skip
                 colors = {LABEL_COLUMN: race.racers[row.index].color or color_for(row.index)}
@@ -99,6 +107,7 @@ class Leaderboard(QTableWidget):
     def _set_row(self, r: int, texts: tuple[str, ...], colors: dict[int, str]) -> None:
         for col, text in enumerate(texts):
             item = self.item(r, col)
+            assert item is not None  # _resize made every row's items
             if item.text() != text:
                 item.setText(text)
             c = colors.get(col)
@@ -107,7 +116,7 @@ class Leaderboard(QTableWidget):
                 item.setForeground(brush)
 
     # ---------------------------------------------------------------- off the GUI thread
-    def refresh_async(self, race: Any) -> None:
+    def refresh_async(self, race: Race | None) -> None:
         """Compute ``race``'s leaderboard in a worker thread; :meth:`poll` shows it.
 
         The metrics scan only the rows recorded since the last refresh (~0.7 ms for 8
@@ -116,7 +125,7 @@ class Leaderboard(QTableWidget):
         """
         if race is None or self._job is not None:
             return
-        out: dict = {}
+        out: dict[str, Ranked] = {}
 
         def work() -> None:
             # racers added or removed meanwhile may raise: the next refresh redoes it
@@ -127,7 +136,7 @@ class Leaderboard(QTableWidget):
         self._job = (race, job, out)
         job.start()
 
-    def poll(self, race: Any, epochs: Any = None) -> None:
+    def poll(self, race: Race, epochs: EpochSampler | None = None) -> None:
         """Show the worker's rows if it has finished and they are still ``race``'s."""
         if self._job is None or self._job[1].is_alive():
             return

@@ -4,10 +4,12 @@ view, with exact zeros on a floor and noisy losses smoothed."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
 from engine.display import (
     ema_update,
@@ -35,7 +37,7 @@ class LossPanel(pg.PlotWidget):
     BUCKETS = 1500
     EMA_STEPS = 100  # the moving average's time constant, at most one epoch
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(300, 180)
         self.plotItem.setLabel("bottom", "step")
@@ -59,7 +61,7 @@ class LossPanel(pg.PlotWidget):
         self.floor_marks.setZValue(4)
         self.addItem(self.floor_marks, ignoreBounds=True)
         self.floor_texts: list[pg.TextItem] = []
-        self._floor_shown: tuple | None = None  # what the marks and labels show
+        self._floor_shown: tuple[object, ...] | None = None  # what the marks and labels show
         self.fstar: float | None = None
         self.log = True
         self.quantity = "f"  # what the curves are ("loss" for the perceptron)
@@ -495,7 +497,7 @@ class _CurveTrail(FreshSource):
         n: int,
         max_steps: int,
         buckets: int,
-        transform,
+        transform: Callable[[np.ndarray], np.ndarray],
         floor: float | None = None,
         scale: float = 1.0,
         offset: float = 0.0,

@@ -21,14 +21,20 @@ from __future__ import annotations
 
 import html
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QWidget
 
 from gui.axes import LEVELS
 from gui.landscape_panel import landscape_image
 from gui.trails import Heads, Trail, TrailLayer, clip_polyline
+
+if TYPE_CHECKING:
+    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 
 #: map samples per side in a small panel (a panel is a few hundred pixels wide)
 SMALL_GRID = 256
@@ -38,6 +44,8 @@ SMALL_TRAIL_CAP = 4000
 #: whole only when the view changes (gui.axes.TRAIL_WIDTH is for many long trails)
 TRAIL_WIDTH = 2
 TITLE_SIZE = "15pt"
+#: a sampled map as every panel shows it: RGBA image, colour levels, rect, contours x, y
+MapPicture = tuple[np.ndarray, tuple[float, float], QRectF, np.ndarray, np.ndarray]
 TICK_FONT_PT = 11
 LABEL_SIZE = "13pt"
 #: pixels a panel needs besides its plot area: title above, axes left and below
@@ -81,7 +89,7 @@ def _colored(img: np.ndarray, lo: float, hi: float) -> np.ndarray:
     span = hi - lo if hi > lo else 1.0
     with np.errstate(invalid="ignore"):
         idx = np.clip((img - lo) * (255.0 / span), 0, 255)
-    rgba = _LUT[np.nan_to_num(idx, nan=0.0).astype(np.intp)]
+    rgba: np.ndarray = _LUT[np.nan_to_num(idx, nan=0.0).astype(np.intp)]
     rgba[~np.isfinite(img)] = 0
     return rgba
 
@@ -268,7 +276,7 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
 
     startChosen = Signal(float, float)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(400, 300)
         self.ci.layout.setSpacing(6)
@@ -283,8 +291,8 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         self.lid = -1
         self.packed = np.zeros(1)
         self.fmin_known: float | None = None
-        self.minima_xy: list = []
-        self.saddles_xy: list = []
+        self.minima_xy: list[tuple[float, ...]] = []
+        self.saddles_xy: list[tuple[float, ...]] = []
         self.levels = LEVELS
         self.log_color = True
         self.equal_aspect = True
@@ -297,7 +305,7 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         self._grid_timer.setSingleShot(True)
         self._grid_timer.setInterval(40)
         self._grid_timer.timeout.connect(self.refresh_grid)
-        self._grid: tuple | None = None  # the last map sampled: (image, levels, rect, cx, cy)
+        self._grid: MapPicture | None = None  # the last map sampled
         self._stale = False  # changed while hidden: laid out and sampled when shown
         self.scene().sigMouseClicked.connect(self._on_click)
 
@@ -307,8 +315,8 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         lid: int,
         packed: np.ndarray,
         view: tuple[float, ...],
-        minima: list,
-        saddles: list,
+        minima: list[tuple[float, ...]],
+        saddles: list[tuple[float, ...]],
         fmin: float | None,
         levels: int = LEVELS,
         log_color: bool = True,
@@ -470,14 +478,14 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         for r in range(rows):
             lay.setRowFixedHeight(r, h)
 
-    def showEvent(self, ev) -> None:
+    def showEvent(self, ev: QShowEvent) -> None:
         super().showEvent(ev)
         if self._stale:
             self._stale = False
             self._relayout(force=True)
             self.refresh_grid()
 
-    def resizeEvent(self, ev) -> None:
+    def resizeEvent(self, ev: QResizeEvent) -> None:
         super().resizeEvent(ev)
         if getattr(self, "enabled", None):  # (the base class resizes before __init__ ends)
             self._relayout()
@@ -549,7 +557,7 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         cell.contours.setData(cx, cy, connect="pairs")
 
     # ------------------------------------------------------------ mouse
-    def _on_click(self, ev) -> None:
+    def _on_click(self, ev: MouseClickEvent) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or ev.double():
             return
         for cell in self.cells:

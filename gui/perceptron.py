@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,18 +24,35 @@ from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.display import contour_segments, nice_levels, perceptron_loss_grid
+from engine.objective import PerceptronObjective
+from engine.race import Race
 from gui.axes import TRAIL_WIDTH, cache_legend, cache_static_items, plain_axes
 from gui.trails import Heads, Trail, TrailLayer
+
+if TYPE_CHECKING:
+    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 
 GRID = 64
 GRID_ROWS = 1500
 SCATTER_ROWS = 4000
 SLICE_INTERVAL = 1.0  # s between two live (background) computations of the slice
 
+Box = tuple[float, float, float, float]  # (x0, x1, y0, y1)
+Slice = tuple[np.ndarray, np.ndarray, np.ndarray]  # loss grid, contour xs, contour ys
 
-def compute_slice(
-    rows: np.ndarray, b: float, box: tuple[float, float, float, float]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+class SliceJob(TypedDict):
+    """A background slice: ``out["slice"]`` once the thread is done, and what it was
+    asked for."""
+
+    out: dict[str, Slice]
+    b: float
+    label: str
+    box: Box
+    gen: int
+
+
+def compute_slice(rows: np.ndarray, b: float, box: Box) -> Slice:
     """The loss grid over ``box`` (w1 from x0 to x1, w2 from y0 to y1) at bias ``b`` and
     its contour segments; any thread (the kernels release the GIL)."""
     x0, x1, y0, y1 = box
@@ -64,13 +82,13 @@ class EpochSampler:
     CAP = 400
 
     def __init__(self) -> None:
-        self.race: object | None = None
+        self.race: Race | None = None
         self.known: list[dict[int, np.ndarray]] = []
         self.run_ids: list[int] = []
 
-    def _attach(self, race: object) -> None:
-        n = len(race.racers)  # type: ignore[attr-defined]
-        ids = [int(r) for r in race.run_id[:n]]  # type: ignore[attr-defined]
+    def _attach(self, race: Race) -> None:
+        n = len(race.racers)
+        ids = [int(r) for r in race.run_id[:n]]
         if race is not self.race or len(self.known) != n:
             self.race = race
             self.known = [{} for _ in range(n)]
@@ -81,14 +99,14 @@ class EpochSampler:
                 self.known[k] = {}
                 self.run_ids[k] = ids[k]
 
-    def update(self, race: object, budget_s: float) -> int:
+    def update(self, race: Race, budget_s: float) -> int:
         """Evaluate epochs of ``race`` for up to ``budget_s`` seconds; returns how many."""
         self._attach(race)
-        spe = int(race.steps_per_epoch)  # type: ignore[attr-defined]
+        spe = int(race.steps_per_epoch)
         end = time.perf_counter() + budget_s
         latest: list[int] = []
         for k in range(len(self.known)):
-            c = int(race.count[k])  # type: ignore[attr-defined]
+            c = int(race.count[k])
             latest.append((c - 1) // spe if c > 0 else -1)
         done = 0
         # the latest epoch of every racer first (the leaderboard), then the curves
@@ -108,10 +126,12 @@ class EpochSampler:
                     return done
         return done
 
-    def _evaluate(self, race: object, k: int, epochs: list[int], spe: int) -> int:
-        rid = int(race.run_id[k])  # type: ignore[attr-defined]
-        pts = race.xs[k, np.asarray(epochs) * spe]  # type: ignore[attr-defined]
-        vals = race.objective.evaluate(pts)  # type: ignore[attr-defined]
+    def _evaluate(self, race: Race, k: int, epochs: list[int], spe: int) -> int:
+        obj = race.objective
+        assert isinstance(obj, PerceptronObjective)  # epochs are a perceptron's
+        rid = int(race.run_id[k])
+        pts = race.xs[k, np.asarray(epochs) * spe]
+        vals = obj.evaluate(pts)
         if int(race.run_id[k]) != rid or rid != self.run_ids[k]:
             return 0  # reset meanwhile: the rows read may be mixed
         for e, v in zip(epochs, vals, strict=True):
@@ -123,7 +143,7 @@ class EpochSampler:
         known = self.known[k] if k < len(self.known) else {}
         ep = np.array(sorted(known), dtype=np.int64)
         vals = np.array([known[e] for e in ep]).reshape(-1, 4)
-        spe = int(self.race.steps_per_epoch) if self.race is not None else 1  # type: ignore[attr-defined]
+        spe = int(self.race.steps_per_epoch) if self.race is not None else 1
         out = {"epoch": ep, "step": ep * spe}
         for j, name in enumerate(EPOCH_FIELDS):
             out[name] = vals[:, j].copy()
@@ -187,8 +207,8 @@ class PerceptronPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        self._row = QHBoxLayout(self)
+        self._row.setContentsMargins(0, 0, 0, 0)
         self.built = False  # the plots are built by the first set_data (launch time)
         self._racers: tuple[list[str], list[str]] | None = None
         self.lines: list[pg.PlotCurveItem] = []
@@ -201,11 +221,11 @@ class PerceptronPanel(QWidget):
         self.grid_note = ""  # which training rows the slice uses (set_data)
         self._dirty = True
         self._gen = 0  # bumped by every synchronous refresh and new data: drops old jobs
-        self._job: tuple[threading.Thread, dict] | None = None
+        self._job: tuple[threading.Thread, SliceJob] | None = None
         self._job_t = -math.inf
         self._shown_b: float | None = None  # b of the slice shown or being computed
         self.equal_aspect = True  # both plots in 1:1 data units (set_equal_aspect)
-        self._boxes: tuple[tuple, tuple] | None = None  # (data, weights) boxes asked for
+        self._boxes: tuple[Box, Box] | None = None  # (data, weights) boxes asked for
 
     def _build(self) -> None:
         """Create the two plots (three PlotItems, ~0.1 s) on first use, not at launch: a
@@ -213,7 +233,7 @@ class PerceptronPanel(QWidget):
         if self.built:
             return
         self.built = True
-        lay = self.layout()
+        lay = self._row
         self.data_plot = pg.PlotWidget()
         self.data_plot.plotItem.setLabel("bottom", "x₁")
         self.data_plot.plotItem.setLabel("left", "x₂")
@@ -390,7 +410,7 @@ class PerceptronPanel(QWidget):
         self._job_t = now
         (x0, x1), (y0, y1) = self.weights.plotItem.vb.viewRange()
         rows, box, gen = self.grid_rows, (x0, x1, y0, y1), self._gen
-        out: dict = {}
+        out: dict[str, Slice] = {}
 
         def work() -> None:
             out["slice"] = compute_slice(rows, b, box)
@@ -426,13 +446,7 @@ class PerceptronPanel(QWidget):
         self._dirty = False
 
     def _show(
-        self,
-        z: np.ndarray,
-        cx: np.ndarray,
-        cy: np.ndarray,
-        box: tuple[float, float, float, float],
-        b: float,
-        label: str,
+        self, z: np.ndarray, cx: np.ndarray, cy: np.ndarray, box: Box, b: float, label: str
     ) -> None:
         x0, x1, y0, y1 = box
         img = np.log10(np.maximum(z, 1e-12))
@@ -451,7 +465,7 @@ class PerceptronPanel(QWidget):
         p = self.start.pos()
         self.startChosen.emit(float(p.x()), float(p.y()))
 
-    def _on_click(self, ev) -> None:
+    def _on_click(self, ev: MouseClickEvent) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or ev.double():
             return
         vb = self.weights.plotItem.vb

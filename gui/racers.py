@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -52,7 +52,7 @@ class RacerEditor(QFrame):
         self.cfg = cfg  # what is shown (the editor's own copy; never a racer's config)
         self.perceptron = perceptron
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        lay = QVBoxLayout(self)
+        lay = self._column = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         head = QHBoxLayout()
         self.enable = QCheckBox()
@@ -163,7 +163,7 @@ class RacerEditor(QFrame):
         self.start_error.setText(message or "")
         self.start_error.setVisible(bool(message))
 
-    def mousePressEvent(self, ev: Any) -> None:
+    def mousePressEvent(self, ev: QMouseEvent) -> None:
         self.selected.emit(self)
         super().mousePressEvent(ev)
 
@@ -237,6 +237,6 @@ class RacerEditor(QFrame):
         self.show_start_error(None)
 
     def _replace_form(self, old: ParamForm, new: ParamForm) -> ParamForm:
-        self.layout().replaceWidget(old, new)
+        self._column.replaceWidget(old, new)
         old.deleteLater()
         return new

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,7 +44,7 @@ class _TextArea(QPlainTextEdit):
 
     committed = Signal(str)
 
-    def focusOutEvent(self, ev: Any) -> None:
+    def focusOutEvent(self, ev: QFocusEvent) -> None:
         self.committed.emit(self.toPlainText())
         super().focusOutEvent(ev)
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMainWindow
 
 ENV = "GRADIENT_ARENA_SETTINGS"
 RECENT_MAX = 10
@@ -29,7 +32,7 @@ class Settings:
     redirect them (``GRADIENT_ARENA_SETTINGS``, see the module docstring).
     """
 
-    def __init__(self, remember: bool = True, path: str | os.PathLike | None = None) -> None:
+    def __init__(self, remember: bool = True, path: str | os.PathLike[str] | None = None) -> None:
         if remember and path is None:
             env = os.environ.get(ENV)
             if env == os.devnull:
@@ -84,7 +87,7 @@ class Settings:
             return last
         return None
 
-    def restore_window(self, win: Any) -> None:
+    def restore_window(self, win: QMainWindow) -> None:
         """The main window's geometry and dock layout as the last session left them."""
         geo = self.value("geometry")
         state = self.value("state")
@@ -93,6 +96,6 @@ class Settings:
         if isinstance(state, QByteArray):
             win.restoreState(state)
 
-    def save_window(self, win: Any) -> None:
+    def save_window(self, win: QMainWindow) -> None:
         self.setValue("geometry", win.saveGeometry())
         self.setValue("state", win.saveState())

@@ -4,11 +4,13 @@ cached layer that repaints only where they grew."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, QRectF, QTimer
-from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtGui import QBrush, QImage, QPainter, QTransform
 
 from engine.display import (
     rethin,
@@ -29,7 +31,7 @@ class Heads(pg.GraphicsObject):
         self.size = float(size)
         self.xy = np.full((0, 2), np.nan)
         self.shown = np.zeros(0, dtype=bool)
-        self.brushes: list = []
+        self.brushes: list[QBrush] = []
         self.pen = pg.mkPen("w", width=1.5)
 
     def set_colors(self, colors: list[str]) -> None:
@@ -50,7 +52,7 @@ class Heads(pg.GraphicsObject):
 
     def points(self) -> np.ndarray:
         """The drawn discs' centres, shape (k, 2)."""
-        ok = self.shown & np.isfinite(self.xy).all(axis=1)
+        ok: npt.NDArray[np.bool_] = self.shown & np.isfinite(self.xy).all(axis=1)
         return self.xy[ok]
 
     def viewRangeChanged(self) -> None:
@@ -118,9 +120,13 @@ def clip_polyline(
 
 
 class FreshSource:
-    """A TrailLayer source: ``fresh`` collects the points added since the layer last
-    drew, ``generation`` is bumped when what was drawn became stale."""
+    """A TrailLayer source: ``buf[:n]`` are its points, ``fresh`` collects the points
+    added since the layer last drew, ``generation`` is bumped when what was drawn became
+    stale."""
 
+    buf: np.ndarray
+    n: int
+    generation: int
     fresh: list[np.ndarray]
 
     def take_fresh(self) -> np.ndarray:
@@ -205,7 +211,7 @@ class TrailLayer(pg.GraphicsObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.trails: list[Trail] = []
+        self.trails: Sequence[FreshSource] = []
         self.styles: list[pg.PlotCurveItem] = []
         self.heads: list[np.ndarray | None] = []
         self.pending: list[list[np.ndarray]] = []
@@ -214,11 +220,11 @@ class TrailLayer(pg.GraphicsObject):
         self.drawn: list[tuple[float, float] | None] = []  # last point drawn, per racer
         self.generations: list[int] = []
         self.img: QImage | None = None
-        self.key: tuple | None = None
+        self.key: tuple[object, ...] | None = None  # what the image was drawn for
         self.origin = QPointF()
         self.full_redraws = 0  # for tests and benchmarks
 
-    def set_racers(self, trails: list[Trail], styles: list[pg.PlotCurveItem]) -> None:
+    def set_racers(self, trails: Sequence[FreshSource], styles: list[pg.PlotCurveItem]) -> None:
         self.trails, self.styles = trails, styles
         self.heads = [None] * len(trails)
         self.invalidate()
@@ -230,7 +236,7 @@ class TrailLayer(pg.GraphicsObject):
 
     def _forget(self) -> None:
         self.key = None
-        self.tails: list[np.ndarray | None] = [None] * len(self.trails)  # last pushed point
+        self.tails = [None] * len(self.trails)  # last pushed point
         self.pending = [[] for _ in self.trails]
         self.n_pending = 0
         self.drawn = [None] * len(self.trails)
@@ -277,7 +283,7 @@ class TrailLayer(pg.GraphicsObject):
         vb = self.getViewBox()
         return QRectF() if vb is None else vb.viewRect()
 
-    def _style_key(self) -> tuple:
+    def _style_key(self) -> tuple[tuple[int, float, bool, bool], ...]:
         return tuple(
             (s.opts["pen"].color().rgba(), s.opts["pen"].widthF(), bool(s.opts["antialias"]),
              s.isVisible())
@@ -320,16 +326,18 @@ class TrailLayer(pg.GraphicsObject):
                 t.take_fresh()
                 if pts.shape[0]:
                     self.pending[i].append(pts)
+        layer = self.img
+        assert layer is not None  # made with self.key, which is set
         if self.n_pending or any(self.pending):
-            self._stroke(tr, view)
+            self._stroke(layer, tr, view)
         p.save()
         p.resetTransform()
-        p.drawImage(self.origin, self.img)
+        p.drawImage(self.origin, layer)
         p.restore()
 
-    def _stroke(self, tr: object, view: QRectF) -> None:
-        """Stroke the queued points into the image."""
-        q = QPainter(self.img)
+    def _stroke(self, img: QImage, tr: QTransform, view: QRectF) -> None:
+        """Stroke the queued points into ``img``."""
+        q = QPainter(img)
         q.setTransform(tr * QTransform.fromTranslate(-self.origin.x(), -self.origin.y()))
         w, h = view.width(), view.height()
         clip = (view.left() - 4 * w, view.right() + 4 * w, view.top() - 4 * h,

@@ -43,6 +43,7 @@ from gui.files import ScenarioFiles, default_scenario, dropped_file
 from gui.frames import FrameLoop
 from gui.landscape_panel import LandscapePanel
 from gui.leaderboard import Leaderboard
+from gui.maps_panel import MapsPanel
 from gui.multiples import SmallMultiples
 from gui.palette import color_for
 from gui.perceptron import PerceptronPanel
@@ -158,6 +159,9 @@ class MainWindow(QMainWindow):
         self.fields = ScenarioForm()
         self.fields_dock = self._dock("Scenario", scrolled(self.fields, horizontal=False), right)
         self.tabifyDockWidget(self.side_dock, self.fields_dock)
+        self.maps = MapsPanel(self.session, self.landscape)  # start maps overlay the landscape
+        self.maps_dock = self._dock("Maps", self.maps, right)
+        self.tabifyDockWidget(self.fields_dock, self.maps_dock)
         self.side_dock.raise_()
 
     def _build_menus(self) -> None:
@@ -169,7 +173,8 @@ class MainWindow(QMainWindow):
         em.addSeparator()
         em.addAction("&Sweep a hyperparameter…").triggered.connect(self.intents.sweep_dialog)
         vm = self.menuBar().addMenu("&View")
-        for d in (self.side_dock, self.fields_dock, self.loss_dock, self.board_dock, self.eq_dock):
+        for d in (self.side_dock, self.fields_dock, self.maps_dock, self.loss_dock,
+                  self.board_dock, self.eq_dock):  # fmt: skip
             vm.addAction(d.toggleViewAction())
         vm.addAction(self.quiver_action)
         vm.addAction(self.arrows_action)
@@ -246,6 +251,7 @@ class MainWindow(QMainWindow):
         b.racersChanged.connect(self._show_racers)
         b.raceChanged.connect(self._show_race_values)
         b.scenarioChanged.connect(self._show_scenario)
+        self.maps.attach(b)  # after the window's own: the landscape is shown first
 
     def _show_race(self, race: Race) -> None:
         """A new race (a scenario opened or an edit that restarts): show all of it."""
@@ -503,7 +509,7 @@ class MainWindow(QMainWindow):
 
     def slide_layout(self, width: int = 1900, height: int = 800) -> None:
         """Only the landscape and, to its right, the loss panel (``main.py render``)."""
-        for d in (self.side_dock, self.fields_dock, self.board_dock, self.eq_dock):
+        for d in (self.side_dock, self.fields_dock, self.maps_dock, self.board_dock, self.eq_dock):
             d.hide()
         self.menuBar().hide()
         for tb in self.findChildren(QToolBar):
@@ -538,6 +544,7 @@ class MainWindow(QMainWindow):
             ev.ignore()
             return
         self.frames.stop()
+        self.maps.close_job()  # cancels a map running and joins its thread
         self.session.close()
         self.settings.save_window(self)
         super().closeEvent(ev)

@@ -43,6 +43,8 @@ class Intents:
         win.perceptron.startChosen.connect(self.on_weights_chosen)
         win.race_panel.add_button.clicked.connect(self.add_racer)
         win.race_panel.sweep_button.clicked.connect(self.sweep_dialog)
+        win.maps.paramsChosen.connect(self.map_params)
+        win.maps.startChosen.connect(self.map_start)
 
     def connect_editor(self, ed: RacerEditor) -> None:
         """A racer editor's edits to the intents on its racer."""
@@ -155,6 +157,17 @@ class Intents:
     def on_weights_chosen(self, w1: float, w2: float) -> None:
         """A click in weight space: restart from (w1, w2) with the start's b."""
         self.session.set_start((w1, w2, float(self.session.scenario.objective.start[2])))
+
+    def map_params(self, i: int, params: dict[str, Any]) -> None:
+        """A click on a hyperparameter map: racer ``i`` takes that pixel's values."""
+        try:
+            self.session.set_racer_params(i, params)
+        except ValueError as e:  # a combination the optimizer does not define
+            self.win.statusBar().showMessage(f"map: {e}", 8000)
+
+    def map_start(self, i: int, x: float, y: float) -> None:
+        """A click on a start map: racer ``i`` starts from that pixel's point."""
+        self.refusable(self.session.set_racer_start, i, (x, y))
 
     def view_flag(self, name: str, on: bool) -> None:
         """A user's toggle of a [view] key: a scenario edit and an undo step."""

@@ -503,7 +503,7 @@ def test_every_module_is_registered() -> None:
     """A landscape is one module of engine/landscapes/ plus its line in MODULES: a module
     left out of MODULES (or listed without a file) fails here."""
     pkg = Path(L.__file__).parent
-    helpers = {"base", "critical"}  # and private modules (_name.py)
+    helpers = {"base", "critical", "typed"}  # and private modules (_name.py)
     files = {f.stem for f in pkg.glob("*.py") if not f.stem.startswith("_")} - helpers
     assert set(L.MODULES) == files and len(L.MODULES) == len(files)
     for mod in L.MODULES:
@@ -513,12 +513,16 @@ def test_every_module_is_registered() -> None:
 
 def test_generated_dispatchers_cover_the_registry() -> None:
     for ls in LANDSCAPES.values():
-        assert f"lid == {ls.lid}:\n        f = f_{ls.name}(p, x0, x1)" in L.SOURCES["landscape_f"]
+        f = L.SOURCES["landscape_f"]
+        assert f"lid == {ls.lid}:\n            f = f_{ls.name}(p, x0, x1)" in f
         fgh = L.SOURCES["landscape_fgh"]
         assert f"lid == {ls.lid}:\n        f, gx, gy = fg_{ls.name}(p, x0, x1)" in fgh
         assert f"lid == {ls.lid}:\n            hxx, hxy, hyy = h_{ls.name}(p, x0, x1)" in fgh
-    n = len(LANDSCAPES)
+    n = len(LANDSCAPES)  # the next id is a typed formula's, first in both
+    assert n == L.FORMULA_LID
     assert f"lid == {n}:" not in L.SOURCES["landscape_f"] + L.SOURCES["landscape_fgh"]
+    assert "if lid == FORMULA_LID:" in L.SOURCES["landscape_f"]
+    assert "if lid == FORMULA_LID:" in L.SOURCES["landscape_fgh"]
 
 
 def test_catalogue_and_readme_list_every_landscape() -> None:
@@ -627,7 +631,9 @@ def test_dispatchers_have_no_calls_or_refcounting(fn: str) -> None:
     """Every per-landscape helper is inlined into the dispatchers.  A helper that is too
     big to inline leaves a call, which keeps numba's NRT incref/decref of the array
     arguments in the dispatcher: ~20 ns per call for every landscape."""
-    fresh = numba.jit(**{**JIT_OPTIONS, "cache": False})(getattr(L, fn).py_func)
+    own = getattr(L, fn).targetoptions  # the runtime (NRT) as the dispatcher has it
+    opts = {**JIT_OPTIONS, "cache": False, **{k: own[k] for k in ("_nrt",) if k in own}}
+    fresh = numba.jit(**opts)(getattr(L, fn).py_func)
     p, x, v = np.zeros(16), np.zeros(2), np.zeros(2)
     if fn == "landscape_f":
         fresh(0, p, 0.0, 0.0)
@@ -639,5 +645,25 @@ def test_dispatchers_have_no_calls_or_refcounting(fn: str) -> None:
     start = ir.index("define")
     body = ir[start : ir.index("\n}", start)]
     calls = [ln for ln in body.splitlines() if " call " in ln and "@llvm." not in ln]
-    allowed = ("@hypot(", "@tanh(")
+    # libm (the landscapes' and a typed formula's functions)
+    allowed = tuple(
+        f"@{m}("
+        for m in (
+            "hypot",
+            "tanh",
+            "tan",
+            "sinh",
+            "cosh",
+            "log1p",
+            "atan",
+            "exp",
+            "log",
+            "sin",
+            "cos",
+            "pow",
+            "sqrt",
+            "expm1",
+            "fabs",
+        )
+    )
     assert all(any(a in ln for a in allowed) for ln in calls), calls

@@ -164,7 +164,7 @@ def _run(args: list[str]) -> int:
         ["--over", "start", "--res", "0"],
         ["--over", "start", "--res", "90000x90000"],
         ["--over", "lr", "--racer", "nobody"],
-        ["--over", "lr", "--workers", "4"],
+        ["--over", "lr", "--workers", "0"],
     ],
 )
 def test_cli_bad_input_writes_nothing(tmp_path: Path, capsys, args: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -179,7 +179,10 @@ def test_cli_unwritable_out_and_perceptron(tmp_path: Path, capsys) -> None:  # t
     f = tmp_path / "file"
     f.write_text("x")
     assert _run([str(SCEN / "rosenbrock_race.toml"), "--over", "lr", "--out", str(f / "o")]) == 2
-    code = _run([str(SCEN / "perceptron_batch.toml"), "--over", "lr", "--out", str(tmp_path / "p")])
+    # the perceptron maps hyperparameters only (tests/test_maps_perceptron.py)
+    code = _run(
+        [str(SCEN / "perceptron_batch.toml"), "--over", "start", "--out", str(tmp_path / "p")]
+    )
     assert code == 2 and "perceptron" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
 

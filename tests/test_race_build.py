@@ -129,9 +129,9 @@ def test_bias_tables_are_made_once_per_distinct_table_and_shared(
     allocs: list[int] = []
     real_realloc = Race._realloc
 
-    def realloc(self: Race, *a: Any) -> None:
+    def realloc(self: Race, *a: Any, **kw: Any) -> None:
         allocs.append(1)
-        real_realloc(self, *a)
+        real_realloc(self, *a, **kw)
 
     monkeypatch.setattr(Race, "_realloc", realloc)
     cfgs = [RacerConfig("adam", {"lr": 0.01 * 0.99**k}) for k in range(300)]
@@ -187,3 +187,108 @@ def test_run_ids_are_new_at_every_start() -> None:
     assert len(set(ids)) == 8 and ids == sorted(ids)
     a.reset()
     assert min(a.run_id.tolist()) > max(ids)
+
+
+# ---------------------------------------------------------------- memory blocks reused
+
+
+def _big(n: int = 300, steps: int = 1000, lr: float = 0.01) -> Race:
+    """A race large enough for its buffers to be pooled (engine.buffers.POOL_MIN_BYTES)."""
+    cfgs = [RacerConfig("adam", {"lr": lr * 0.99**k}) for k in range(n)]
+    return Race(LandscapeObjective.create("rosenbrock", grad_noise=0.1), cfgs, steps=steps)
+
+
+def _address(a: np.ndarray) -> int:
+    return int(a.__array_interface__["data"][0])
+
+
+def test_a_block_is_reused_only_once_nothing_holds_any_of_its_arrays() -> None:
+    from engine.buffers import POOL
+
+    POOL.clear()
+    a = _big()
+    a.run()
+    held, where = a.loss[3], _address(a.xs)  # a view of one row outlives the race
+    del a
+    b = _big()  # a's block is still in use: b's is another
+    assert not np.shares_memory(held, b.loss) and not np.shares_memory(held, b.xs)
+    before = held.copy()
+    b.run()
+    assert held.tobytes() == before.tobytes()  # nothing wrote into the view held
+    del held
+    c = _big()  # now a's block is free: c takes it
+    assert _address(c.xs) == where
+    del b, c
+
+
+def test_a_race_in_a_reused_block_is_bit_identical_to_one_in_fresh_memory() -> None:
+    from engine.buffers import POOL
+
+    POOL.clear()
+    fresh = _big(lr=0.02)  # fresh memory
+    names = [k for k in race_mod.PER_RACER_ARRAYS if k != "run_id"]  # new at every start
+    first = {k: np.array(getattr(fresh, k), copy=True) for k in names}
+    old = _big(lr=0.003)
+    old.run()  # its rows all written, then freed
+    del old
+    reused = _big(lr=0.02)
+    assert len(POOL.free) == 0  # it took the old race's block
+    for k, a in first.items():  # every array as a fresh race's, NaN rows included
+        assert getattr(reused, k).tobytes() == a.tobytes(), k
+    fresh.run()
+    reused.run()
+    for k in names:
+        assert getattr(reused, k).tobytes() == getattr(fresh, k).tobytes(), k
+
+
+def test_a_race_stepped_in_a_thread_never_shares_its_block_with_races_built_meanwhile() -> None:
+    import threading
+
+    from engine.buffers import POOL
+
+    POOL.clear()
+    running = _big(n=200, steps=3000, lr=0.004)
+    alone = _big(n=200, steps=3000, lr=0.004)
+    alone.run()
+    done = threading.Event()
+
+    def runner() -> None:
+        while not running.done:
+            running.advance(50)
+        done.set()
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    built = 0
+    while not done.is_set() or built < 4:
+        other = _big(n=200, steps=3000, lr=0.05)  # built and dropped meanwhile
+        assert not np.shares_memory(other.xs, running.xs)
+        other.advance(20)
+        del other
+        built += 1
+    thread.join()
+    for k in race_mod.PER_RACER_ARRAYS:
+        if k != "run_id":
+            assert getattr(running, k).tobytes() == getattr(alone, k).tobytes(), k
+
+
+def test_the_pool_keeps_few_blocks_and_none_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.buffers as buffers_mod
+
+    pool = buffers_mod.BlockPool()
+    leases = [pool.take(2 << 20) for _ in range(5)]
+    del leases
+    assert len(pool.free) == buffers_mod.POOL_FREE_BLOCKS
+    assert pool.free_bytes() == buffers_mod.POOL_FREE_BLOCKS * (2 << 20)
+    monkeypatch.setattr(buffers_mod, "POOL_MAX_BYTES", 3 << 20)
+    big = pool.take(4 << 20)  # no free block fits: they go back, a new one is made
+    assert len(pool.free) == 0
+    del big  # larger than POOL_MAX_BYTES: never pooled
+    small = pool.take(64)  # under POOL_MIN_BYTES: not pooled either
+    del small
+    assert len(pool.free) == 0
+    kept = pool.take(2 << 20)
+    del kept
+    assert len(pool.free) == 1
+    pool.clear()
+    assert pool.free_bytes() == 0

@@ -25,6 +25,10 @@ The numba dispatchers take ``(lid, p, ...)``, ``p`` the packed float64 parameter
 None of them allocates or raises: huge inputs overflow to inf/NaN and an unknown ``lid``
 gives NaN.
 
+A typed formula (engine.landscapes.typed) has the id :data:`FORMULA_LID`, after every
+registered landscape; its ``p`` is the formula's program, which the dispatchers hand to
+the one numba interpreter of engine.formula (``formula_fgh``, ``formula_f``).
+
 ``landscape_f`` and ``landscape_fgh`` are generated from the registry when this package
 is imported: an ``if lid == 0: ... elif lid == 1: ...`` chain over the landscapes'
 kernels (:data:`SOURCES` holds their source). The kernels are inlined into them at the
@@ -49,10 +53,12 @@ from typing import Any, cast
 
 import numpy as np
 
-from engine.jit import jit, jit_hot, jit_inline, optimize_for_size
+from engine.formula.kernel import formula_f, formula_fgh
+from engine.jit import jit, jit_hot, optimize_for_size
 from engine.landscapes.base import Kernels, Landscape, Point
 
 __all__ = [
+    "FORMULA_LID",
     "LANDSCAPES",
     "MODULES",
     "Kernels",
@@ -102,6 +108,9 @@ def _register(modules: tuple[str, ...]) -> dict[str, Landscape]:
 
 
 LANDSCAPES: dict[str, Landscape] = _register(MODULES)
+#: the id of typed formulas (engine.landscapes.typed): after every registered landscape;
+#: their packed parameters are the formula's program (engine.formula)
+FORMULA_LID = len(LANDSCAPES)
 
 
 # ---------------------------------------------------------------------------------------
@@ -114,6 +123,9 @@ def landscape_f(lid: int, p: np.ndarray, x0: float, x1: float) -> float:
 
     Returns NaN for an unknown ``lid``.
     """
+    if lid == FORMULA_LID:  # a typed formula: p is its program
+        f = formula_f(p, x0, x1)
+    else:
 {f}
     return f
 '''
@@ -131,6 +143,8 @@ def landscape_fgh(
     """
     # its callers inline it and optimise it for speed there; its own copy, for size
     optimize_for_size()
+    if lid == FORMULA_LID:  # a typed formula: p is its program
+        return formula_fgh(p, x0, x1, want_h)
 {fg}
     hxx = 0.0
     hxy = 0.0
@@ -164,6 +178,9 @@ def _generate(template: str, name: str, **chains: str) -> Callable[..., Any]:
     SOURCES[name] = src
     ns: dict[str, Any] = {"__name__": __name__, "math": math, "np": np}
     ns["optimize_for_size"] = optimize_for_size
+    ns["FORMULA_LID"] = FORMULA_LID
+    ns["formula_f"] = formula_f
+    ns["formula_fgh"] = formula_fgh
     for ls in LANDSCAPES.values():
         ns[f"f_{ls.name}"], ns[f"fg_{ls.name}"], ns[f"h_{ls.name}"] = ls.kernels
     # Compiled under this file's name: numba caches a function by its (existing) file;
@@ -178,7 +195,9 @@ F6 = tuple[float, float, float, float, float, float]
 LossFn = Callable[[int, np.ndarray, float, float], float]
 FghFn = Callable[[int, np.ndarray, float, float, bool | np.bool_], F6]
 
-landscape_f = jit_inline(cast(LossFn, _generate(_F_TEMPLATE, "landscape_f", f=_chain("f", "f", 4))))
+# jit_hot (no runtime): its typed-formula branch calls the interpreter, and a call in a
+# branch would make numba's runtime count references to ``p`` on every landscape's path
+landscape_f = jit_hot(cast(LossFn, _generate(_F_TEMPLATE, "landscape_f", f=_chain("f", "f", 8))))
 landscape_fgh = jit_hot(
     cast(
         FghFn,

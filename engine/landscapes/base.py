@@ -123,6 +123,8 @@ class Landscape:
     f_star_fn: Callable[[Landscape, Params], float | None] = field(
         default=f_at_global, repr=False, compare=False
     )
+    #: a typed formula's parsed form (engine.formula.Formula); None for a registered one
+    typed: Any = field(default=None, repr=False, compare=False)
     lid: int = field(init=False)
 
     def resolve(self, given: Params | None) -> Params:

@@ -147,8 +147,9 @@ def scan(
     api.landscape_grid(lid, p, xmin, xmax, n, ymin, ymax, n, grid)
     xs = np.linspace(xmin, xmax, n)
     ys = np.linspace(ymin, ymax, n)
-    gy_, gx_ = np.gradient(grid, ys, xs)
-    g2 = gx_ * gx_ + gy_ * gy_
+    with np.errstate(invalid="ignore", over="ignore"):  # a formula may be NaN/inf in places
+        gy_, gx_ = np.gradient(grid, ys, xs)
+        g2 = gx_ * gx_ + gy_ * gy_
     minima: list[Point] = []
     saddles: list[Point] = []
     for j, i in _grid_local_minima(grid):

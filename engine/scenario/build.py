@@ -4,6 +4,7 @@ fresh copies of the racers' settings."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from engine.data import DEFAULT_VALIDATION_FRACTION, DataError, describe_params, generate, load_csv
+from engine.landscapes import Landscape
 from engine.race import Race
 from engine.scenario.model import (
     DEFAULT_BATCH_SIZE,
@@ -25,26 +27,43 @@ from engine.scenario.problems import show
 
 def build_race(s: Scenario, steps: int | None = None) -> Race:
     """A fresh Race for ``s`` (``steps`` overrides the scenario's); ScenarioError if bad."""
-    from engine.objective import LandscapeObjective
-
     source = str(s.source) if s.source is not None else "<scenario>"
     n = s.steps if steps is None else steps
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_STEPS:
         raise ScenarioError(
             [Problem(source, "steps", f"expected an integer in [1, {MAX_STEPS}], got {show(n)}")]
         )
-    o = s.objective
-    objective: Any
-    if o.kind == "perceptron":
-        objective = _perceptron_objective(s, source)
-    else:
-        start = (o.start[0], o.start[1])
-        objective = LandscapeObjective.create(o.name, dict(o.params), start, o.grad_noise)
+    objective = _OBJECTIVES[s.objective.kind](s, source)
     racers = [
         replace(r, params=copy.deepcopy(r.params), schedule_params=copy.deepcopy(r.schedule_params))
         for r in s.racers
     ]
     return Race(objective, racers, steps=n, seed=s.seed, tolerance=s.tolerance)
+
+
+def landscape_of(s: Scenario) -> Landscape:
+    """The landscape of scenario ``s``: a registered one by name, or its typed formula
+    (over the scenario's view box when it gives both ranges)."""
+    from engine.landscapes import get_landscape
+    from engine.landscapes.typed import formula_landscape
+
+    o = s.objective
+    if o.formula is None:
+        return get_landscape(o.name)
+    box = None
+    if s.view.x_range is not None and s.view.y_range is not None:
+        box = (*s.view.x_range, *s.view.y_range)
+    start = (float(o.start[0]), float(o.start[1]))
+    return formula_landscape(o.formula, o.params, o.minima, box, start)
+
+
+def _landscape_objective(s: Scenario, source: str) -> Any:
+    """The LandscapeObjective of scenario ``s``."""
+    from engine.objective import LandscapeObjective
+
+    o = s.objective
+    start = (o.start[0], o.start[1])
+    return LandscapeObjective(landscape_of(s), dict(o.params), start, float(o.grad_noise))
 
 
 def _rows(s: Scenario) -> tuple[np.ndarray, str]:
@@ -94,3 +113,10 @@ def _perceptron_objective(s: Scenario, source: str) -> Any:
         raise ScenarioError(
             [Problem(source, "objective.data", "not enough memory for this data set")]
         ) from None
+
+
+#: the objective of a scenario, by the file's ``objective.kind``
+_OBJECTIVES: dict[str, Callable[[Scenario, str], Any]] = {
+    "landscape": _landscape_objective,
+    "perceptron": _perceptron_objective,
+}

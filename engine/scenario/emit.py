@@ -61,6 +61,11 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
             "start": start,
             "grad_noise": o.grad_noise,
         }
+    elif o.formula is not None:  # a typed landscape: its text, constants and minima
+        d["objective"] = {"kind": o.kind, "formula": o.formula, "params": copy.deepcopy(o.params)}
+        if o.minima is not None:
+            d["objective"]["minima"] = [[float(a), float(b)] for a, b in o.minima]
+        d["objective"].update(start=start, grad_noise=o.grad_noise)
     else:
         d["objective"] = {
             "kind": o.kind,

@@ -65,7 +65,9 @@ class ObjectiveSpec:
     """What the race runs on: a 2-D landscape or the perceptron (``kind``).
 
     For the perceptron ``name`` is "perceptron", ``params`` is empty, ``start`` is
-    (w1, w2, b), and the perceptron fields below are set (None for a landscape).
+    (w1, w2, b), and the perceptron fields below are set (None for a landscape). A typed
+    landscape has ``name`` "formula", its text in ``formula``, its named constants in
+    ``params`` and the minima the file lists (None: found by a scan) in ``minima``.
     """
 
     kind: str
@@ -81,6 +83,8 @@ class ObjectiveSpec:
     validation_fraction: float | None = None
     rows: np.ndarray | None = field(default=None, compare=False, repr=False)  # CSV/inline rows
     csv_path: Path | None = field(default=None, compare=False, repr=False)  # resolved path
+    formula: str | None = None
+    minima: tuple[tuple[float, float], ...] | None = None
 
 
 @dataclass

@@ -52,6 +52,12 @@ class ObjectiveSchema(_Model):
     # one of OBJECTIVE_KINDS, checked by hand (did you mean, keys that fit the kind)
     kind: str = Field("landscape", description=choices_text(OBJECTIVE_KINDS))
     name: str | None = Field(None, description=f"a landscape name ({_LIST})")
+    formula: str | None = Field(
+        None, description="a formula in x and y, such as '(1 - x)**2 + 100*(y - x**2)**2'"
+    )
+    minima: list[Annotated[list[float], Field(min_length=2, max_length=2)]] | None = Field(
+        None, max_length=1000, description="the formula's known minima, [[x, y], ...]"
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="landscape parameters")
     start: list[float] | None = Field(None, description=_START)  # length checked by kind
     grad_noise: float = Field(

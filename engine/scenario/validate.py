@@ -8,6 +8,7 @@ Nothing but :class:`ScenarioError` leaves :func:`scenario_from_dict`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ from engine.scenario.schema import (
 )
 
 _KEYS_OF_KIND = {
-    "landscape": ("kind", "name", "params", "start", "grad_noise"),
+    "landscape": ("kind", "name", "formula", "params", "minima", "start", "grad_noise"),
     "perceptron": (
         "kind", "data", "batch_size", "epochs", "standardize", "validation_fraction",
         "start", "grad_noise",
@@ -182,9 +183,19 @@ def _check_objective(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": _objective_kind(obj, col)}
     kind = out["kind"]
-    if kind == "landscape":
+    if kind == "landscape" and "formula" in obj:
+        typed = _check_formula(obj, raw, col)
+        if typed is not None:
+            out["landscape"] = typed
+    elif kind == "landscape":
         if "name" not in obj:
-            col.add("objective.name", f"missing; expected {expect('objective.name')}")
+            col.add(
+                "objective.name",
+                f'missing; expected {expect("objective.name")} (or a formula = "...")',
+            )
+        if "minima" in obj:
+            col.add("objective.minima", "a named landscape knows its minima: minima is for "
+                    "a formula")  # fmt: skip
         ls = check_name(obj.get("name"), LANDSCAPES, "objective.name", "landscape", col)
         if ls is not None:
             prm = check_params(
@@ -196,6 +207,56 @@ def _check_objective(
         out["perceptron"] = check_perceptron(obj, raw, col, base_dir)
     _check_length(obj.get("start"), "objective.start", kind, _START.get(kind or "", ""), col)
     return out
+
+
+def _check_formula(obj: dict[str, Any], raw: dict[str, Any], col: Collector) -> Any:
+    """A typed landscape (``formula``): parsed (never evaluated as code) with its named
+    constants; (its Landscape, its resolved params) or None (reported)."""
+    from engine.formula import FormulaError
+    from engine.landscapes.typed import formula_landscape
+
+    text = obj.get("formula")
+    if "name" in obj:
+        col.add("objective.formula", "give a landscape name or a formula, not both")
+        return None
+    if not isinstance(text, str):
+        return None  # pydantic reported the type
+    params = obj.get("params", {})
+    if not isinstance(params, dict):
+        return None  # pydantic reported the type
+    bad = [k for k, v in params.items() if isinstance(v, bool) or not isinstance(v, int | float)]
+    for k in bad:
+        col.add(f"objective.params.{k}", f"expected a number (a constant of the formula), "
+                f"got {show(params[k])}")  # fmt: skip
+    minima = obj.get("minima")
+    ok_minima = isinstance(minima, list) and all(
+        isinstance(m, list) and len(m) == 2 and all(isinstance(v, int | float) for v in m)
+        for m in minima
+    )
+    view = _view_box(raw.get("view"))
+    try:
+        ls = formula_landscape(text, params if not bad else {}, minima if ok_minima else None,
+                               view)  # fmt: skip
+    except FormulaError as e:
+        col.add("objective.formula", str(e))
+        return None
+    if bad:
+        return None
+    return ls, ls.resolve(params)
+
+
+def _view_box(view: Any) -> tuple[float, float, float, float] | None:
+    """The [view] box of a typed landscape (both ranges given and ordered), else None."""
+    if not isinstance(view, dict):
+        return None
+    xr, yr = view.get("x_range"), view.get("y_range")
+    try:
+        box = (float(xr[0]), float(xr[1]), float(yr[0]), float(yr[1]))  # type: ignore[index]
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    if not (box[0] < box[1] and box[2] < box[3]) or not all(map(math.isfinite, box)):
+        return None
+    return box
 
 
 def _check_racer(r: dict[str, Any], key: str, kind: str | None, col: Collector) -> Any:
@@ -378,7 +439,10 @@ def _objective(o: ObjectiveSchema, sem: dict[str, Any], steps: int) -> tuple[Obj
         return spec, pc["steps"]
     ls, lparams = sem["landscape"]
     start = tuple(o.start) if o.start is not None else tuple(float(v) for v in ls.start)
-    return ObjectiveSpec(o.kind, ls.name, lparams, start, float(o.grad_noise)), steps
+    minima = None if o.minima is None else tuple((float(a), float(b)) for a, b in o.minima)
+    spec = ObjectiveSpec(o.kind, ls.name, lparams, start, float(o.grad_noise),
+                         formula=o.formula, minima=minima)  # fmt: skip
+    return spec, steps
 
 
 def guard(fn: Callable[[], Scenario], source: str) -> Scenario:
