@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 EXIT_OK = 0
@@ -486,6 +488,39 @@ def register_map(sub: SubParsers) -> None:
     p.set_defaults(func=cmd_map)
 
 
+def _map_painter(scenario: Any) -> Callable[[Any, Path], None]:
+    """map.png as the window's Maps panel draws it (offscreen Qt), the racer's current
+    setting ringed; the plain picture where Qt cannot start."""
+
+    def paint(res: Any, path: Path) -> None:
+        from engine.maps.io import picture, png_bytes
+
+        try:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            from gui.map_picture import map_marks, render_map_png
+
+            racer = next((r for r in scenario.racers if r.label == res.racer), None)
+            current = None
+            others = []
+            if racer is not None and res.spec.kind == "start":
+                current = tuple(racer.start or scenario.objective.start)
+            elif racer is not None:
+                names = res.spec.names
+                current = tuple(float(racer.params[n]) for n in names)
+                others = [  # the other racers of the same optimizer, labelled
+                    (r.label, tuple(float(r.params[n]) for n in names))
+                    for r in scenario.racers
+                    if r is not racer
+                    and r.optimizer == racer.optimizer
+                    and all(isinstance(r.params.get(n), int | float) for n in names)
+                ]
+            render_map_png(res, path, map_marks(scenario, res, current, others))
+        except ImportError:  # no Qt on this machine
+            path.write_bytes(png_bytes(picture(res)))
+
+    return paint
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     from engine.maps.command import MapRequest, make_maps
     from engine.maps.grid import MapError
@@ -518,7 +553,9 @@ def cmd_map(args: argparse.Namespace) -> int:
         return _fail(str(e))
     _first_run_warm_up(note=not args.quiet)
     try:
-        results, paths = make_maps(scenario, req, args.out, progress=progress)
+        results, paths = make_maps(
+            scenario, req, args.out, progress=progress, painter=_map_painter(scenario)
+        )
     except MapError as e:
         return _fail(str(e))
     except MapWriteError as e:

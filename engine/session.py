@@ -27,13 +27,19 @@ Rules:
 from __future__ import annotations
 
 import copy
+import itertools
+import keyword
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.formula import MAX_LENGTH, Formula, parse_formula
+from engine.formula.parser import RESERVED, tokenize
 from engine.history import Edit, Event, History
 from engine.landscapes import get_landscape
+from engine.landscapes.typed import DEFAULT_START
+from engine.landscapes.typed import NAME as FORMULA
 from engine.optimizers import OPTIMIZERS, get_optimizer
 from engine.race import Race, RacerConfig, RaceTooLarge
 from engine.runner import RaceRunner
@@ -46,6 +52,7 @@ from engine.scenario import (
     build_race,
     dumps_scenario,
 )
+from engine.scenario.build import landscape_of
 
 MAX_RACE_STEPS = 2_000_000  # 8 racers x 2M steps keep ~0.6 GB of full-resolution data
 
@@ -55,6 +62,53 @@ RESTART = "restart"  # a new race is built
 
 #: [view] keys that frame the map (a change restarts; the others are only shown)
 FRAMING_KEYS = ("x_range", "y_range", "levels", "log_color")
+#: the value of a typed formula's constant that nothing gave a value
+DEFAULT_CONSTANT = 1.0
+
+
+# ---------------------------------------------------------------------------- formulas
+def formula_constants(text: str) -> list[str]:
+    """The constants formula ``text`` names, in order of first use: every name that is
+    not x, y (x1, x2), pi, e, a function or a keyword, and is not called (followed by
+    "("). The parser refuses the others where they stand; text longer than the parser
+    takes has none (the parser refuses it)."""
+    if len(text) > MAX_LENGTH:
+        return []
+    tokens = tokenize(text)
+    out: list[str] = []
+    for t, nxt in itertools.pairwise(tokens):
+        name = t.text
+        if (
+            t.kind != "name"
+            or name in RESERVED
+            or keyword.iskeyword(name)
+            or keyword.issoftkeyword(name)
+            or (nxt.kind == "op" and nxt.text == "(")
+            or name in out
+        ):
+            continue
+        out.append(name)
+    return out
+
+
+def typed_formula(
+    text: str, params: dict[str, Any] | None = None, current: dict[str, Any] | None = None
+) -> Formula:
+    """Formula ``text`` with its constants (:func:`formula_constants`) declared: each
+    valued from ``params``, else ``current``, else DEFAULT_CONSTANT. FormulaError (a
+    ValueError with ``.message`` and ``.column``) for text that is not a formula;
+    SessionError for a value of ``params`` that names no constant of the text."""
+    names = formula_constants(text)
+    given = dict(params or {})
+    unknown = [k for k in given if k not in names]
+    if unknown:
+        raise SessionError(
+            f"formula: {', '.join(unknown)} is not a constant of {text.strip()!r} "
+            f"(its constants: {', '.join(names) or 'none'})"
+        )
+    old = current or {}
+    values = {n: given.get(n, old.get(n, DEFAULT_CONSTANT)) for n in names}
+    return parse_formula(text, values)
 
 
 # ---------------------------------------------------------------------------- events
@@ -484,26 +538,82 @@ class Session:
         self, name: str, params: dict[str, Any] | None = None, gesture: object = None
     ) -> bool:
         """Landscape ``name``: another one starts from its default start with its
-        default parameters and view; the same one merges ``params`` into its own.
-        ValueError (a bad parameter): nothing changes."""
+        default parameters and view; the same one (a typed formula's is "formula")
+        merges ``params`` into its own. ValueError (a bad parameter): nothing changes.
+        Another formula is :meth:`set_formula`'s."""
         s = self._scenario
         if s.objective.kind != "landscape":
             raise SessionError("a perceptron scenario has no landscape")
-        ls = get_landscape(name)
         if name == s.objective.name:
             names = ", ".join(params or {})
-            merged = ls.resolve({**s.objective.params, **(params or {})})
+            merged = landscape_of(s).resolve({**s.objective.params, **(params or {})})
+            # minima a file lists hold for its constants; other constants: a scan finds them
+            kept = s.objective.minima if merged == s.objective.params else None
             return self._set_objective(f"landscape {names}", f"landscape.{names}", gesture,
-                                       params=merged)  # fmt: skip
+                                       params=merged, minima=kept)  # fmt: skip
+        if name == FORMULA:
+            raise SessionError("a typed formula is set with its text (set_formula)")
+        ls = get_landscape(name)
         racers = [copy_racer(r, start=None) if r.start is not None else r for r in s.racers]
         new = replace(
             s,
             objective=replace(s.objective, name=name, params=ls.resolve(params or {}),
-                              start=tuple(float(v) for v in ls.start)),
+                              start=tuple(float(v) for v in ls.start), formula=None,
+                              minima=None),
             racers=racers,
             view=type(s.view)(),  # the old framing was for another map
         )  # fmt: skip
         return self._commit(new, f"landscape {name}")
+
+    def set_formula(
+        self, text: str, params: dict[str, Any] | None = None, gesture: object = None
+    ) -> bool:
+        """Race the typed formula ``text`` (ends stripped). Its constants are the names
+        it uses besides x, y, pi, e and the functions (:func:`formula_constants`), valued
+        from ``params``, else as the current formula has them, else DEFAULT_CONSTANT.
+
+        From another formula the start, view and racers' own starts are kept (minima
+        the file lists only while the formula and constants are the same); from a
+        registered landscape the scenario's view and start are kept when it gives both
+        ranges and the start lies inside, else the formula's defaults. FormulaError (a
+        ValueError: ``.message``, ``.column``) or SessionError: nothing changes. The same
+        formula is no change (False); another is one undo step."""
+        s = self._scenario
+        o = s.objective
+        if o.kind != "landscape":
+            raise SessionError("a perceptron scenario has no landscape")
+        if not isinstance(text, str):
+            raise SessionError(f"formula: expected text, got {type(text).__name__}")
+        text = text.strip()
+        typed = o.formula is not None
+        formula = typed_formula(text, params, o.params if typed else None)
+        values: dict[str, Any] = dict(formula.params)
+        if typed:
+            same = o.formula is not None and values == o.params and (
+                text == o.formula or formula.f_text() == parse_formula(o.formula, o.params).f_text()
+            )  # fmt: skip
+            obj = replace(o, formula=text, params=values, minima=o.minima if same else None)
+            new = replace(s, objective=obj)
+        else:
+            v = s.view
+            start = tuple(float(c) for c in o.start)
+            fits = (
+                v.x_range is not None
+                and v.y_range is not None
+                and v.x_range[0] <= start[0] <= v.x_range[1]
+                and v.y_range[0] <= start[1] <= v.y_range[1]
+            )
+            if not fits:
+                start = tuple(float(c) for c in DEFAULT_START)
+            obj = replace(o, name=FORMULA, formula=text, params=values, minima=None, start=start)
+            racers = s.racers if fits else [
+                copy_racer(r, start=None) if r.start is not None else r for r in s.racers
+            ]  # fmt: skip
+            view = v if fits else replace(v, x_range=None, y_range=None, levels=None,
+                                          log_color=None)  # fmt: skip
+            new = replace(s, objective=obj, racers=racers, view=view)
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        return self._commit(new, f"formula {shown}", "formula", gesture)
 
     def set_start(self, point: tuple[float, ...]) -> bool:
         """Every racer from ``point`` (own starts cleared); the race restarts in place."""

@@ -43,6 +43,8 @@ class MapMarks:
     (start maps), a title (default: racer, what is swept, steps)."""
 
     current: tuple[float, ...] | None = None
+    #: other racers' settings of the swept values, labelled (the notes' panels as points)
+    others: list[tuple[str, tuple[float, ...]]] = field(default_factory=list)
     minima: list[Any] = field(default_factory=list)
     contours: tuple[np.ndarray, np.ndarray] | None = None
     title: str | None = None
@@ -93,6 +95,7 @@ class MapPlot(pg.GraphicsLayoutWidget):
         for it in (self.marker, self.marker_in):
             it.setZValue(20)
             self.plot.addItem(it)
+        self._others: list[Any] = []  # the labelled marks of MapMarks.others
         self.key_box = self.addLayout(row=0, col=1)
         self._key_right = True  # the key right of the plot; below it in a narrow widget
         self._key = ColourKey()
@@ -177,6 +180,7 @@ class MapPlot(pg.GraphicsLayoutWidget):
         else:
             self.minima.clear()
         self.set_current(marks.current)
+        self._set_others(res, marks.others)
         self._set_key(key)
         if frame:
             if one_d:
@@ -202,6 +206,45 @@ class MapPlot(pg.GraphicsLayoutWidget):
             pt = [x, lo + 0.5 * (hi - lo)] if self.curve.yData is None else [x, self._y_at(x)]
         for it in (self.marker, self.marker_in):
             it.setData([pt[0]], [pt[1]])
+
+    def _set_others(self, res: MapResult, others: list[tuple[str, tuple[float, ...]]]) -> None:
+        """Other settings of the swept values, labelled: dashed vertical lines on a 1-D
+        map, small rings on a plane."""
+        for it in self._others:
+            self.plot.removeItem(it)
+        self._others = []
+        spec = res.spec
+        pen = pg.mkPen((40, 40, 40), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
+        x0, x1, _, _ = map_rect(res)
+        rank = 0
+        for label, values in sorted(others, key=lambda o: o[1]):
+            if len(values) != len(spec.names) or not all(
+                math.isfinite(v) and (v > 0 or not lg)
+                for v, lg in zip(values, spec.log, strict=True)
+            ):
+                continue
+            pt = [math.log10(v) if lg else float(v)
+                  for v, lg in zip(values, spec.log, strict=True)]  # fmt: skip
+            if len(pt) == 1:
+                # labels level, staggered down the lines, on the side with more room
+                left = x1 > x0 and (pt[0] - x0) / (x1 - x0) > 0.5
+                side = [(1, 0.5), (1, 0.5)] if left else [(0, 0.5), (0, 0.5)]
+                it: Any = pg.InfiniteLine(pt[0], angle=90, pen=pen, label=f" {label} ",
+                                          labelOpts={"position": 0.96 - 0.06 * (rank % 6),
+                                                     "color": (20, 20, 20), "anchors": side,
+                                                     "fill": (255, 255, 255, 200)})  # fmt: skip
+                rank += 1
+                self.plot.addItem(it)
+                self._others.append(it)
+                continue
+            ring = pg.ScatterPlotItem([pt[0]], [pt[1]], symbol="o", size=11, brush=None,
+                                      pen=pg.mkPen("w", width=2))  # fmt: skip
+            text = pg.TextItem(label, color="w", anchor=(0, 1))
+            text.setPos(pt[0], pt[1])
+            for it in (ring, text):
+                it.setZValue(19)
+                self.plot.addItem(it)
+                self._others.append(it)
 
     def _y_at(self, x: float) -> float:
         xs, ys = self.curve.xData, self.curve.yData
@@ -374,7 +417,12 @@ def pixel_text(res: MapResult, p: int) -> str:
     return "\n".join(lines)
 
 
-def map_marks(scenario: Any, res: MapResult, current: tuple[float, ...] | None = None) -> MapMarks:
+def map_marks(
+    scenario: Any,
+    res: MapResult,
+    current: tuple[float, ...] | None = None,
+    others: list[tuple[str, tuple[float, ...]]] | None = None,
+) -> MapMarks:
     """The marks of ``res`` on ``scenario``'s landscape: its known minima and, for a start
     map, its contours over the map's box; ``current``: the ring (see :class:`MapMarks`)."""
     from engine.objective import LandscapeObjective
@@ -384,7 +432,7 @@ def map_marks(scenario: Any, res: MapResult, current: tuple[float, ...] | None =
 
     obj = build_race(scenario, steps=1).objective
     if not isinstance(obj, LandscapeObjective):
-        return MapMarks(current=current)
+        return MapMarks(current=current, others=others or [])
     minima = [tuple(float(v) for v in m) for m in obj.minima()]
     contours = None
     if res.spec.kind == "start":
@@ -394,7 +442,10 @@ def map_marks(scenario: Any, res: MapResult, current: tuple[float, ...] | None =
                               True, lv)  # fmt: skip
         if img is not None:
             contours = img[2]
-    return MapMarks(current=current, minima=minima, contours=contours)
+    return MapMarks(current=current, others=others or [], minima=minima, contours=contours)
+
+
+_APP: Any = None
 
 
 def render_map_png(
@@ -409,7 +460,9 @@ def render_map_png(
     QApplication (one is made if there is none)."""
     from PySide6.QtWidgets import QApplication
 
+    global _APP
     _app = QApplication.instance() or QApplication([])
+    _APP = _app  # one for the process: a QApplication collected under its widgets crashes
     by = by or ("minimum" if res.spec.kind == "start" else "steps")
     w = MapPlot()
     w.resize(*size)
@@ -420,7 +473,11 @@ def render_map_png(
     out = Path(path)
     if not w.grab().save(str(out)):
         raise OSError(f"cannot write {out}")
+    w.close()
     w.deleteLater()
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     return out
 
 

@@ -49,10 +49,11 @@ MAX_RES = 8192  # plan() refuses a map with too many pixels, saying why
 
 
 def _objective_key(s: Any) -> tuple[Any, ...]:
-    """What a map depends on besides its racer and start: the landscape, its parameters,
-    the gradient noise, the tolerance and the seed."""
+    """What a map depends on besides its racer and start: the landscape (a typed one's
+    formula), its parameters, the gradient noise, the tolerance and the seed."""
     o = s.objective
-    return (o.kind, o.name, sorted(o.params.items()), o.grad_noise, s.tolerance, s.seed)
+    return (o.kind, o.name, o.formula, sorted(o.params.items()), o.grad_noise, s.tolerance,
+            s.seed)  # fmt: skip
 
 
 def _plain(msg: str) -> str:

@@ -40,6 +40,8 @@ from gui.docks import (
 from gui.document import ScenarioDocument, SessionBridge
 from gui.editors import ParamForm
 from gui.files import ScenarioFiles, default_scenario, dropped_file
+from gui.formula_editor import install as install_formula_editor
+from gui.formula_editor import same_form
 from gui.frames import FrameLoop
 from gui.landscape_panel import LandscapePanel
 from gui.leaderboard import Leaderboard
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
             self.central.addWidget(w)
         self.setCentralWidget(self.central)
         self._build_docks()
+        self.formula_editor = install_formula_editor(self)
         self.transport = Transport(self)
         self.addToolBar(self.transport)
         self.transport.addAction(self.eq_dock.toggleViewAction())
@@ -285,10 +288,10 @@ class MainWindow(QMainWindow):
     def _show_landscape(self, objective: Any) -> None:
         ls = objective.landscape
         self.landscape_box.blockSignals(True)
-        self.landscape_box.setCurrentText(ls.name)
+        self.landscape_box.setCurrentIndex(self.landscape_box.findData(ls.name))
         self.landscape_box.blockSignals(False)
         self.formula.setText(ls.formula)
-        if self.ls_form.specs == ls.params:
+        if same_form(self.ls_form.specs, ls.params):
             self.ls_form.set_values(objective.params)  # a slider may be dragging in it
         else:
             new_form = ParamForm(ls.params, objective.params)

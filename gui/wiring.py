@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from engine.landscapes.typed import NAME as FORMULA
 from engine.race import RacerConfig
 from engine.scenario import ScenarioError
 from engine.session import SessionError, copy_racer
@@ -129,7 +130,11 @@ class Intents:
 
     # ------------------------------------------------------------ objective and race
     def landscape_chosen(self, _idx: int) -> None:
-        self.session.set_landscape(self.win.landscape_box.currentData())
+        name = self.win.landscape_box.currentData()
+        if name == FORMULA:  # "Formula…": the editor's formula (gui/formula_editor.py)
+            self.win.formula_editor.choose()
+        else:
+            self.session.set_landscape(name)
 
     def landscape_param(self, name: str, value: Any) -> None:
         objective = self.session.scenario.objective

@@ -193,7 +193,13 @@ def test_cli_failed_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:  
     def boom(rgb: np.ndarray) -> bytes:
         raise OSError(28, "No space left on device")
 
+    def boom_qt(*args: object, **kw: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    import gui.map_picture
+
     monkeypatch.setattr(mio, "png_bytes", boom)
+    monkeypatch.setattr(gui.map_picture, "render_map_png", boom_qt)  # main.py's painter
     out = tmp_path / "out"
     args = [str(SCEN / "rosenbrock_race.toml"), "--over", "lr", "--racer", "Adam", "--res", "4"]
     assert _run([*args, "--steps", "50", "--out", str(out)]) == 2

@@ -43,13 +43,13 @@ def test_readme_screenshots_exist():
 @pytest.mark.slow
 def test_benchmarks_run_quick():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    for what in ("engine", "gui", "contours"):
+    for what in ("engine", "gui", "contours", "maps", "formula"):
         r = subprocess.run(
             [sys.executable, "-m", "bench", what, "--quick", "--no-startup"],
             cwd=ROOT, capture_output=True, text=True, timeout=900, env=env,
         )  # fmt: skip
         assert r.returncode == 0, r.stderr[-2000:]
-        assert "ns/step" in r.stdout or "frames" in r.stdout or "CONTOURS" in r.stdout
+        assert any(w in r.stdout for w in ("ns/step", "frames", "CONTOURS", "ns/instr")), r.stdout
 
 
 def test_readme_scenario_examples_are_valid():

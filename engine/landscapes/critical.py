@@ -166,3 +166,37 @@ def scan(
         elif kind == "saddle":
             saddles.append(pt)
     return by_value(lid, p, dedupe(minima)), dedupe(saddles)
+
+
+def scan_all(
+    lid: int, p: np.ndarray, box: tuple[float, float, float, float], n: int = 161
+) -> list[Point]:
+    """Every critical point (minimum, maximum, saddle or degenerate: not classified
+    here) found inside ``box``: pure Newton from the grid local minima and maxima of f
+    and the grid local minima of |∇f|² (finite differences), plus a descent from each
+    grid local minimum of f (as :func:`scan`). A seed where ∇f is exactly zero is a
+    critical point as it is (a zero Hessian there stops Newton: the monkey saddle)."""
+    xmin, xmax, ymin, ymax = box
+    grid = np.empty((n, n))
+    api.landscape_grid(lid, p, xmin, xmax, n, ymin, ymax, n, grid)
+    xs = np.linspace(xmin, xmax, n)
+    ys = np.linspace(ymin, ymax, n)
+    with np.errstate(invalid="ignore", over="ignore"):  # a formula may be NaN/inf in places
+        gy_, gx_ = np.gradient(grid, ys, xs)
+        g2 = gx_ * gx_ + gy_ * gy_
+    found: list[Point] = []
+    for j, i in _grid_local_minima(grid):
+        pt = descend(lid, p, float(xs[i]), float(ys[j]))
+        if pt is not None:
+            found.append(pt)
+    with np.errstate(invalid="ignore", over="ignore"):
+        seeds = _grid_local_minima(-grid)[:400] + _grid_local_minima(g2)[:400]
+    for j, i in seeds:
+        x, y = float(xs[i]), float(ys[j])
+        _, g, _ = fgh(lid, p, x, y)
+        pt = (x, y) if g[0] == 0.0 and g[1] == 0.0 else newton(lid, p, x, y)
+        if pt is not None:
+            found.append(pt)
+    mx, my = 1e-9 * (xmax - xmin), 1e-9 * (ymax - ymin)
+    inside = [q for q in found if xmin - mx <= q[0] <= xmax + mx and ymin - my <= q[1] <= ymax + my]
+    return dedupe(inside)

@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.maps.compute import MapResult, best_index, compute_map
 from engine.maps.grid import MapError, MapSpec, grid_at_budget, plan
-from engine.maps.io import write_maps
+from engine.maps.io import Painter, write_maps
 from engine.objective import PerceptronObjective
 from engine.race import RacerConfig
 from engine.scenario.model import Scenario
@@ -286,8 +286,10 @@ def make_maps(
     out: Path,
     progress: Callable[[str, int, int], None] | None = None,
     stop: threading.Event | None = None,
+    painter: Painter | None = None,
 ) -> tuple[list[tuple[MapResult, dict[str, Any]]], list[Path]]:
-    """Compute and write every map asked for. MapError for bad input (nothing run)."""
+    """Compute and write every map asked for (``painter`` draws map.png; None: the plain
+    picture of engine.maps.io). MapError for bad input (nothing run)."""
     todo = plans(s, req)
     req = resolve(s, req)
     steps = req.steps if req.steps is not None else s.steps
@@ -300,12 +302,13 @@ def make_maps(
                     progress(label, d, n)
 
             res = run(spec, racer, steps, report, stop)
+            res.extra.setdefault("steps", steps)  # the picture's title says it
             grid = None
             if spec.search == "random":
                 grid = run(grid_at_budget(spec), racer, steps, None, stop)
             done.append((res, describe(s, req, res, steps, grid, by)))
     index = {"scenario": s.name, "over": req.over, "steps": steps, "written": time.time()}
-    return done, write_maps(done, out, index)
+    return done, write_maps(done, out, index, painter)
 
 
 def default_workers() -> int:

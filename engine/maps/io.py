@@ -21,6 +21,7 @@ import shutil
 import struct
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -187,16 +188,28 @@ def slug(label: str) -> str:
     return "_".join(keep.split()).strip("._") or "racer"
 
 
-def _write_one(res: MapResult, folder: Path, info: dict[str, Any]) -> None:
+#: draws a map into a PNG file (main.py passes the window's drawing, gui.map_picture)
+Painter = Callable[[MapResult, Path], None]
+
+
+def _write_one(
+    res: MapResult, folder: Path, info: dict[str, Any], painter: Painter | None = None
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = npz_arrays(res)
     np.savez_compressed(folder / "map.npz", **arrays)
-    (folder / "map.png").write_bytes(png_bytes(picture(res)))
+    if painter is not None:
+        painter(res, folder / "map.png")
+    else:  # no Qt: the plain picture (colours only)
+        (folder / "map.png").write_bytes(png_bytes(picture(res)))
     (folder / "map.json").write_text(json.dumps(_clean(info), indent=2) + "\n")
 
 
 def write_maps(
-    results: list[tuple[MapResult, dict[str, Any]]], out: Path, index: dict[str, Any]
+    results: list[tuple[MapResult, dict[str, Any]]],
+    out: Path,
+    index: dict[str, Any],
+    painter: Painter | None = None,
 ) -> list[Path]:
     """Write the maps into the folder ``out``: one map's map.npz, map.json and map.png
     in it, or for several racers one subfolder each (named after the racer) and a
@@ -213,7 +226,7 @@ def write_maps(
     try:
         names: list[str] = []
         if len(results) == 1:
-            _write_one(results[0][0], tmp, results[0][1])
+            _write_one(results[0][0], tmp, results[0][1], painter)
             names = ["map.npz", "map.json", "map.png"]
         else:
             used: set[str] = set()
@@ -222,7 +235,7 @@ def write_maps(
                 while name in used:
                     name += "_"
                 used.add(name)
-                _write_one(res, tmp / name, info)
+                _write_one(res, tmp / name, info, painter)
                 names.append(name)
             idx = dict(index, maps={r.racer: n for (r, _), n in zip(results, names, strict=True)})
             (tmp / "map.json").write_text(json.dumps(_clean(idx), indent=2) + "\n")
