@@ -413,7 +413,7 @@ def bench_engine(
     src_hash = engine_source_hash()
     note("importing the engine (compiles race_chunk if its numba cache is cold)")
     t0 = time.perf_counter()
-    from bench import baselines
+    from bench import baselines, formula_bench
     from engine.objective import LandscapeObjective
     from engine.optimizers import OPTIMIZERS
     from engine.race import Race, RacerConfig
@@ -467,7 +467,11 @@ def bench_engine(
         if fn is not None:
             torch_cases.append(Case(label, fn))
     base_cases = [bare_gd, bare_rows, bare_adam, py_gd, py_adam, *torch_cases]
-    cases = [*base_cases, *one.values(), *eight.values(), *builds]
+    typed_obj = formula_bench.typed_objective(obj)
+    typed = [(n, one[n], Case(f"{n} x1 typed", race_case(typed_obj, n, lr_of[n], 1,
+                                                         sizes.steps_1, RaceOutcome([]))))
+             for n in ("sgd", "adam")]  # fmt: skip
+    cases = [*base_cases, *one.values(), *eight.values(), *builds, *(t for _, _, t in typed)]
     note(
         f"timing {len(names)} optimizers x (1 racer x {sizes.steps_1:,} steps, 8 racers x "
         f"{sizes.steps_8:,} steps) and {len(base_cases)} baselines, {sizes.repeats} "
@@ -581,6 +585,7 @@ def bench_engine(
     )
 
     emit(build_table(builds, faults))
+    emit(formula_bench.typed_race_table(typed))
 
     # ---- table 4: start-up
     if startup:

@@ -269,3 +269,39 @@ def bench_formula(quick: bool = False) -> int:
     ok = worst_adam <= TARGET_STEP_RATIO and worst_ms <= TARGET_EDIT_MS
     ok = ok and worst_s < TARGET_REFUSE_S and not math.isnan(median([worst_adam]))
     return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- in the race (bench engine)
+ROSENBROCK_TYPED = "(a - x)**2 + b*(y - x**2)**2"
+#: the issue's target: a typed formula within 3x of the built-in landscape's ns/step
+TARGET_RACE_RATIO = 3.0
+
+
+def typed_objective(builtin: object) -> object:
+    """Rosenbrock typed as a formula, with ``builtin``'s (a LandscapeObjective of the
+    built-in rosenbrock) parameters and start."""
+    from engine.landscapes.typed import formula_landscape
+    from engine.objective import LandscapeObjective
+
+    b = builtin
+    assert isinstance(b, LandscapeObjective)
+    ls = formula_landscape(ROSENBROCK_TYPED, {"a": b.params["a"], "b": b.params["b"]})
+    return LandscapeObjective(ls, {}, b.start)
+
+
+def typed_race_table(pairs: list[tuple[str, Case, Case]]) -> str:
+    """ns/step of a race on typed and built-in Rosenbrock (CPU medians, one racer)."""
+    rows = []
+    for name, builtin, typed in pairs:
+        r = ratio(typed.cpu_per_unit, builtin.cpu_per_unit)
+        rows.append([name, fmt_ns(builtin.cpu_per_unit), fmt_ns(typed.cpu_per_unit),
+                     fmt_pct(spread(typed.cpu_samples)), fmt_ratio(r),
+                     fmt(TARGET_RACE_RATIO, ".0f") + "x",
+                     verdict(r <= TARGET_RACE_RATIO)])  # fmt: skip
+    return table(
+        "TYPED FORMULA IN THE RACE  ns/step, rosenbrock typed vs built in",
+        ["optimizer", "built-in", "typed", "noise", "typed/built", "target", ""],
+        rows,
+        notes=[f"typed: formula = {ROSENBROCK_TYPED!r}, the same a, b and start; one racer,",
+               "Race.advance as in the ENGINE table, medians of CPU time per step."],
+    )  # fmt: skip
