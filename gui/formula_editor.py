@@ -16,11 +16,12 @@ editor sits under the chooser while a typed formula runs:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.formula import Formula, FormulaError
@@ -43,7 +44,8 @@ EXAMPLE = "(x^2 + y - 11)^2 + (x + y^2 - 7)^2"
 SHOWN_CHARS = 400
 #: characters quoted on each side of an error's column
 QUOTE = 18
-ERROR_STYLE = "QLineEdit { border: 2px solid #B00020; background: #fff0f0 }"
+ERROR_COLOR = "#B00020"
+ERROR_STYLE = f"QLineEdit {{ border: 2px solid {ERROR_COLOR}; background: #fff0f0 }}"
 
 TIP = (
     "A formula in x and y (also x1, x2), parsed and differentiated exactly, never run as "
@@ -103,15 +105,17 @@ class FormulaEditor(QWidget):
         self.field.setMaxLength(2_000)
         lay.addWidget(self.field)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.error = QLabel()
+        red = QPalette()
+        red.setColor(QPalette.ColorRole.WindowText, QColor(ERROR_COLOR))
+        self.error = QLabel()  # coloured by palette: a style sheet would fix its font
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #B00020")
+        self.error.setPalette(red)
         self.error.hide()
         lay.addWidget(self.error)
         self.caret = QLabel()
         self.caret.setFont(mono)
         self.caret.setTextFormat(Qt.TextFormat.PlainText)
-        self.caret.setStyleSheet("color: #B00020")
+        self.caret.setPalette(red)
         self.caret.hide()
         lay.addWidget(self.caret)
         self.gradient = QLabel()
@@ -144,6 +148,9 @@ class FormulaEditor(QWidget):
         except FormulaError as e:
             self.show_error(e)
             self.parsed = None
+            if self.shown is not None:  # the gradient of the formula that races
+                with contextlib.suppress(FormulaError):
+                    self.show_gradient(typed_formula(self.shown, None, self.values))
             return None
         self.show_error(None)
         self.show_gradient(f)
@@ -168,7 +175,12 @@ class FormulaEditor(QWidget):
     # ------------------------------------------------------------ showing
     def show_error(self, e: FormulaError | None) -> None:
         """Red with ``e``'s message and caret, or (None) plain."""
-        self.field.setStyleSheet(ERROR_STYLE if e is not None else "")
+        style = ERROR_STYLE if e is not None else ""
+        if self.field.styleSheet() != style:
+            self.field.setStyleSheet(style)
+            if not style:
+                self.field.setFont(QFont())  # inherit again (clearing a style sheet sets
+                # the application's font)
         self.error.setText(e.message if e is not None else "")
         self.error.setVisible(e is not None)
         lines = caret_lines(e) if e is not None else ""
