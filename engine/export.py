@@ -14,7 +14,10 @@
   ``unbounded_step`` as :meth:`engine.race.Race.diverged_step` says, with the flags
   ``diverged`` and ``unbounded``), the tolerances, the scenario, software versions and
   the date. The tolerance and divergence figures can be recomputed from
-  ``trajectories.csv`` alone (its numbers round-trip exactly).
+  ``trajectories.csv`` alone (its numbers round-trip exactly). On a quadratic landscape
+  each run adds a ``theory`` block (engine.theory.runs: the eigenvalues, κ, 2/λ_max, η*,
+  the predicted and the measured rate; ``covered`` false and the ``reason`` for an
+  optimizer the theory does not cover).
 
 Perceptron races write instead the columns
 ``run,optimizer,step,epoch,w1,w2,b,loss,grad_norm,lr,val_loss,accuracy``:
@@ -56,6 +59,7 @@ import numpy as np
 
 from engine.race import Race
 from engine.scenario import Scenario, scenario_to_dict
+from engine.theory import race_theory
 
 FILES = ("trajectories.csv", "trajectories.npz", "summary.json")
 _BLOCK = 1 << 15  # rows formatted per call
@@ -242,12 +246,15 @@ def summary(race: Race, scenario: Scenario, labels: list[str] | None = None) -> 
     labels = labels or unique_labels([r.label for r in race.racers])
     runs = []
     epochs = _has_epochs(race)
+    theory = race_theory(race)  # None: no quadratic landscape (engine.theory)
     for i, m in enumerate(race.metrics()):
         d = {"run": labels[i], "enabled": bool(race.racers[i].enabled), **m.as_dict()}
         d["diverged"] = m.diverged_step is not None
         d["unbounded"] = m.unbounded_step is not None
         if epochs:
             d["per_epoch"] = {k: v.tolist() for k, v in race.epoch_metrics(i).items()}
+        if theory is not None:
+            d["theory"] = theory[i]
         runs.append(d)
     extra: dict[str, Any] = {}
     data = _objective_adds(race, "export_data")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 
+from engine.maps.colours import minimum_hue, shaded
 from engine.maps.compute import MapResult
 
 #: one hue per known minimum (Okabe-Ito, the racers' palette family)
@@ -125,17 +126,6 @@ def set_log_ticks(axis: pg.AxisItem, on: bool) -> None:
     axis.update()
 
 
-def _speed(steps: np.ndarray) -> np.ndarray:
-    """1 for the fewest steps to tolerance of the map, 0 for the most (log scale)."""
-    ok = steps >= 0
-    u = np.zeros(steps.shape)
-    if ok.any():
-        ls = np.log1p(steps[ok].astype(np.float64))
-        lo, hi = float(ls.min()), float(ls.max())
-        u[ok] = 1.0 - (ls - lo) / (hi - lo) if hi > lo else 1.0
-    return u
-
-
 def _ramp(values: np.ndarray, ok: np.ndarray, log: bool) -> tuple[np.ndarray, float, float]:
     """RGB of ``values`` where ``ok`` on the reversed viridis, and the range (log10 when
     ``log``) the colour bar shows."""
@@ -164,9 +154,8 @@ def map_colours(
     tail = f" in {res.extra['steps']:,} steps" if "steps" in res.extra else ""
     if by == "minimum":
         mins = m["minimum"][:n]
-        hue = MINIMUM_RGB[np.maximum(mins, 0) % len(MINIMUM_RGB)]
-        shade = (0.35 + 0.65 * _speed(steps))[..., None]
-        rgb = np.where(settled[..., None], hue * shade, 0.45 * hue + 0.55 * 235)
+        hue = minimum_hue(mins, MINIMUM_RGB)
+        rgb = np.where(settled[..., None], shaded(hue, steps), 0.45 * hue + 0.55 * 235)
         rgb[mins < 0] = NONE_RGB
         for k in sorted(set(np.unique(mins).tolist()) - {-1}):
             at = minima[k] if minima is not None and k < len(minima) else None

@@ -547,7 +547,8 @@ def test_catalogue_and_readme_list_every_landscape() -> None:
 
 @pytest.mark.gui
 def test_window_offers_every_landscape(window: Any) -> None:
-    """The window's landscape chooser lists every registered landscape, in order."""
+    """The window's landscape chooser lists every registered landscape, in order, then
+    (after a separator) "Formula…", a typed formula (gui/formula_editor.py)."""
     from PySide6.QtWidgets import QComboBox
 
     boxes = [
@@ -557,7 +558,8 @@ def test_window_offers_every_landscape(window: Any) -> None:
     ]
     assert len(boxes) == 1
     box = boxes[0]
-    assert [box.itemData(i) for i in range(box.count())] == NAMES
+    assert [box.itemData(i) for i in range(box.count())] == [*NAMES, None, "formula"]
+    assert box.itemText(box.count() - 1) == "Formula…"
 
 
 def test_pack_layout() -> None:

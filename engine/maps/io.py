@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.maps.colours import minimum_hue, shaded, speed
 from engine.maps.compute import METRICS, MapResult
 
 HUES = np.array(
@@ -66,27 +67,14 @@ def _ramp(u: np.ndarray) -> np.ndarray:
     return out
 
 
-def _speed(steps: np.ndarray) -> np.ndarray:
-    """1 for the fewest steps to tolerance of the map, 0 for the most (log scale)."""
-    ok = steps >= 0
-    u = np.zeros(steps.shape)
-    if ok.any():
-        ls = np.log1p(steps[ok].astype(np.float64))
-        lo, hi = float(ls.min()), float(ls.max())
-        u[ok] = 1.0 - (ls - lo) / (hi - lo) if hi > lo else 1.0
-    return u
-
-
 def _colours(res: MapResult) -> np.ndarray:
     m = res.metrics
     steps = m["steps_to_tol"]
     if res.spec.kind == "start":
-        hue = HUES[np.maximum(m["minimum"], 0) % len(HUES)]
-        shade = 0.35 + 0.65 * _speed(steps)[..., None]
-        rgb = hue * shade
+        rgb = shaded(minimum_hue(m["minimum"], HUES), steps)
         rgb[(m["minimum"] < 0) | (steps < 0)] = NONE_RGB
     else:
-        rgb = _ramp(_speed(steps))
+        rgb = _ramp(speed(steps))
         rgb[steps < 0] = NONE_RGB
     rgb[m["diverged_step"] >= 0] = DIVERGED_RGB
     rgb[m["unbounded_step"] >= 0] = UNBOUNDED_RGB

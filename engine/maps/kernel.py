@@ -33,7 +33,6 @@ from engine.maps.batch.block import (
     OI_UPDATES,
     ST_ROWS,
     W_SIZE,
-    map_block,
     map_chunk,
 )
 
@@ -63,6 +62,5 @@ __all__ = [
     "OI_UPDATES",
     "ST_ROWS",
     "W_SIZE",
-    "map_block",
     "map_chunk",
 ]

@@ -7,7 +7,8 @@ quadratic against the measured runs, and the local quadratic model of any landsc
   :func:`method_of`, :func:`predicted_rate`, :func:`predicted_gap`);
 * :mod:`engine.theory.measure`: the measured rate of a recorded run (:func:`measured_rate`)
   and the agreement rule (:func:`agreement`: within 1 %);
-* :mod:`engine.theory.runs`: summary.json's per-run ``theory`` block (:func:`race_theory`);
+* :mod:`engine.theory.runs`: summary.json's per-run ``theory`` block (:func:`race_theory`)
+  and a run's predicted loss curve (:func:`predicted_curve`);
 * :mod:`engine.theory.local`: f, ∇f, H, its eigenvalues, the classification and the
   Newton step at any point (:func:`local_model`), the critical points of a box
   (:func:`critical_points`);
@@ -34,7 +35,7 @@ from engine.theory.quadratic import (
     predicted_rate,
     quadratic_of,
 )
-from engine.theory.runs import race_quadratic, race_theory, run_theory
+from engine.theory.runs import predicted_curve, race_quadratic, race_theory, run_theory
 
 __all__ = [
     "CriticalPoint",
@@ -49,6 +50,7 @@ __all__ = [
     "local_model",
     "measured_rate",
     "method_of",
+    "predicted_curve",
     "predicted_gap",
     "predicted_rate",
     "quadratic_of",

@@ -15,10 +15,17 @@ from typing import Any
 import numpy as np
 
 from engine.theory.measure import agreement, measured_rate
-from engine.theory.quadratic import Method, Quadratic, method_of, predicted_rate, quadratic_of
+from engine.theory.quadratic import (
+    Method,
+    Quadratic,
+    method_of,
+    predicted_gap,
+    predicted_rate,
+    quadratic_of,
+)
 
 _EPS = float(np.finfo(np.float64).eps)
-_ULPS = 1e4  # the measured fit stops this many ulps above the round-off floor
+_ULPS = 1e3  # the measured fit stops this many ulps above the round-off floor
 
 
 def race_quadratic(race: Any) -> Quadratic | None:
@@ -49,8 +56,8 @@ def landscape_figures(q: Quadratic) -> dict[str, Any]:
 
 
 def fit_floor(q: Quadratic) -> float:
-    """The gap below which round-off dominates: 1e4 ulps of f*, and the gap of an error
-    of 1e4 ulps of the centre's largest coordinate along the steepest direction."""
+    """The gap below which round-off dominates: 1e3 ulps of f*, and the gap of an error
+    of 1e3 ulps of the centre's largest coordinate along the steepest direction."""
     dx = _ULPS * _EPS * float(np.max(np.abs(q.centre)))
     return max(_ULPS * _EPS * abs(q.f_star), 0.5 * float(np.max(np.abs(q.lam))) * dx * dx)
 
@@ -85,6 +92,7 @@ def run_theory(race: Any, i: int, q: Quadratic | None = None) -> dict[str, Any] 
     fit = measured_rate(tr.loss, q.f_star, fit_floor(q)) if q.positive_definite else None
     block["covered"] = not isinstance(m, str)
     block["reason"] = m if isinstance(m, str) else None
+    block["method"] = None
     pred = None
     if not isinstance(m, str):
         block.update(_method_figures(q, m))
@@ -108,3 +116,18 @@ def race_theory(race: Any) -> list[dict[str, Any]] | None:
     if q is None:
         return None
     return [b for i in range(len(race.racers)) if (b := run_theory(race, i, q)) is not None]
+
+
+def predicted_curve(race: Any, i: int, q: Quadratic | None = None) -> np.ndarray | None:
+    """The closed form's loss gap f(x_t) − f* of run ``i`` for t = 0..race.steps (what
+    the window will draw dashed beside the measured curve); None when the theory does
+    not cover the run or the landscape is not a positive definite quadratic."""
+    q = q if q is not None else race_quadratic(race)
+    if q is None or not q.positive_definite:
+        return None
+    tr = race.trajectory(i)
+    x0 = np.asarray(tr.x[0] if tr.x.shape[0] else race.objective.start, dtype=np.float64)
+    m = method_of(race.racers[i], x0, float(race.objective.grad_noise))
+    if isinstance(m, str):
+        return None
+    return predicted_gap(q, m, x0, int(race.steps))

@@ -24,9 +24,11 @@ and each step is a few passes over the block, each a simple loop that LLVM vecto
    one are columns), into the other half of a double buffer of points: a pixel that
    stops at row t still has x_{t-1} there, copied out by a rare fix-up pass. sgd has
    leaner passes for a block where they give the same bits: plain GD (μ = λ = 0 for
-   every pixel) and, after the first update, heavy ball without weight decay.
+   every pixel) and, after the first update, heavy ball without weight decay. Each
+   family's arithmetic on one coordinate is written once (``updates.*_coord``,
+   ``jit_inline``: free), for both coordinates and all the family's passes.
 
-The passes are ``jit_hot`` (compiled once, inlined by LLVM into :func:`map_block`): a
+The passes are ``jit_hot`` (compiled once, inlined by LLVM into :func:`map_chunk`): a
 call per pass and step cost ~0.3 ns per pixel-step at 256 pixels a block (a third
 of a GD step), inlined they cost nothing; LLVM still vectorises each loop (AVX-512 on
 the host here). Dispatch (family, landscape, f* known, schedule) is by integer, once
@@ -41,8 +43,9 @@ parallel kernels at once, OpenMP is not fork-safe for Dask's worker processes), 
 ``prange`` driver cost ~6 s more of cold compile here for the same speed.
 
 Modules: :mod:`.passes` (the landscape, scan and per-step input passes),
-:mod:`.updates` (the optimizers' update passes), :mod:`.block` (a block's step loop,
-:func:`~engine.maps.batch.block.map_chunk`, the layout constants). A package of its
-own: engine.jit keys the numba cache folder on every file of a package holding kernels,
-this one, not the rest of engine.maps (no kernels, edited often).
+:mod:`.updates` (the optimizers' update passes), :mod:`.block`
+(:func:`~engine.maps.batch.block.map_chunk`: the blocks' step loops; the layout
+constants). A package of its own: engine.jit keys the numba cache folder on every file
+of a package holding kernels, this one, not the rest of engine.maps (no kernels, edited
+often).
 """

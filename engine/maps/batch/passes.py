@@ -1,7 +1,7 @@
 """The batch kernel's passes over a block (see engine.maps.batch): the landscape pass
 (generated, one loop per landscape), the scan of a row, the fix-up of stopped pixels,
 the per-step rate and bias corrections. Each is ``jit_hot``: inlined by LLVM into
-engine.maps.batch.block.map_block, each loop vectorised."""
+engine.maps.batch.block.map_chunk, each loop vectorised."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from engine.jit import jit_hot
+from engine.jit import jit_hot, jit_inline
 from engine.landscapes import LANDSCAPES
 from engine.schedules import schedule_lr
 
@@ -56,44 +56,50 @@ land_pass = jit_hot(_generate_land_pass())
 
 
 # ---------------------------------------------------------------- the scan passes
+@jit_inline
+def _take_row(i: int, tf: float, F: np.ndarray, G0: np.ndarray, G1: np.ndarray,
+              stop: np.ndarray) -> tuple[float, float, bool, bool]:  # fmt: skip
+    """Pixel ``i``'s loss f and |∇f|² at row ``tf``; a running pixel whose row is not
+    finite stops there. Returns (f, |∇f|², the row counts, the pixel stopped here)."""
+    f = F[i]
+    g0 = G0[i]
+    g1 = G1[i]
+    gn2 = g0 * g0 + g1 * g1
+    ok = (abs(f) < math.inf) & (gn2 < math.inf)  # both finite (NaN: False)
+    s = stop[i]
+    running = s < 0.0
+    v = running & ok
+    d = running & (not ok)
+    stop[i] = tf if d else s
+    return f, gn2, v, d
+
+
+@jit_inline
+def _record(i: int, tf: float, f: float, v: bool, w: bool, first: np.ndarray,
+            last: np.ndarray, best: np.ndarray) -> None:  # fmt: skip
+    """A counted row ``v`` of pixel ``i``, within tolerance ``w``: the first row within,
+    the last outside, the best loss."""
+    fi = first[i]
+    first[i] = tf if (v & w & (fi < 0.0)) else fi
+    la = last[i]
+    last[i] = tf if (v & (not w)) else la
+    b = best[i]
+    best[i] = f if (v & (f < b)) else b
+
+
 @jit_hot
 def scan_known(
-    m: int,
-    tf: float,
-    F: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    stop: np.ndarray,
-    first: np.ndarray,
-    last: np.ndarray,
-    best: np.ndarray,
-    blown: np.ndarray,
-    limit: np.ndarray,
-    fstar: float,
-    tol: float,
-) -> tuple[int, int]:
+    m: int, tf: float, F: np.ndarray, G0: np.ndarray, G1: np.ndarray, stop: np.ndarray,
+    first: np.ndarray, last: np.ndarray, best: np.ndarray, blown: np.ndarray,
+    limit: np.ndarray, fstar: float, tol: float,
+) -> tuple[int, int]:  # fmt: skip
     """Row ``tf`` of every pixel, f* known: within = |f − f*| <= tol; the rule: f − f* >
     limit. Returns (pixels still running, pixels stopped at this row)."""
     alive = 0
     died = 0
     for i in range(m):
-        f = F[i]
-        g0 = G0[i]
-        g1 = G1[i]
-        gn2 = g0 * g0 + g1 * g1
-        ok = (abs(f) < math.inf) & (gn2 < math.inf)  # both finite (NaN: False)
-        s = stop[i]
-        running = s < 0.0
-        v = running & ok
-        d = running & (not ok)
-        stop[i] = tf if d else s
-        w = abs(f - fstar) <= tol
-        fi = first[i]
-        first[i] = tf if (v & w & (fi < 0.0)) else fi
-        la = last[i]
-        last[i] = tf if (v & (not w)) else la
-        b = best[i]
-        best[i] = f if (v & (f < b)) else b
+        f, _gn2, v, d = _take_row(i, tf, F, G0, G1, stop)
+        _record(i, tf, f, v, abs(f - fstar) <= tol, first, last, best)
         bl = blown[i]
         blown[i] = tf if (v & (bl < 0.0) & (f - fstar > limit[i])) else bl
         alive += v
@@ -103,43 +109,17 @@ def scan_known(
 
 @jit_hot
 def scan_unknown(
-    m: int,
-    tf: float,
-    F: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    stop: np.ndarray,
-    first: np.ndarray,
-    last: np.ndarray,
-    best: np.ndarray,
-    blown: np.ndarray,
-    kind: np.ndarray,
-    limit: np.ndarray,
-    f0: np.ndarray,
-    tol: float,
-) -> tuple[int, int]:
+    m: int, tf: float, F: np.ndarray, G0: np.ndarray, G1: np.ndarray, stop: np.ndarray,
+    first: np.ndarray, last: np.ndarray, best: np.ndarray, blown: np.ndarray,
+    kind: np.ndarray, limit: np.ndarray, f0: np.ndarray, tol: float,
+) -> tuple[int, int]:  # fmt: skip
     """Row ``tf``, f* unknown: within = |∇f| <= tol; the rule: f − f₀ > limit (diverged,
     kind 1) or f₀ − f > limit (unbounded below, kind 2)."""
     alive = 0
     died = 0
     for i in range(m):
-        f = F[i]
-        g0 = G0[i]
-        g1 = G1[i]
-        gn2 = g0 * g0 + g1 * g1
-        ok = (abs(f) < math.inf) & (gn2 < math.inf)
-        s = stop[i]
-        running = s < 0.0
-        v = running & ok
-        d = running & (not ok)
-        stop[i] = tf if d else s
-        w = math.sqrt(gn2) <= tol
-        fi = first[i]
-        first[i] = tf if (v & w & (fi < 0.0)) else fi
-        la = last[i]
-        last[i] = tf if (v & (not w)) else la
-        b = best[i]
-        best[i] = f if (v & (f < b)) else b
+        f, gn2, v, d = _take_row(i, tf, F, G0, G1, stop)
+        _record(i, tf, f, v, math.sqrt(gn2) <= tol, first, last, best)
         base = f0[i]
         lim = limit[i]
         rise = f - base > lim

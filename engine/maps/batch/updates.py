@@ -2,7 +2,13 @@
 block in structure-of-arrays form, per-pixel hyperparameters, each element the same
 operations in the same order as the race's update (the helpers of
 engine.optimizers._common), so the same bits. ``c``: the point of this row, ``n``: the
-next one (the other half of the double buffer), ``G``: the gradient the update sees."""
+next one (the other half of the double buffer), ``G``: the gradient the update sees.
+
+Each family's arithmetic on one coordinate is a small ``jit_inline`` function (``*_coord``:
+the coordinate, its gradient and state in, the next coordinate and state out), written
+once and used for both coordinates by every pass of the family (per-pixel or uniform
+hyperparameters); numba inlines it, so it costs nothing. The passes read and write
+the rows."""
 
 from __future__ import annotations
 
@@ -10,100 +16,138 @@ import math
 
 import numpy as np
 
-from engine.jit import jit_hot
+from engine.jit import jit_hot, jit_inline
 from engine.optimizers._common import ema, ema_sq, mix
+
+
+# ---------------------------------------------------------------- one coordinate
+@jit_inline
+def sgd_coord(
+    x: float, g: float, b: float, lr: float, mu: float, w: float, tau: float, fresh: bool,
+    nesterov: bool,
+) -> tuple[float, float]:  # fmt: skip
+    """opt_update's SGD: L2 decay g ← g + λ·x (λ ≠ 0); the buffer b ← g (``fresh``: the
+    first update) or b·μ + (1 − τ)·g (τ: the dampening); the step g (μ = 0), b or
+    g + μ·b (nesterov); x + (−η)·step. Returns (x, b)."""
+    if w != 0.0:
+        g = g + w * x
+    bb = g if fresh else b * mu + tau * g
+    u = g + mu * bb if nesterov else bb
+    s = g if mu == 0.0 else u
+    return x + (-lr) * s, bb
+
+
+@jit_inline
+def momentum_coord(x: float, g: float, v: float, lr: float, beta: float) -> tuple[float, float]:
+    """opt_update's momentum: v ← mix(v, g, β), x ← x − η·v. Returns (x, v)."""
+    v = mix(v, g, beta)
+    return x - lr * v, v
+
+
+@jit_inline
+def nag_coord(x: float, g: float, v: float, lr: float, rho: float) -> tuple[float, float]:
+    """opt_update's nag (g at the look-ahead point): v ← ρ·v − η·g, x ← x + v. Returns
+    (x, v)."""
+    v = rho * v - lr * g
+    return x + v, v
+
+
+@jit_inline
+def adam_coord(
+    x: float, g: float, m: float, v: float, a: float, lr: float, w: float, b1: float,
+    b2: float, e: float, step_size: float, bcs: float, amsgrad: bool, decoupled: bool,
+) -> tuple[float, float, float, float]:  # fmt: skip
+    """opt_update's adam / adamw: decay (L2 or decoupled, λ ≠ 0), m ← ema, v ← ema_sq,
+    v̂ (amsgrad: the running maximum ``a``, else v), x ← x + (−η/bc1)·m / (√v̂ / √bc2 + ε)
+    (``step_size`` = η/bc1, ``bcs`` = √bc2: no division once it is 1). Returns
+    (x, m, v, v̂)."""
+    if w != 0.0:
+        if decoupled:
+            x = x * (1.0 - lr * w)
+        else:
+            g = g + w * x
+    m = ema(m, g, b1)
+    v = ema_sq(v, g, b2)
+    h = v
+    if amsgrad:
+        h = a
+        if v > h:
+            h = v
+    r = math.sqrt(h)
+    if bcs != 1.0:
+        r = r / bcs
+    return x + (-step_size) * m / (r + e), m, v, h
+
+
+@jit_inline
+def rmsprop_coord(
+    x: float, g: float, s: float, a: float, b: float, lr: float, w: float, al: float,
+    e: float, mu: float, centered: bool,
+) -> tuple[float, float, float, float]:  # fmt: skip
+    """opt_update's rmsprop: L2 decay, E[g²] (s), E[g] (a, centered), the buffer b
+    (the step when μ > 0, else g / (√(s − a²) + ε)). Returns (x, s, a, b)."""
+    if w != 0.0:
+        g = g + w * x
+    s = ema_sq(s, g, al)
+    if centered:
+        a = ema(a, g, al)
+        avg = math.sqrt(s + (-1.0) * a * a)
+    else:
+        avg = math.sqrt(s)
+    avg = avg + e
+    b = b * mu + 1.0 * g / avg
+    if mu > 0.0:
+        return x + (-lr) * b, s, a, b
+    return x + (-lr) * g / avg, s, a, b
+
+
+@jit_inline
+def adagrad_coord(
+    x: float, g: float, s: float, clr: float, w: float, e: float
+) -> tuple[float, float]:
+    """opt_update's adagrad at the decayed rate ``clr``: L2 decay, s ← s + g², x ←
+    x + (−clr)·g / (√s + ε). Returns (x, s)."""
+    if w != 0.0:
+        g = g + w * x
+    s = s + 1.0 * g * g
+    return x + (-clr) * g / (math.sqrt(s) + e), s
 
 
 # ---------------------------------------------------------------- the update passes
 @jit_hot
 def sgd_pass(
-    m: int,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    LR: np.ndarray,
-    mom: np.ndarray,
-    damp: np.ndarray,
-    wd: np.ndarray,
-    b0: np.ndarray,
-    b1: np.ndarray,
-    hb: np.ndarray,
-    nesterov: bool,
-) -> None:
-    """opt_update's SGD: L2 decay g ← g + λ·x (λ ≠ 0); μ = 0: x + (−η)·g; else the buffer
-    b ← g (first update) or b·μ + (1 − τ)·g, the step b or g + μ·b (nesterov)."""
+    m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
+    G1: np.ndarray, LR: np.ndarray, mom: np.ndarray, damp: np.ndarray, wd: np.ndarray,
+    b0: np.ndarray, b1: np.ndarray, hb: np.ndarray, nesterov: bool,
+) -> None:  # fmt: skip
+    """sgd_coord on every pixel; ``hb``: its buffer exists (set by the first update
+    with μ ≠ 0)."""
     for i in range(m):
         lr = LR[i]
         mu = mom[i]
         w = wd[i]
-        x0 = c0[i]
-        x1 = c1[i]
-        g0 = G0[i]
-        g1 = G1[i]
-        if w != 0.0:
-            g0 = g0 + w * x0
-            g1 = g1 + w * x1
         fresh = hb[i] == 0.0
         tau = 1.0 - damp[i]
-        bb0 = g0 if fresh else b0[i] * mu + tau * g0
-        bb1 = g1 if fresh else b1[i] * mu + tau * g1
-        b0[i] = bb0
-        b1[i] = bb1
+        n0[i], b0[i] = sgd_coord(c0[i], G0[i], b0[i], lr, mu, w, tau, fresh, nesterov)
+        n1[i], b1[i] = sgd_coord(c1[i], G1[i], b1[i], lr, mu, w, tau, fresh, nesterov)
         hb[i] = 1.0 if mu != 0.0 else hb[i]
-        if nesterov:
-            u0 = g0 + mu * bb0
-            u1 = g1 + mu * bb1
-        else:
-            u0 = bb0
-            u1 = bb1
-        s0 = g0 if mu == 0.0 else u0
-        s1 = g1 if mu == 0.0 else u1
-        n0[i] = x0 + (-lr) * s0
-        n1[i] = x1 + (-lr) * s1
 
 
 @jit_hot
 def heavy_ball_pass(
-    m: int,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    LR: np.ndarray,
-    mom: np.ndarray,
-    damp: np.ndarray,
-    b0: np.ndarray,
-    b1: np.ndarray,
-    nesterov: bool,
-) -> None:
+    m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
+    G1: np.ndarray, LR: np.ndarray, mom: np.ndarray, damp: np.ndarray, b0: np.ndarray,
+    b1: np.ndarray, nesterov: bool,
+) -> None:  # fmt: skip
     """sgd_pass after the first update of a block without weight decay: every pixel with
     μ ≠ 0 has its buffer (sgd_pass made it), so b ← b·μ + (1 − τ)·g, the same bits
     without the flag; a pixel with μ = 0 steps by g (its buffer is never read)."""
     for i in range(m):
         lr = LR[i]
         mu = mom[i]
-        g0 = G0[i]
-        g1 = G1[i]
         tau = 1.0 - damp[i]
-        bb0 = b0[i] * mu + tau * g0
-        bb1 = b1[i] * mu + tau * g1
-        b0[i] = bb0
-        b1[i] = bb1
-        if nesterov:
-            u0 = g0 + mu * bb0
-            u1 = g1 + mu * bb1
-        else:
-            u0 = bb0
-            u1 = bb1
-        s0 = g0 if mu == 0.0 else u0
-        s1 = g1 if mu == 0.0 else u1
-        n0[i] = c0[i] + (-lr) * s0
-        n1[i] = c1[i] + (-lr) * s1
+        n0[i], b0[i] = sgd_coord(c0[i], G0[i], b0[i], lr, mu, 0.0, tau, False, nesterov)
+        n1[i], b1[i] = sgd_coord(c1[i], G1[i], b1[i], lr, mu, 0.0, tau, False, nesterov)
 
 
 @jit_hot
@@ -111,37 +155,24 @@ def gd_pass(
     m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
     G1: np.ndarray, LR: np.ndarray,
 ) -> None:  # fmt: skip
-    """opt_update's plain SGD (μ = 0, λ = 0 for the whole block): x + (−η)·g."""
+    """Plain SGD (μ = 0, λ = 0 for the whole block: sgd_coord's x + (−η)·g)."""
     for i in range(m):
         lr = LR[i]
-        n0[i] = c0[i] + (-lr) * G0[i]
-        n1[i] = c1[i] + (-lr) * G1[i]
+        n0[i] = sgd_coord(c0[i], G0[i], 0.0, lr, 0.0, 0.0, 1.0, True, False)[0]
+        n1[i] = sgd_coord(c1[i], G1[i], 0.0, lr, 0.0, 0.0, 1.0, True, False)[0]
 
 
 @jit_hot
 def momentum_pass(
-    m: int,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    LR: np.ndarray,
-    beta: np.ndarray,
-    v0: np.ndarray,
-    v1: np.ndarray,
-) -> None:
-    """opt_update's momentum: v ← mix(v, g, β), x ← x − η·v."""
+    m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
+    G1: np.ndarray, LR: np.ndarray, beta: np.ndarray, v0: np.ndarray, v1: np.ndarray,
+) -> None:  # fmt: skip
+    """momentum_coord on every pixel."""
     for i in range(m):
         lr = LR[i]
         bt = beta[i]
-        a = mix(v0[i], G0[i], bt)
-        b = mix(v1[i], G1[i], bt)
-        v0[i] = a
-        v1[i] = b
-        n0[i] = c0[i] - lr * a
-        n1[i] = c1[i] - lr * b
+        n0[i], v0[i] = momentum_coord(c0[i], G0[i], v0[i], lr, bt)
+        n1[i], v1[i] = momentum_coord(c1[i], G1[i], v1[i], lr, bt)
 
 
 @jit_hot
@@ -158,273 +189,99 @@ def nag_point(
 
 @jit_hot
 def nag_pass(
-    m: int,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    LR: np.ndarray,
-    rho: np.ndarray,
-    v0: np.ndarray,
-    v1: np.ndarray,
-) -> None:
-    """opt_update's nag (g at the look-ahead point): v ← ρ·v − η·g, x ← x + v."""
+    m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
+    G1: np.ndarray, LR: np.ndarray, rho: np.ndarray, v0: np.ndarray, v1: np.ndarray,
+) -> None:  # fmt: skip
+    """nag_coord on every pixel (G: the gradient at the look-ahead point)."""
     for i in range(m):
         lr = LR[i]
         r = rho[i]
-        a = r * v0[i] - lr * G0[i]
-        b = r * v1[i] - lr * G1[i]
-        v0[i] = a
-        v1[i] = b
-        n0[i] = c0[i] + a
-        n1[i] = c1[i] + b
+        n0[i], v0[i] = nag_coord(c0[i], G0[i], v0[i], lr, r)
+        n1[i], v1[i] = nag_coord(c1[i], G1[i], v1[i], lr, r)
 
 
 @jit_hot
 def adam_pass(
-    m: int,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    LR: np.ndarray,
-    beta1: np.ndarray,
-    beta2: np.ndarray,
-    eps: np.ndarray,
-    wd: np.ndarray,
-    m0: np.ndarray,
-    m1: np.ndarray,
-    v0: np.ndarray,
-    v1: np.ndarray,
-    a0: np.ndarray,
-    a1: np.ndarray,
-    BC1: np.ndarray,
-    BCS: np.ndarray,
-    amsgrad: bool,
+    m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
+    G1: np.ndarray, LR: np.ndarray, beta1: np.ndarray, beta2: np.ndarray, eps: np.ndarray,
+    wd: np.ndarray, m0: np.ndarray, m1: np.ndarray, v0: np.ndarray, v1: np.ndarray,
+    a0: np.ndarray, a1: np.ndarray, BC1: np.ndarray, BCS: np.ndarray, amsgrad: bool,
     decoupled: bool,
-) -> None:
-    """opt_update's adam / adamw: decay (L2 or decoupled, λ ≠ 0), m ← ema, v ← ema_sq,
-    v̂ (amsgrad: the running maximum), x ← x + (−η/bc1)·m / (√v̂ / √bc2 + ε) (no
-    division by √bc2 once it is 1). ``BC1``, ``BCS``: this update's 1 − β₁ᵗ and
-    √(1 − β₂ᵗ) from the racer's bias table (ones: bias_correction = false)."""
+) -> None:  # fmt: skip
+    """adam_coord on every pixel, its own hyperparameters; ``BC1``, ``BCS``: this
+    update's 1 − β₁ᵗ and √(1 − β₂ᵗ) from the racer's bias table (ones:
+    bias_correction = false); ``a``: amsgrad's running maxima (not touched otherwise)."""
     for i in range(m):
         lr = LR[i]
         w = wd[i]
-        x0 = c0[i]
-        x1 = c1[i]
-        g0 = G0[i]
-        g1 = G1[i]
-        if w != 0.0:
-            if decoupled:
-                x0 = x0 * (1.0 - lr * w)
-                x1 = x1 * (1.0 - lr * w)
-            else:
-                g0 = g0 + w * x0
-                g1 = g1 + w * x1
         b1 = beta1[i]
         b2 = beta2[i]
         e = eps[i]
         bcs = BCS[i]
         step_size = lr / BC1[i]
-        mm0 = ema(m0[i], g0, b1)
-        mm1 = ema(m1[i], g1, b1)
-        m0[i] = mm0
-        m1[i] = mm1
-        vv0 = ema_sq(v0[i], g0, b2)
-        vv1 = ema_sq(v1[i], g1, b2)
-        v0[i] = vv0
-        v1[i] = vv1
+        n0[i], m0[i], v0[i], h0 = adam_coord(c0[i], G0[i], m0[i], v0[i], a0[i], lr, w, b1, b2,
+                                             e, step_size, bcs, amsgrad, decoupled)  # fmt: skip
+        n1[i], m1[i], v1[i], h1 = adam_coord(c1[i], G1[i], m1[i], v1[i], a1[i], lr, w, b1, b2,
+                                             e, step_size, bcs, amsgrad, decoupled)  # fmt: skip
         if amsgrad:
-            h0 = a0[i]
-            h1 = a1[i]
-            if vv0 > h0:
-                h0 = vv0
-            if vv1 > h1:
-                h1 = vv1
             a0[i] = h0
             a1[i] = h1
-        else:
-            h0 = vv0
-            h1 = vv1
-        r0 = math.sqrt(h0)
-        r1 = math.sqrt(h1)
-        if bcs != 1.0:
-            r0 = r0 / bcs
-            r1 = r1 / bcs
-        n0[i] = x0 + (-step_size) * mm0 / (r0 + e)
-        n1[i] = x1 + (-step_size) * mm1 / (r1 + e)
 
 
 @jit_hot
 def adam_uniform_pass(
-    m: int,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    lr: float,
-    b1: float,
-    b2: float,
-    e: float,
-    w: float,
-    step_size: float,
-    bcs: float,
-    m0: np.ndarray,
-    m1: np.ndarray,
-    v0: np.ndarray,
-    v1: np.ndarray,
-    a0: np.ndarray,
-    a1: np.ndarray,
-    amsgrad: bool,
-    decoupled: bool,
-) -> None:
+    m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
+    G1: np.ndarray, lr: float, b1: float, b2: float, e: float, w: float, step_size: float,
+    bcs: float, m0: np.ndarray, m1: np.ndarray, v0: np.ndarray, v1: np.ndarray,
+    a0: np.ndarray, a1: np.ndarray, amsgrad: bool, decoupled: bool,
+) -> None:  # fmt: skip
     """adam_pass for a block whose pixels share every hyperparameter and bias table (a
-    start map): the same operations, the shared ones (``step_size`` = η/bc1, the tests
-    on λ and √bc2) once per step instead of once per pixel."""
+    start map): the shared values (``step_size`` = η/bc1, ``bcs``) computed once per
+    step instead of once per pixel."""
     for i in range(m):
-        x0 = c0[i]
-        x1 = c1[i]
-        g0 = G0[i]
-        g1 = G1[i]
-        if w != 0.0:
-            if decoupled:
-                x0 = x0 * (1.0 - lr * w)
-                x1 = x1 * (1.0 - lr * w)
-            else:
-                g0 = g0 + w * x0
-                g1 = g1 + w * x1
-        mm0 = ema(m0[i], g0, b1)
-        mm1 = ema(m1[i], g1, b1)
-        m0[i] = mm0
-        m1[i] = mm1
-        vv0 = ema_sq(v0[i], g0, b2)
-        vv1 = ema_sq(v1[i], g1, b2)
-        v0[i] = vv0
-        v1[i] = vv1
+        n0[i], m0[i], v0[i], h0 = adam_coord(c0[i], G0[i], m0[i], v0[i], a0[i], lr, w, b1, b2,
+                                             e, step_size, bcs, amsgrad, decoupled)  # fmt: skip
+        n1[i], m1[i], v1[i], h1 = adam_coord(c1[i], G1[i], m1[i], v1[i], a1[i], lr, w, b1, b2,
+                                             e, step_size, bcs, amsgrad, decoupled)  # fmt: skip
         if amsgrad:
-            h0 = a0[i]
-            h1 = a1[i]
-            if vv0 > h0:
-                h0 = vv0
-            if vv1 > h1:
-                h1 = vv1
             a0[i] = h0
             a1[i] = h1
-        else:
-            h0 = vv0
-            h1 = vv1
-        r0 = math.sqrt(h0)
-        r1 = math.sqrt(h1)
-        if bcs != 1.0:
-            r0 = r0 / bcs
-            r1 = r1 / bcs
-        n0[i] = x0 + (-step_size) * mm0 / (r0 + e)
-        n1[i] = x1 + (-step_size) * mm1 / (r1 + e)
 
 
 @jit_hot
 def rmsprop_pass(
-    m: int,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    LR: np.ndarray,
-    alpha: np.ndarray,
-    eps: np.ndarray,
-    wd: np.ndarray,
-    mom: np.ndarray,
-    s0: np.ndarray,
-    s1: np.ndarray,
-    a0: np.ndarray,
-    a1: np.ndarray,
-    b0: np.ndarray,
-    b1: np.ndarray,
-    centered: bool,
-) -> None:
-    """opt_update's rmsprop: E[g²] (s), E[g] (a, centered), the buffer b (μ > 0)."""
+    m: int, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray, G0: np.ndarray,
+    G1: np.ndarray, LR: np.ndarray, alpha: np.ndarray, eps: np.ndarray, wd: np.ndarray,
+    mom: np.ndarray, s0: np.ndarray, s1: np.ndarray, a0: np.ndarray, a1: np.ndarray,
+    b0: np.ndarray, b1: np.ndarray, centered: bool,
+) -> None:  # fmt: skip
+    """rmsprop_coord on every pixel: E[g²] (s), E[g] (a: centered only), the buffer b."""
     for i in range(m):
         lr = LR[i]
         w = wd[i]
         al = alpha[i]
         e = eps[i]
         mu = mom[i]
-        x0 = c0[i]
-        x1 = c1[i]
-        g0 = G0[i]
-        g1 = G1[i]
-        if w != 0.0:
-            g0 = g0 + w * x0
-            g1 = g1 + w * x1
-        sq0 = ema_sq(s0[i], g0, al)
-        sq1 = ema_sq(s1[i], g1, al)
-        s0[i] = sq0
-        s1[i] = sq1
+        n0[i], s0[i], ga0, b0[i] = rmsprop_coord(c0[i], G0[i], s0[i], a0[i], b0[i], lr, w, al,
+                                                 e, mu, centered)  # fmt: skip
+        n1[i], s1[i], ga1, b1[i] = rmsprop_coord(c1[i], G1[i], s1[i], a1[i], b1[i], lr, w, al,
+                                                 e, mu, centered)  # fmt: skip
         if centered:
-            ga0 = ema(a0[i], g0, al)
-            ga1 = ema(a1[i], g1, al)
             a0[i] = ga0
             a1[i] = ga1
-            avg0 = math.sqrt(sq0 + (-1.0) * ga0 * ga0)
-            avg1 = math.sqrt(sq1 + (-1.0) * ga1 * ga1)
-        else:
-            avg0 = math.sqrt(sq0)
-            avg1 = math.sqrt(sq1)
-        avg0 = avg0 + e
-        avg1 = avg1 + e
-        bb0 = b0[i] * mu + 1.0 * g0 / avg0
-        bb1 = b1[i] * mu + 1.0 * g1 / avg1
-        b0[i] = bb0
-        b1[i] = bb1
-        if mu > 0.0:
-            n0[i] = x0 + (-lr) * bb0
-            n1[i] = x1 + (-lr) * bb1
-        else:
-            n0[i] = x0 + (-lr) * g0 / avg0
-            n1[i] = x1 + (-lr) * g1 / avg1
 
 
 @jit_hot
 def adagrad_pass(
-    m: int,
-    step: float,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    n0: np.ndarray,
-    n1: np.ndarray,
-    G0: np.ndarray,
-    G1: np.ndarray,
-    LR: np.ndarray,
-    lr_decay: np.ndarray,
-    wd: np.ndarray,
-    eps: np.ndarray,
-    s0: np.ndarray,
-    s1: np.ndarray,
-) -> None:
-    """opt_update's adagrad (``step`` = t + 1; the sums start at the initial value)."""
+    m: int, step: float, c0: np.ndarray, c1: np.ndarray, n0: np.ndarray, n1: np.ndarray,
+    G0: np.ndarray, G1: np.ndarray, LR: np.ndarray, lr_decay: np.ndarray, wd: np.ndarray,
+    eps: np.ndarray, s0: np.ndarray, s1: np.ndarray,
+) -> None:  # fmt: skip
+    """adagrad_coord on every pixel (``step`` = t + 1; the sums start at the initial
+    value), the rate η / (1 + (step − 1)·decay)."""
     for i in range(m):
-        lr = LR[i]
         w = wd[i]
         e = eps[i]
-        x0 = c0[i]
-        x1 = c1[i]
-        g0 = G0[i]
-        g1 = G1[i]
-        if w != 0.0:
-            g0 = g0 + w * x0
-            g1 = g1 + w * x1
-        clr = lr / (1.0 + (step - 1.0) * lr_decay[i])
-        a = s0[i] + 1.0 * g0 * g0
-        b = s1[i] + 1.0 * g1 * g1
-        s0[i] = a
-        s1[i] = b
-        n0[i] = x0 + (-clr) * g0 / (math.sqrt(a) + e)
-        n1[i] = x1 + (-clr) * g1 / (math.sqrt(b) + e)
+        clr = LR[i] / (1.0 + (step - 1.0) * lr_decay[i])
+        n0[i], s0[i] = adagrad_coord(c0[i], G0[i], s0[i], clr, w, e)
+        n1[i], s1[i] = adagrad_coord(c1[i], G1[i], s1[i], clr, w, e)
