@@ -330,12 +330,19 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def register_render(sub: SubParsers) -> None:
     p = sub.add_parser(
         "render",
-        help="run a scenario headless and save the window's panels as a PNG",
+        help="run a scenario headless and save the window's panels as a PNG or a video",
         description="Run SCENARIO headless and save the landscape and loss panels as a PNG "
-        "(the same picture as File > Export PNG in the window), e.g. for slides.",
+        "(the same picture as File > Export PNG in the window), e.g. for slides; or, with "
+        "--video, the race frame by frame as an MP4, a GIF or a folder of PNG frames.",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file (.toml)")
-    p.add_argument("--out", required=True, metavar="FILE", help="PNG file to write")
+    p.add_argument("--out", metavar="FILE", help="PNG file to write")
+    p.add_argument(
+        "--video",
+        metavar="PATH",
+        help="write the race as a video: race.mp4 (H.264), race.gif, or a folder (a path "
+        "ending in /, or an existing one) of PNG frames",
+    )
     p.add_argument(
         "--steps",
         type=_steps_arg,
@@ -344,15 +351,47 @@ def register_render(sub: SubParsers) -> None:
         help="number of updates (default: the scenario's)",
     )
     p.add_argument(
+        "--size",
+        metavar="WxH",
+        help="picture size in pixels (default: 2000x800 for a PNG, 1600x1000 for --window, "
+        "1920x1080 for a video, 960x540 for a GIF)",
+    )
+    view = p.add_argument_group("view")
+    view.add_argument(
+        "--panels",
+        action="store_true",
+        help="the landscape and loss panels (the default; a video draws the step and the "
+        "leaderboard onto them)",
+    )
+    view.add_argument(
         "--window",
         action="store_true",
         help="the whole window (side panel, leaderboard...) instead of the two plots",
     )
-    p.add_argument(
+    view.add_argument(
         "--grid",
         action="store_true",
         help="small multiples: one small landscape per enabled racer, each with only its "
         "own trail (View > Small multiples; landscape scenarios only)",
+    )
+    vid = p.add_argument_group("video")
+    vid.add_argument("--fps", type=int, default=None, help="frames per second (default 30, GIF 10)")
+    vid.add_argument(
+        "--duration", type=float, default=None, metavar="SECONDS", help="length (default 10)"
+    )
+    vid.add_argument(
+        "--steps-per-frame",
+        type=int,
+        default=None,
+        metavar="K",
+        help="K updates per frame instead of a duration (linear timing)",
+    )
+    vid.add_argument(
+        "--timing",
+        choices=("linear", "log"),
+        default=None,
+        help="steps to seconds: evenly, or in log time (early steps slow, later fast; the "
+        "default for a long race: over 50 steps a second of video)",
     )
     p.set_defaults(func=cmd_render)
 
@@ -362,6 +401,22 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     from engine.scenario import ScenarioError, load_scenario
 
+    if (args.out is None) == (args.video is None):
+        return _fail("render: give --out FILE.png or --video PATH (one of them)")
+    if args.panels and args.window:
+        return _fail("--panels, --window: choose one (the two plots or the whole window)")
+    video_only = ("fps", "duration", "steps_per_frame", "timing")
+    given = [o for o in video_only if getattr(args, o) is not None]
+    if args.video is None and given:
+        return _fail(f"--{given[0].replace('_', '-')}: only with --video")
+    size = None
+    if args.size is not None:
+        from gui.video import VideoError, parse_size
+
+        try:
+            size = parse_size(args.size)
+        except VideoError as e:
+            return _fail(str(e))
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as e:
@@ -373,6 +428,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             f"{args.scenario}: --grid: small multiples are for landscape races, and this is "
             "a perceptron race (its data panel already shows every racer's decision line)"
         )
+    if args.video is not None:
+        return _render_video(args, scenario, size)
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         return _fail(f"--out: expected a file name ending in .png, got {args.out!r}")
@@ -383,11 +440,68 @@ def cmd_render(args: argparse.Namespace) -> int:
     _first_run_warm_up(drawing=True)
     try:
         path = render_png(
-            args.scenario, str(out), steps=args.steps, whole_window=args.window, grid=args.grid
+            args.scenario,
+            str(out),
+            steps=args.steps,
+            size=size,
+            whole_window=args.window,
+            grid=args.grid,
         )
     except OSError as e:
         return _fail(f"--out: cannot write {args.out!r}: {e.strerror or e}")
     print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _render_video(args: argparse.Namespace, scenario: Any, size: tuple[int, int] | None) -> int:
+    """``render --video``: check every option before the race runs, then write."""
+    from dataclasses import replace
+
+    from gui.video import Cancelled, ProgressBar, VideoError, make_request, render_video
+
+    try:
+        req = make_request(
+            args.video,
+            args.fps,
+            args.duration,
+            args.steps_per_frame,
+            size,
+            whole_window=args.window,
+            grid=args.grid,
+            timing=args.timing,
+        )
+    except VideoError as e:
+        return _fail(str(e))
+    if args.steps is not None:
+        scenario = replace(scenario, steps=int(args.steps))
+    _first_run_warm_up(drawing=True)
+    bar = ProgressBar() if sys.stderr.isatty() else None
+    import signal
+    import threading
+
+    cancel = threading.Event()  # Ctrl-C or a kill: the render stops after the frame
+    handlers = {
+        s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        res = render_video(scenario, req, progress=bar, cancel=cancel)
+    except OSError as e:  # the first line: ffmpeg's errors append its command and log
+        why = e.strerror or str(e).strip().splitlines()[0]
+        return _fail(f"--video: cannot write {args.video!r}: {why}")
+    except (Cancelled, KeyboardInterrupt):  # the partial file is gone (gui.video.Sink.abort)
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+        if bar is not None:
+            bar.close()
+    how = "in log time (early steps slow, later fast)" if res.timing == "log" else "evenly"
+    print(
+        f"wrote {res.path}: {res.frames} frames at {req.fps} fps "
+        f"({res.frames / req.fps:.1f} s), steps 0..{res.steps:,} spread {how}, "
+        f"{req.size[0]}x{req.size[1]}, {res.bytes / 1e6:.1f} MB"
+    )
     return EXIT_OK
 
 
@@ -580,6 +694,63 @@ def cmd_map(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------- inspect
+def _finite_arg(text: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def register_inspect(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="critical points, the local quadratic model and (quadratics) the theory",
+        description="Print the landscape of SCENARIO, its critical points in the view with "
+        "their types, the local quadratic model at --at X Y (f, gradient, Hessian, "
+        "eigenvalues, type, Newton step) and, on a quadratic, lecture 5's predicted rate of "
+        "each racer against the rate measured by running the scenario.",
+    )
+    p.add_argument("scenario", help="scenario file (.toml)")
+    p.add_argument("--at", nargs=2, type=_finite_arg, metavar=("X", "Y"),
+                   help="the point of the local quadratic model")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_inspect)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.race import RaceTooLarge
+    from engine.scenario import ScenarioError, load_scenario
+    from engine.theory.inspect import InspectError, inspect, inspect_text, json_ready
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as e:
+        return _fail(str(e))
+    _first_run_warm_up(note=not args.json)
+    at = (args.at[0], args.at[1]) if args.at is not None else None
+    try:
+        report = inspect(scenario, at)
+    except InspectError as e:
+        return _fail(f"{args.scenario}: {e}")
+    except ScenarioError as e:
+        return _fail(str(e))
+    except (RaceTooLarge, MemoryError):
+        return _fail(f"{args.scenario}: not enough memory to run it; use fewer steps")
+    if args.json:
+        print(json.dumps(json_ready(report), indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        print(inspect_text(report))
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------- parser
 SUBCOMMANDS: list[Callable[[SubParsers], None]] = [
     register_run,
@@ -589,6 +760,7 @@ SUBCOMMANDS: list[Callable[[SubParsers], None]] = [
     register_render,
     register_warmup,
     register_map,
+    register_inspect,
 ]
 
 

@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "what",
-        choices=("engine", "gui", "contours", "maps", "maps-cluster", "formula", "all"),
+        choices=("engine", "gui", "contours", "maps", "maps-cluster", "formula", "video", "all"),
         help="which benchmark to run",
     )
     p.add_argument(
@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.maps_bench import bench_maps
 
         code |= bench_maps(quick=args.quick, startup=not args.no_startup)
+    if args.what in ("video", "all"):
+        from bench.video_bench import bench_video
+
+        code |= bench_video(quick=args.quick)
     if args.what == "maps-cluster":  # not in "all": it starts worker processes
         from bench.maps_cluster_bench import bench_maps_cluster
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,13 +87,14 @@ def render_png(
     scenario_path: str,
     out: str,
     steps: int | None = None,
-    size: tuple[int, int] = (2000, 800),
+    size: tuple[int, int] | None = None,
     whole_window: bool = False,
     grid: bool = False,
 ) -> Path:
-    """Run a scenario headless and save the landscape + loss panels as a PNG
-    (``whole_window``: the window as a user sees it, 1600 x 1000; ``grid``: small
-    multiples, one landscape per enabled racer, instead of the single landscape).
+    """Run a scenario headless and save the landscape + loss panels as a PNG, ``size``
+    pixels, default 2000 x 800 (``whole_window``: the window as a user sees it, default
+    1600 x 1000; ``grid``: small multiples, one landscape per enabled racer, instead of
+    the single landscape).
 
     Raises ValueError for ``grid`` on a perceptron scenario (it has no small multiples).
     """
@@ -110,6 +112,8 @@ def render_png(
             f"{scenario_path}: --grid: small multiples are for landscape races, and this "
             "is a perceptron race (its data panel already shows every racer's decision line)"
         )
+    if size is None:
+        size = (1600, 1000) if whole_window else (2000, 800)
     img = _render(scenario, size, whole_window, grid)
     out_path = Path(out)
     tmp = out_path.with_name(out_path.name + ".tmp.png")
@@ -124,6 +128,16 @@ def _render(
     scenario: Scenario, size: tuple[int, int], whole_window: bool, grid: bool = False
 ) -> QImage:
     """The race of ``scenario`` run to its end in an offscreen window, as a QImage."""
+    with offscreen_window(scenario, size, whole_window, grid) as win:
+        return grab_frame(win, whole_window)
+
+
+@contextmanager
+def offscreen_window(
+    scenario: Scenario, size: tuple[int, int], whole_window: bool, grid: bool = False
+) -> Iterator[MainWindow]:
+    """An offscreen window of ``size`` on ``scenario`` with its race run to the end and
+    drawn (``whole_window`` False: laid out as the slide's two panels), closed on exit."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
@@ -133,22 +147,30 @@ def _render(
 
     # a picture of the scenario alone: no layout of the user's, and nothing kept
     win = MainWindow(scenario, start_runner=False, settings=Settings(remember=False))
-    if grid:
-        win.multiples_action.setChecked(True)
-    if whole_window:
-        win.resize(1600, 1000)
-    else:
-        win.slide_layout(*size)
-    win.show()
-    app.processEvents()
-    assert win.race is not None
-    win.race.run()
-    win.frames.draw_now()
-    app.processEvents()
-    img = win.grab().toImage() if whole_window else win.compose_image()
-    win.document.forget_changes()  # never a "save?" prompt in a headless render
-    win.close()
-    return img
+    try:
+        if grid:
+            win.multiples_action.setChecked(True)
+        if whole_window:
+            win.resize(*size)
+        else:
+            win.slide_layout(*size)
+        win.show()
+        app.processEvents()
+        assert win.race is not None
+        win.race.run()
+        win.frames.draw_now()
+        app.processEvents()  # the layout follows what was drawn (axes' label widths)...
+        win.frames.draw_now()  # ...and the map grid the layout: no timer's timing decides
+        app.processEvents()
+        yield win
+    finally:
+        win.document.forget_changes()  # never a "save?" prompt in a headless render
+        win.close()
+
+
+def grab_frame(win: MainWindow, whole_window: bool) -> QImage:
+    """What a render shows of ``win`` now: the whole window or the two panels."""
+    return win.grab().toImage() if whole_window else win.compose_image()
 
 
 # ---------------------------------------------------------------------------- warm-up

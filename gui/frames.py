@@ -4,15 +4,22 @@ Only the GUI thread runs it. Each frame compares the racers' row counts with the
 last drawn and hands the panel shown only what changed; the slower views (perceptron
 epoch curves and weight slice, leaderboard) refresh every few frames. Anything that
 needs every trail drawn anew calls :meth:`FrameLoop.redraw_all`.
+
+Replay: :meth:`FrameLoop.show_until` shows the race as it stood after step k from its
+recorded rows (:class:`RaceAt`), without running or changing it (the video export).
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer
 
+from engine.kernel import DIVERGED, RUNNING
+from engine.metrics import EpochCache, ScanCache
+from engine.race import Race
 from gui.perceptron import EpochSampler, PerceptronPanel
 
 if TYPE_CHECKING:
@@ -34,6 +41,7 @@ class FrameLoop:
         self.frame_times: list[float] = []  # seconds per frame, the last 1000-2000 frames
         self.epochs = EpochSampler()  # per-epoch metrics within a time budget per frame
         self.count = 0  # frames so far
+        self.shown: RaceAt | None = None  # the race at an earlier step (show_until)
         self.last_counts: list[int] = []  # the racers' row counts as drawn
         self.timer = QTimer(win)
         # precise: a coarse timer may fire up to 5 % late, which alone caps a 16 ms
@@ -47,6 +55,27 @@ class FrameLoop:
 
     def stop(self) -> None:
         self.timer.stop()
+
+    def show_until(self, step: int | None) -> None:
+        """Draw the race as it stood after update ``step`` (its rows 0..step) from the
+        rows recorded, None: as it is now. Nothing is run again; the runner must not
+        advance the race meanwhile. Takes effect at the next frame (or draw_now), which
+        draws only the racers whose row count it changed."""
+        race = self.win.race
+        if step is None or race is None:
+            self.shown = None
+        elif self.shown is None or self.shown.race is not race:
+            self.shown = RaceAt(race, step)
+        else:  # the same view: its metrics scan only the rows past the last step shown
+            self.shown.set_step(step)
+
+    def shown_race(self) -> Race:
+        """The race the frames draw: the window's, or its earlier state (show_until)."""
+        race = self.win.race
+        assert race is not None
+        if self.shown is not None and self.shown.race is race:
+            return self.shown
+        return race
 
     def redraw_all(self) -> None:
         """The next frame draws every racer's rows anew."""
@@ -72,7 +101,7 @@ class FrameLoop:
     def on_frame(self) -> None:
         """Pull new rows from the engine and redraw (GUI thread, ~60 Hz)."""
         win = self.win
-        race = win.race
+        race = self.shown_race()
         t0 = time.perf_counter()
         n = len(race.racers)
         counts = [int(c) for c in race.count[:n]]
@@ -105,7 +134,7 @@ class FrameLoop:
     def _draw_rows(self, counts: list[int]) -> None:
         """The racers whose counts changed, on the panel shown, and every loss curve."""
         win = self.win
-        race = win.race
+        race = self.shown_race()
         n = len(counts)
         panel: PerceptronPanel | LandscapePanel | SmallMultiples
         panel = win.perceptron if win.is_perceptron else win.landscape
@@ -135,8 +164,7 @@ class FrameLoop:
     def perceptron_slow_updates(self) -> None:
         """Epoch curves and the weight-space slice (a few times per second)."""
         win = self.win
-        race = win.race
-        assert race is not None
+        race = self.shown_race()
         n = len(race.racers)
         if n == 0:
             return
@@ -154,9 +182,41 @@ class FrameLoop:
 
     def update_board(self) -> None:
         """The leaderboard from the race's metrics now (on the GUI thread)."""
-        race = self.win.race
-        assert race is not None
+        race = self.shown_race()
         self.win.board.show_rows(race, race.leaderboard(), self.board_epochs())
 
     def board_epochs(self) -> EpochSampler | None:
         return self.epochs if self.win.is_perceptron else None
+
+
+class RaceAt(Race):
+    """A race as it stood after update ``step``: its recorded rows 0..step, read-only.
+
+    Every reader of a race (trails, loss curves, metrics, leaderboard, epochs) works on it
+    unchanged: ``count``, ``t`` and ``status`` are those of that step (a run the kernel
+    stopped later is still running), the rest is the race's own (rows, racers, objective).
+    It has its own metric caches, so stepping forward scans only the rows added.
+    """
+
+    def __init__(self, race: Race, step: int) -> None:  # no Race.__init__: nothing is built
+        self.race = race
+        self._scans = ScanCache()
+        self._epochs = EpochCache()
+        self.set_step(step)
+
+    def set_step(self, step: int) -> None:
+        race = self.race
+        self.step = max(int(step), 0)
+        self.count = np.minimum(race.count, self.step + 1)
+        self.t = np.minimum(race.t, self.step)
+        # an overflow at update t (row t unrecorded) shows once step t is reached
+        seen = (race.status == DIVERGED) & (race.t <= self.step)
+        self.status = np.where(
+            seen, DIVERGED, np.where(race.status == DIVERGED, RUNNING, race.status)
+        )
+
+    def __getattr__(self, name: str) -> Any:  # what the view does not change
+        return getattr(self.race, name)
+
+    def advance(self, n: int) -> int:
+        raise TypeError("a race replayed at an earlier step cannot advance")

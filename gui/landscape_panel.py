@@ -4,11 +4,12 @@ gradient field, and every racer's trail and head."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from engine.display import (
     contour_segments,
@@ -20,8 +21,11 @@ from engine.optimizers import get_optimizer
 from gui.axes import GRID, LEVELS, TRAIL_WIDTH, cache_legend, cache_static_items, plain_axes
 from gui.trails import Heads, Trail, TrailLayer, clip_polyline
 
+if TYPE_CHECKING:
+    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 
-def arrow_segments(x0: float, y0: float, dx: float, dy: float) -> tuple[list, list]:
+
+def arrow_segments(x0: float, y0: float, dx: float, dy: float) -> tuple[list[float], list[float]]:
     """Shaft and two head strokes of one arrow, as point pairs."""
     L = math.hypot(dx, dy)
     if not (L > 0 and math.isfinite(L)):
@@ -72,7 +76,7 @@ class LandscapePanel(pg.PlotWidget):
 
     startChosen = Signal(float, float)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(400, 300)
         self.plotItem.setLabel("bottom", "x₁")
@@ -164,8 +168,8 @@ class LandscapePanel(pg.PlotWidget):
         lid: int,
         packed: np.ndarray,
         view: tuple[float, ...],
-        minima: list,
-        saddles: list,
+        minima: list[tuple[float, ...]],
+        saddles: list[tuple[float, ...]],
         fmin: float | None,
     ) -> None:
         self.lid = lid
@@ -405,7 +409,7 @@ class LandscapePanel(pg.PlotWidget):
         key = (step, float(edge[0]), float(edge[1]), self.plotItem.vb.viewPixelSize())
         if arrow.isVisible() and getattr(arrow, "_shown", None) == key:
             return  # a run that blew up keeps going: nothing new to show
-        arrow._shown = key  # type: ignore[attr-defined]
+        arrow._shown = key
         sx, sy = key[3]
         dx, dy = (edge[0] - a[0]) / sx, -(edge[1] - a[1]) / sy  # device pixels, y down
         if not (dx or dy):
@@ -418,7 +422,8 @@ class LandscapePanel(pg.PlotWidget):
         text.setText(note)
         # the note inside the box, along the edge beside the arrow's tip (not over the arrow
         # or the trail coming in), towards the box's middle
-        x0, x1, y0, y1 = self.home  # type: ignore[misc]
+        assert self.home is not None  # set with the landscape, before any race
+        x0, x1, y0, y1 = self.home
         fx, fy = (edge[0] - x0) / (x1 - x0), (edge[1] - y0) / (y1 - y0)
         gap = 14.0  # device pixels between the tip and the note
         if min(fy, 1 - fy) <= min(fx, 1 - fx):  # out through the top or the bottom
@@ -430,7 +435,7 @@ class LandscapePanel(pg.PlotWidget):
             anchor = (1.0 if fx > 0.5 else 0.0, 0.0 if side > 0 else 1.0)
             pos = (edge[0], edge[1] - side * gap * sy)
         text.setPos(float(pos[0]), float(pos[1]))
-        text._anchor = anchor  # type: ignore[attr-defined]
+        text._anchor = anchor
         if not arrow.isVisible():
             arrow.show()
             text.setVisible(True)  # not show(): a TextItem orients itself in setVisible
@@ -445,7 +450,7 @@ class LandscapePanel(pg.PlotWidget):
         for arrow, text in self.exits:
             if not arrow.isVisible():
                 continue
-            ax, ay = text._anchor  # type: ignore[attr-defined]
+            ax, ay = text._anchor
             j = lines.get(ay, 0)
             lines[ay] = j + 1
             text.setAnchor((ax, ay + j if ay else ay - j))
@@ -511,7 +516,7 @@ class LandscapePanel(pg.PlotWidget):
         self._place_legend()
         self.startChosen.emit(float(p.x()), float(p.y()))
 
-    def _on_click(self, ev) -> None:
+    def _on_click(self, ev: MouseClickEvent) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or ev.double():
             return
         vb = self.plotItem.vb
@@ -522,7 +527,7 @@ class LandscapePanel(pg.PlotWidget):
         self.set_start_marker(p.x(), p.y())
         self.startChosen.emit(float(p.x()), float(p.y()))
 
-    def _on_move(self, pos) -> None:
+    def _on_move(self, pos: QPointF) -> None:
         vb = self.plotItem.vb
         if self.lid < 0 or not vb.sceneBoundingRect().contains(pos):
             self.hover.hide()

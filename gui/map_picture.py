@@ -210,8 +210,8 @@ class MapPlot(pg.GraphicsLayoutWidget):
     def _set_others(self, res: MapResult, others: list[tuple[str, tuple[float, ...]]]) -> None:
         """Other settings of the swept values, labelled: dashed vertical lines on a 1-D
         map, small rings on a plane."""
-        for it in self._others:
-            self.plot.removeItem(it)
+        for old in self._others:
+            self.plot.removeItem(old)
         self._others = []
         spec = res.spec
         pen = pg.mkPen((40, 40, 40), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)

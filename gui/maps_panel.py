@@ -42,7 +42,8 @@ from PySide6.QtWidgets import (
 from engine.maps.grid import MapError
 from engine.maps.job import CANCELLED, DONE, JobRequest, MapJob, Outcome
 from engine.optimizers import get_optimizer
-from gui.map_picture import COLOUR_NAMES, MapMarks, MapPlot, map_rect
+from gui.map_colours import map_rect
+from gui.map_picture import COLOUR_NAMES, MapMarks, MapPlot
 
 ZOOM_DELAY_MS = 300
 MAX_RES = 8192  # plan() refuses a map with too many pixels, saying why
@@ -371,7 +372,8 @@ class MapsPanel(QWidget):
 
     def _show_current(self) -> None:
         if self.shown is not None and self.plot.result is self.shown[0]:
-            self.plot.set_current(self._current(self.shown[0].spec, self.shown[1].racer))
+            res, req, _ = self.shown
+            self.plot.set_current(self._current(res.spec, req.racer))
 
     def _on_scenario(self) -> None:
         """A change of the landscape, its parameters or the noise removes the map."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.objective import PerceptronObjective
 from engine.race import Race
 from engine.runner import RaceRunner
 from engine.scenario import (
@@ -86,7 +87,7 @@ class MainWindow(QMainWindow):
         self.editors: list[RacerEditor] = []
         self.selected = 0
         self.is_perceptron = False
-        self._styles: list[tuple] = []  # (label, colour, enabled) of the racers as drawn
+        self._styles: list[tuple[str, str | None, bool]] = []  # (label, colour, enabled) as drawn
         self._starts: list[tuple[float, ...] | None] = []  # their own starts as drawn
         self.document = ScenarioDocument(self.session, self)
         self.frames = FrameLoop(self)
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         self.arrows_action.setEnabled(not perceptron)
         self.multiples_action.setEnabled(not perceptron)
         if perceptron:
+            assert isinstance(objective, PerceptronObjective)
             self.data_label.setText(
                 f"<b>Perceptron</b> a = σ(w₁x₁ + w₂x₂ + b), mean binary cross-entropy.<br>"
                 f"{objective.describe()}<br>mode: {objective.mode}, "
@@ -322,10 +324,12 @@ class MainWindow(QMainWindow):
     def _show_race_values(self) -> None:
         """Steps, noise and start as the race has them; every trail is drawn anew."""
         race = self.race
-        for box, value in ((self.steps_box, race.steps), (self.noise, race.objective.grad_noise)):
-            box.blockSignals(True)
-            box.setValue(value)
-            box.blockSignals(False)
+        self.steps_box.blockSignals(True)
+        self.steps_box.setValue(race.steps)
+        self.steps_box.blockSignals(False)
+        self.noise.blockSignals(True)
+        self.noise.setValue(race.objective.grad_noise)
+        self.noise.blockSignals(False)
         start = race.objective.start
         if self.is_perceptron:
             self.perceptron.set_start_marker(*start[:2])
@@ -499,7 +503,9 @@ class MainWindow(QMainWindow):
 
     def compose_image(self) -> QImage:
         """The landscape and loss panels side by side, as shown (for slides)."""
-        a = self.central.currentWidget().grab().toImage()
+        shown = self.central.currentWidget()
+        assert shown is not None  # the stack holds the panels from _build_ui on
+        a = shown.grab().toImage()
         b = self.loss.grab().toImage()
         h = max(a.height(), b.height())
         img = QImage(a.width() + b.width(), h, QImage.Format.Format_ARGB32)

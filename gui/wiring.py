@@ -78,7 +78,7 @@ class Intents:
             ed.params.set_values(self.session.scenario.racers[i].params)  # shows what runs
             self.win.statusBar().showMessage(f"{ed.cfg.label}: {e}", 10000)
 
-    def racer_schedule(self, ed: RacerEditor, name: str, params: dict, unit: str) -> None:
+    def racer_schedule(self, ed: RacerEditor, name: str, params: dict[str, Any], unit: str) -> None:
         i = self._index(ed)
         try:
             self.session.set_racer_schedule(i, name, params, unit, gesture=FloatEditor.active_drag)

@@ -78,7 +78,7 @@ def _num(v: Any, digits: int = 6) -> str:
         return "—"
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
-    return f"{float(v):.{digits}g}"
+    return f"{float(v) + 0.0:.{digits}g}"  # + 0.0: a negative zero prints as 0
 
 
 def _param(v: Any) -> str:
