@@ -66,7 +66,7 @@ def test_choosing_formula_races_the_example_and_shows_its_gradient(window: Any) 
 
 def test_typing_races_the_formula_after_the_debounce(window: Any, qtbot: Any) -> None:
     choose_formula(window)
-    window.session.set_speed(100.0)  # 5,000 steps at 100 steps/s: still playing at the end
+    window.session.set_speed(400.0)  # 5,000 steps at 400 steps/s: still playing at the end
     window.play()
     race_before = window.race
     type_text(qtbot, window, "abs(x) + a*y^2")

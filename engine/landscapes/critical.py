@@ -137,11 +137,11 @@ def _grid_local_minima(a: np.ndarray) -> list[tuple[int, int]]:
     return [(int(j) + 1, int(i) + 1) for j, i in zip(js, is_, strict=True)]
 
 
-def scan(
-    lid: int, p: np.ndarray, box: tuple[float, float, float, float], n: int = 161
-) -> tuple[list[Point], list[Point]]:
-    """All minima and saddles found from a grid scan of ``box``: grid local minima of f
-    seed a descent, grid local minima of |∇f|² (finite differences) seed pure Newton."""
+def _grid(
+    lid: int, p: np.ndarray, box: tuple[float, float, float, float], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """f on an n x n grid of ``box`` (``[j, i]``), its x and y axes and |∇f|² by finite
+    differences."""
     xmin, xmax, ymin, ymax = box
     grid = np.empty((n, n))
     api.landscape_grid(lid, p, xmin, xmax, n, ymin, ymax, n, grid)
@@ -150,6 +150,15 @@ def scan(
     with np.errstate(invalid="ignore", over="ignore"):  # a formula may be NaN/inf in places
         gy_, gx_ = np.gradient(grid, ys, xs)
         g2 = gx_ * gx_ + gy_ * gy_
+    return grid, xs, ys, g2
+
+
+def scan(
+    lid: int, p: np.ndarray, box: tuple[float, float, float, float], n: int = 161
+) -> tuple[list[Point], list[Point]]:
+    """All minima and saddles found from a grid scan of ``box``: grid local minima of f
+    seed a descent, grid local minima of |∇f|² (finite differences) seed pure Newton."""
+    grid, xs, ys, g2 = _grid(lid, p, box, n)
     minima: list[Point] = []
     saddles: list[Point] = []
     for j, i in _grid_local_minima(grid):
@@ -176,14 +185,7 @@ def scan_all(
     and the grid local minima of |∇f|² (finite differences), plus a descent from each
     grid local minimum of f (as :func:`scan`). A seed where ∇f is exactly zero is a
     critical point as it is (a zero Hessian there stops Newton: the monkey saddle)."""
-    xmin, xmax, ymin, ymax = box
-    grid = np.empty((n, n))
-    api.landscape_grid(lid, p, xmin, xmax, n, ymin, ymax, n, grid)
-    xs = np.linspace(xmin, xmax, n)
-    ys = np.linspace(ymin, ymax, n)
-    with np.errstate(invalid="ignore", over="ignore"):  # a formula may be NaN/inf in places
-        gy_, gx_ = np.gradient(grid, ys, xs)
-        g2 = gx_ * gx_ + gy_ * gy_
+    grid, xs, ys, g2 = _grid(lid, p, box, n)
     found: list[Point] = []
     for j, i in _grid_local_minima(grid):
         pt = descend(lid, p, float(xs[i]), float(ys[j]))
@@ -197,6 +199,7 @@ def scan_all(
         pt = (x, y) if g[0] == 0.0 and g[1] == 0.0 else newton(lid, p, x, y)
         if pt is not None:
             found.append(pt)
+    xmin, xmax, ymin, ymax = box
     mx, my = 1e-9 * (xmax - xmin), 1e-9 * (ymax - ymin)
     inside = [q for q in found if xmin - mx <= q[0] <= xmax + mx and ymin - my <= q[1] <= ymax + my]
     return dedupe(inside)
