@@ -516,7 +516,8 @@ def register_warmup(sub: SubParsers) -> None:
     p.add_argument(
         "--engine-only",
         action="store_true",
-        help="only the engine's kernels (what `run` needs), not the window's drawing ones",
+        help="only the engine's kernels (what `run` needs), not the window's drawing ones "
+        "nor the maps' batch kernel",
     )
     p.add_argument(
         "--serial",
@@ -539,7 +540,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
         print(f"{verb} {msg}", flush=True)
 
     print("kernel cache: " + ("found" if cached else "empty (first run on this machine)"))
-    warm_up(say, drawing=not args.engine_only, parallel=not args.serial)
+    warm_up(say, drawing=not args.engine_only, parallel=not args.serial,
+            maps=not args.engine_only)  # fmt: skip
     print(f"kernels ready in {time.perf_counter() - t0:.1f} s", flush=True)
     return EXIT_OK
 

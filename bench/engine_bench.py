@@ -279,7 +279,8 @@ WARMUP_CODE = """
 import json, sys, time
 m = {"start": time.time()}
 from engine.warmup import warm_up
-warm_up(drawing=sys.argv[1] == "all")  # `main.py warmup [--engine-only]`: two processes
+everything = sys.argv[1] == "all"  # `main.py warmup [--engine-only]`: two processes
+warm_up(drawing=everything, maps=everything)
 m["done"] = time.time()
 print(json.dumps({"marks": m, "info": {}}))
 """

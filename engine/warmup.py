@@ -180,10 +180,10 @@ def compile_maps(report: Report | None = None) -> None:
     warm_up_map()
 
 
-def compile_parts(report: Report | None = None, drawing: bool = True) -> None:
+def compile_parts(report: Report | None = None, drawing: bool = True, maps: bool = True) -> None:
     """The child's share of :func:`warm_up`: the race kernel's callees by signature,
-    the perceptron's evaluation, the maps' batch kernel, then (``drawing``) the
-    window's drawing kernels."""
+    the perceptron's evaluation, (``maps``) the maps' batch kernel, then (``drawing``)
+    the window's drawing kernels."""
     import numpy as np
 
     from engine.objective import evaluate_points
@@ -194,7 +194,8 @@ def compile_parts(report: Report | None = None, drawing: bool = True) -> None:
     for disp, sig in parts[:3]:  # the callees race_chunk meets last
         disp.compile(sig)
     evaluate_points(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((1, 3)), np.zeros((1, 4)))
-    compile_maps(say)
+    if maps:
+        compile_maps(say)
     if drawing:
         compile_drawing(say)
     for disp, sig in parts[3:]:  # normally in the cache by now (the parent's race kernel)
@@ -211,7 +212,9 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def warm_up(report: Report | None = None, drawing: bool = True, parallel: bool = True) -> None:
+def warm_up(
+    report: Report | None = None, drawing: bool = True, parallel: bool = True, maps: bool = True
+) -> None:
     """Compile (or load) every kernel the engine uses and, with ``drawing``, the window's:
     :func:`compile_engine` here and :func:`compile_parts` in a child process at the same
     time (``parallel``); if the child fails, its share is done here afterwards."""
@@ -221,6 +224,8 @@ def warm_up(report: Report | None = None, drawing: bool = True, parallel: bool =
         cmd = [sys.executable, "-m", "engine.warmup", "parts"]
         if not drawing:
             cmd.append("--no-drawing")
+        if not maps:
+            cmd.append("--no-maps")
         try:
             child = subprocess.Popen(
                 cmd,
@@ -241,10 +246,10 @@ def warm_up(report: Report | None = None, drawing: bool = True, parallel: bool =
             return
         last = (err or "").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
         say(f"the rest here (the second process failed: {last[0]})")
-    compile_parts(say, drawing)
+    compile_parts(say, drawing, maps)
 
 
-if __name__ == "__main__":  # python -m engine.warmup parts [--no-drawing]: warm_up's child
+if __name__ == "__main__":  # python -m engine.warmup parts [--no-drawing] [--no-maps]: the child
     if sys.argv[1:2] != ["parts"]:
-        sys.exit("usage: python -m engine.warmup parts [--no-drawing]")
-    compile_parts(drawing="--no-drawing" not in sys.argv[2:])
+        sys.exit("usage: python -m engine.warmup parts [--no-drawing] [--no-maps]")
+    compile_parts(drawing="--no-drawing" not in sys.argv[2:], maps="--no-maps" not in sys.argv[2:])

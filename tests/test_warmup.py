@@ -226,7 +226,9 @@ def test_warm_up_does_the_childs_share_itself_when_the_child_fails(
     monkeypatch.setattr(warmup, "compile_engine", lambda report=None: done.append("engine"))
     monkeypatch.setattr(warmup, "compile_drawing", lambda report=None, reverse=False: None)
     monkeypatch.setattr(
-        warmup, "compile_parts", lambda report=None, drawing=True: done.append(f"parts {drawing}")
+        warmup,
+        "compile_parts",
+        lambda report=None, drawing=True, maps=True: done.append(f"parts {drawing}"),
     )
     said: list[str] = []
     warmup.warm_up(said.append, drawing=False)

@@ -31,7 +31,7 @@ import numpy as np
 from numba.core import cgutils
 
 from engine.formula import ops
-from engine.jit import intrinsic, jit_hot, jit_inline
+from engine.jit import intrinsic, jit_hot, jit_inline, jit_kernel
 
 NREG = 1024  # registers; indices are 10-bit fields
 REG_MASK = NREG - 1
@@ -216,3 +216,18 @@ def formula_f(prog: np.ndarray, x0: float, x1: float) -> float:
     """f of the compiled formula ``prog`` at ``(x0, x1)`` (the same bits as formula_fgh's)."""
     # np.int64: not a literal 1, for which numba would compile formula_eval once more
     return formula_eval(prog, x0, x1, np.int64(1))[0]  # type: ignore[arg-type]
+
+
+@jit_kernel
+def formula_fgh_called(prog: np.ndarray, x0: float, x1: float, hess: bool) -> F6:
+    """:func:`formula_fgh` compiled as a function of its own, called (not inlined): what
+    the landscape dispatchers call, so the interpreter is typed, lowered and optimised
+    once instead of once more inside every kernel that evaluates a landscape (the race
+    kernel's cold compile)."""
+    return formula_fgh(prog, x0, x1, hess)
+
+
+@jit_kernel
+def formula_f_called(prog: np.ndarray, x0: float, x1: float) -> float:
+    """:func:`formula_f`, called rather than inlined (see :func:`formula_fgh_called`)."""
+    return formula_f(prog, x0, x1)

@@ -27,7 +27,9 @@ gives NaN.
 
 A typed formula (engine.landscapes.typed) has the id :data:`FORMULA_LID`, after every
 registered landscape; its ``p`` is the formula's program, which the dispatchers hand to
-the one numba interpreter of engine.formula (``formula_fgh``, ``formula_f``).
+the one numba interpreter of engine.formula (``formula_fgh``, ``formula_f``), called as a
+function of its own rather than inlined, so the race kernel's cold compile does not
+carry a copy of it.
 
 ``landscape_f`` and ``landscape_fgh`` are generated from the registry when this package
 is imported: an ``if lid == 0: ... elif lid == 1: ...`` chain over the landscapes'
@@ -53,7 +55,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from engine.formula.kernel import formula_f, formula_fgh
+from engine.formula.kernel import formula_f_called, formula_fgh_called
 from engine.jit import jit, jit_hot, optimize_for_size
 from engine.landscapes.base import Kernels, Landscape, Point
 
@@ -179,8 +181,8 @@ def _generate(template: str, name: str, **chains: str) -> Callable[..., Any]:
     ns: dict[str, Any] = {"__name__": __name__, "math": math, "np": np}
     ns["optimize_for_size"] = optimize_for_size
     ns["FORMULA_LID"] = FORMULA_LID
-    ns["formula_f"] = formula_f
-    ns["formula_fgh"] = formula_fgh
+    ns["formula_f"] = formula_f_called  # called, not inlined: one copy of the interpreter
+    ns["formula_fgh"] = formula_fgh_called
     for ls in LANDSCAPES.values():
         ns[f"f_{ls.name}"], ns[f"fg_{ls.name}"], ns[f"h_{ls.name}"] = ls.kernels
     # Compiled under this file's name: numba caches a function by its (existing) file;
