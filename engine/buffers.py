@@ -39,6 +39,9 @@ def racer_arrays(dim: int, cap: int) -> dict[str, tuple[tuple[int, ...], type, f
 
 
 PER_RACER_ARRAYS = tuple(racer_arrays(1, 1))
+#: a float64 of eight 0xFF bytes is a quiet NaN (sign set, payload all ones): NaN rows
+#: are written by memset, like zero ones
+NAN_BYTE = 0xFF
 
 ALIGN = 64  # bytes: every array of a block starts on a cache line
 POOL_MIN_BYTES = 1 << 20  # smaller blocks are not pooled (fresh ones cost little)
@@ -138,6 +141,8 @@ def make_racer_buffers(
             pass
         elif fill == 0:  # all-zero bytes (0, 0.0): a memset, ~2.5x faster than a.fill(0.0)
             raw.fill(0)
+        elif fill is not None and math.isnan(fill):
+            raw.fill(NAN_BYTE)
         elif fill is not None:
             a.fill(fill)
         out[name] = a
@@ -154,13 +159,15 @@ class _HasRows(Protocol):
 def fill_rows(race: _HasRows, which: slice | np.ndarray) -> None:
     """Racers ``which``'s recorded rows as a reset leaves them: NaN, the points zero.
     A run of racers (a slice: whole contiguous bytes) is zeroed by memset."""
-    if isinstance(which, slice):
-        race.xs[which].view(np.uint8).fill(0)  # 0.0 is all-zero bytes; ~2.5x faster
+    if isinstance(which, slice):  # memsets: ~2.5x faster than a.fill(0.0) or a.fill(nan)
+        race.xs[which].view(np.uint8).fill(0)  # 0.0 is all-zero bytes
+        for a in (race.loss, race.gnorm, race.lrs):
+            a[which].view(np.uint8).fill(NAN_BYTE)
     else:
         race.xs[which] = 0.0
-    race.loss[which] = np.nan
-    race.gnorm[which] = np.nan
-    race.lrs[which] = np.nan
+        race.loss[which] = np.nan
+        race.gnorm[which] = np.nan
+        race.lrs[which] = np.nan
 
 
 class RaceTooLarge(ValueError):

@@ -96,7 +96,7 @@ def part_signatures() -> list[tuple[Any, tuple[Any, ...]]]:
     import numba
     from numba.core import types as nt
 
-    from engine.kernel import race_chunk, shuffle_epoch, special_step
+    from engine.kernel import formula_sgd_loop, race_chunk, shuffle_epoch, special_step
     from engine.landscapes import landscape_fgh
     from engine.objective import LandscapeObjective
     from engine.optimizers import opt_update
@@ -122,6 +122,8 @@ def part_signatures() -> list[tuple[Any, tuple[Any, ...]]]:
         (schedule_lr, (i8, row(ty["sps"]), f8, f8)),
         (shuffle_epoch, (i8, i8, prow)),
         (landscape_fgh, (i8, ty["lp"], f8, f8, nt.boolean)),
+        (formula_sgd_loop, (ty["lp"], f8, f8, f8, i8, i8, nt.boolean, row(ty["xs"]),
+                            row(ty["loss"]), row(ty["gnorm"]), row(ty["lrs"]))),
         (perceptron_fg, (data, prow, i8, i8, x, g, scratch)),
     ]  # fmt: skip
 

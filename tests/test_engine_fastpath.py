@@ -201,3 +201,35 @@ def test_landscape_fgh_is_landscape_fg_and_hess() -> None:
             no_h = landscape_fgh(ls.lid, p, float(x), float(y), np.bool_(False))
             assert np.array_equal(np.array(no_h[:3]), np.array(got[:3]), equal_nan=True)
             assert no_h[3:] == (0.0, 0.0, 0.0)
+
+
+TYPED = {
+    "rosenbrock": "(1 - x)**2 + 100*(y - x**2)**2",
+    "himmelblau": "(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
+    "kink": "abs(x) + y**2 + log(2 + x)",  # leaves its domain (x < -2): NaN, diverged
+}
+
+
+@pytest.mark.parametrize("name", sorted(TYPED))
+def test_typed_formula_fast_path_is_the_general_loop(name: str) -> None:
+    """A typed formula's plain-SGD loop (engine.kernel.formula_sgd_loop: the interpreter
+    set up once and inlined) gives the general loop's bits, counts and divergence step,
+    chunked or whole, converging, overflowing or leaving the formula's domain."""
+    from engine.landscapes.typed import formula_landscape
+
+    obj = LandscapeObjective(formula_landscape(TYPED[name], {}), {}, start=(-2.5, 2.0))
+    lrs = (1e-4, 1e-2, 0.3)
+    cfgs = [RacerConfig("sgd", {"lr": lr}) for lr in lrs]
+    cfgs += [RacerConfig("adam", {"lr": 0.05})]
+    cfgs += [RacerConfig("sgd", {"lr": lr}, **GENERAL) for lr in lrs]  # type: ignore[arg-type]
+    race = Race(obj, cfgs, steps=300)
+    for n in (1, 2, 37, 100, 500):
+        race.advance(n)
+    whole = Race(obj, cfgs, steps=300)
+    whole.advance(300)
+    for k in range(len(lrs)):
+        fast, general = _rows(race, k), _rows(race, 4 + k)
+        _same(fast, general, f"{name} lr={lrs[k]}: fast vs general")
+        _same(fast, _rows(whole, k), f"{name} lr={lrs[k]}: chunked vs whole")
+        assert race.count[k] == race.count[4 + k] and race.status[k] == race.status[4 + k]
+    assert race.overflow_step(2) is not None, "lr 0.3 from (-2.5, 2) must leave the finite"

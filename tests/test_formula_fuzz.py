@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.formula import MAX_LENGTH, FormulaError, parse_formula
+from engine.formula import MAX_LENGTH, FormulaError, ops, parse_formula
+from engine.formula.kernel import formula_fgh
+from engine.formula.program import compile_program
 
 PARAMS = {"a": 0.7, "b": -1.3}
 
@@ -129,6 +131,37 @@ def test_printed_formulas_and_derivatives_parse_back(text: str) -> None:
         assert again.f_text() == t
         got = again.f(x, y)
         assert got == want or math.isclose(got, want, rel_tol=1e-13, abs_tol=1e-300), (t, got)
+
+
+@fuzz(150)
+@given(text=SMOOTH, x=POINT, y=POINT)
+def test_fused_instructions_give_the_unfused_bits(text: str, x: float, y: float) -> None:
+    """A fused instruction (a*b + c, (a*b)*c, ...) rounds as the two it replaces, in the
+    same order: the program with fusion equals the one-node-one-instruction program
+    bit for bit, and is never longer."""
+    f = _parse_or_skip(text)
+    fused = f.compiled  # type: ignore[attr-defined]
+    plain = compile_program(f._graph, f._nodes, fused.n_params, fuse=False)  # type: ignore[attr-defined]
+    values = [PARAMS[k] for k in f.params]  # type: ignore[attr-defined]
+    a = formula_fgh(fused.with_params(values), x, y, True)
+    b = formula_fgh(plain.with_params(values), x, y, True)
+    assert np.array(a).tobytes() == np.array(b).tobytes(), (text, a, b)
+    assert sum(fused.counts) <= sum(plain.counts)
+    # no instruction writes x, y, a parameter or a constant: a caller that evaluates a
+    # program many times copies them into the registers once (engine.kernel's SGD loop)
+    t = fused.template
+    n_fixed = 2 + int(t[0])
+    dest = (t[16 + int(t[0]) :].astype(np.int64) >> 6) & 1023
+    assert dest.size == 0 or int(dest.min()) >= n_fixed, text
+
+
+def test_products_of_products_fuse() -> None:
+    """(y - x**2)**2 * b is one instruction, (a*b)*c, and so is the gradient's chain."""
+    f = parse_formula("(a - x)**2 + b*(y - x**2)**2", {"a": 1.0, "b": 100.0})
+    words = f.compiled.template[16 + int(f.compiled.template[0]) :].astype(np.int64)
+    assert int(np.sum((words & 63) == ops.MUL3)) >= 2
+    assert f.compiled.counts[:2] == (5, 4)  # f, then the rest of the gradient
+    assert f.f(-1.5, 2.0) == 12.5 and list(f.grad(-1.5, 2.0)) == [-155.0, -50.0]
 
 
 # ---------------------------------------------------------------------------- hostile strings

@@ -68,14 +68,16 @@ def stack_registers(typingctx: Any) -> Any:
 
 
 @jit_hot
-def formula_eval(prog: np.ndarray, x0: float, x1: float, segments: int) -> F6:
-    """Run the first ``segments`` segments (1: f, 2: and the gradient, 3: and the
-    Hessian) of ``prog`` at ``(x0, x1)``; outputs not computed are 0.0. A malformed
-    header gives NaN everywhere."""
-    nan = math.nan
+def formula_setup(prog: np.ndarray, r: np.ndarray, segments: int) -> tuple[int, ...]:
+    """Check ``prog``'s header and copy its parameters and constants into the registers
+    ``r`` (what every evaluation of ``prog`` reads and none writes: a caller evaluating
+    it many times sets up once). Returns ``(pc, n, o_f, o_gx, o_gy, o_hxx, o_hxy,
+    o_hyy)``: the first instruction, how many run for ``segments`` segments (1: f,
+    2: and the gradient, 3: and the Hessian; -1: a malformed header) and the output
+    registers."""
     size = prog.shape[0]
     if size < HEADER or prog[MAGIC] != MAGIC_VALUE:
-        return nan, nan, nan, nan, nan, nan
+        return 0, -1, 0, 0, 0, 0, 0, 0
     n_init = int(prog[N_INIT])
     n = int(prog[N_F])
     if segments >= 2:
@@ -83,103 +85,137 @@ def formula_eval(prog: np.ndarray, x0: float, x1: float, segments: int) -> F6:
     if segments >= 3:
         n += int(prog[N_H])
     if not (0 <= n_init <= NREG - 2 and n >= 0 and HEADER + n_init + n <= size):
-        return nan, nan, nan, nan, nan, nan
-    r = stack_registers()
-    r[0] = x0
-    r[1] = x1
+        return 0, -1, 0, 0, 0, 0, 0, 0
     for i in range(n_init):
         r[2 + i] = prog[HEADER + i]
-    pc = HEADER + n_init
+    o = OUT
+    return (
+        HEADER + n_init,
+        n,
+        int(prog[o]) & REG_MASK,
+        int(prog[o + 1]) & REG_MASK,
+        int(prog[o + 2]) & REG_MASK,
+        int(prog[o + 3]) & REG_MASK,
+        int(prog[o + 4]) & REG_MASK,
+        int(prog[o + 5]) & REG_MASK,
+    )
+
+
+@jit_hot
+def formula_eval(prog: np.ndarray, x0: float, x1: float, segments: int) -> F6:
+    """Run the first ``segments`` segments (1: f, 2: and the gradient, 3: and the
+    Hessian) of ``prog`` at ``(x0, x1)``; outputs not computed are 0.0. A malformed
+    header gives NaN everywhere."""
+    nan = math.nan
+    r = stack_registers()
+    pc, n, o0, o1, o2, o3, o4, o5 = formula_setup(prog, r, segments)
+    if n < 0:
+        return nan, nan, nan, nan, nan, nan
+    formula_run(prog, r, pc, n, x0, x1)
+    f = r[o0]
+    g0 = g1 = h00 = h01 = h11 = 0.0
+    if segments >= 2:
+        g0 = r[o1]
+        g1 = r[o2]
+    if segments >= 3:
+        h00 = r[o3]
+        h01 = r[o4]
+        h11 = r[o5]
+    return f, g0, g1, h00, h01, h11
+
+
+@jit_hot
+def formula_run(prog: np.ndarray, r: np.ndarray, pc: int, n: int, x0: float, x1: float) -> None:
+    """Run ``n`` instructions of ``prog`` from ``pc`` at ``(x0, x1)`` on the registers
+    ``r`` (set up by :func:`formula_setup`)."""
+    nan = math.nan
+    r[0] = x0
+    r[1] = x1
+    # the last result stays in a machine register too: an operand that is the last
+    # destination is read from there (the same value), not back from memory, which
+    # takes a chain of dependent instructions off the store-to-load latency
+    acc = 0.0
+    last = -1
     for k in range(n):
         w = int(prog[pc + k])
         op = w & 63
         d = (w >> 6) & REG_MASK
         a = (w >> 16) & REG_MASK
         b = (w >> 26) & REG_MASK
+        c = (w >> 36) & REG_MASK
+        u = acc if a == last else r[a]
+        v = acc if b == last else r[b]
         if op == ops.MUL:
-            r[d] = r[a] * r[b]
+            z = u * v
+        elif op == ops.MUL3:
+            z = (u * v) * (acc if c == last else r[c])
         elif op == ops.MULADD:
-            r[d] = r[a] * r[b] + r[(w >> 36) & REG_MASK]
+            z = u * v + (acc if c == last else r[c])
         elif op == ops.MULSUB:
-            r[d] = r[a] * r[b] - r[(w >> 36) & REG_MASK]
+            z = u * v - (acc if c == last else r[c])
         elif op == ops.SUBMUL:
-            r[d] = r[(w >> 36) & REG_MASK] - r[a] * r[b]
+            z = (acc if c == last else r[c]) - u * v
         elif op == ops.ADD:
-            r[d] = r[a] + r[b]
+            z = u + v
         elif op == ops.SUB:
-            r[d] = r[a] - r[b]
+            z = u - v
         elif op == ops.SQ:
-            v = r[a]
-            r[d] = v * v
+            z = u * u
         elif op == ops.DIV:
-            r[d] = r[a] / r[b]
+            z = u / v
         elif op == ops.NEG:
-            r[d] = -r[a]
+            z = -u
         elif op == ops.POWI:
-            r[d] = _powi(r[a], r[b])
+            z = _powi(u, v)
         elif op == ops.POW:
-            r[d] = r[a] ** r[b]
+            z = u**v
         elif op == ops.SIN:
-            r[d] = math.sin(r[a])
+            z = math.sin(u)
         elif op == ops.COS:
-            r[d] = math.cos(r[a])
+            z = math.cos(u)
         elif op == ops.TAN:
-            r[d] = math.tan(r[a])
+            z = math.tan(u)
         elif op == ops.EXP:
-            r[d] = math.exp(r[a])
+            z = math.exp(u)
         elif op == ops.LOG:
-            r[d] = math.log(r[a])
+            z = math.log(u)
         elif op == ops.LOG1P:
-            r[d] = math.log1p(r[a])
+            z = math.log1p(u)
         elif op == ops.SQRT:
-            r[d] = math.sqrt(r[a])
+            z = math.sqrt(u)
         elif op == ops.ABS:
-            r[d] = abs(r[a])
+            z = abs(u)
         elif op == ops.TANH:
-            r[d] = math.tanh(r[a])
+            z = math.tanh(u)
         elif op == ops.SINH:
-            r[d] = math.sinh(r[a])
+            z = math.sinh(u)
         elif op == ops.COSH:
-            r[d] = math.cosh(r[a])
+            z = math.cosh(u)
         elif op == ops.ATAN:
-            r[d] = math.atan(r[a])
+            z = math.atan(u)
         elif op == ops.SIGMOID:
-            v = r[a]
-            if v >= 0.0:
-                r[d] = 1.0 / (1.0 + math.exp(-v))
+            if u >= 0.0:
+                z = 1.0 / (1.0 + math.exp(-u))
             else:
-                z = math.exp(v)
-                r[d] = z / (1.0 + z)
+                e = math.exp(u)
+                z = e / (1.0 + e)
         elif op == ops.SOFTPLUS:
-            v = r[a]
-            r[d] = max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+            z = max(u, 0.0) + math.log1p(math.exp(-abs(u)))
         elif op == ops.MIN:
-            u = r[a]
-            v = r[b]
-            r[d] = u if u <= v else (v if v < u else u + v)
+            z = u if u <= v else (v if v < u else u + v)
         elif op == ops.MAX:
-            u = r[a]
-            v = r[b]
-            r[d] = u if u >= v else (v if v > u else u + v)
+            z = u if u >= v else (v if v > u else u + v)
         elif op == ops.SIGN:
-            v = r[a]
-            r[d] = 1.0 if v > 0.0 else (-1.0 if v < 0.0 else v)
+            z = 1.0 if u > 0.0 else (-1.0 if u < 0.0 else u)
         elif op == ops.LE:
-            r[d] = 1.0 if r[a] <= r[b] else 0.0
+            z = 1.0 if u <= v else 0.0
         elif op == ops.SEL:
-            r[d] = r[b] if r[a] != 0.0 else r[(w >> 36) & REG_MASK]
+            z = v if u != 0.0 else (acc if c == last else r[c])
         else:
-            r[d] = nan
-    f = r[int(prog[OUT]) & REG_MASK]
-    g0 = g1 = h00 = h01 = h11 = 0.0
-    if segments >= 2:
-        g0 = r[int(prog[OUT + 1]) & REG_MASK]
-        g1 = r[int(prog[OUT + 2]) & REG_MASK]
-    if segments >= 3:
-        h00 = r[int(prog[OUT + 3]) & REG_MASK]
-        h01 = r[int(prog[OUT + 4]) & REG_MASK]
-        h11 = r[int(prog[OUT + 5]) & REG_MASK]
-    return f, g0, g1, h00, h01, h11
+            z = nan
+        r[d] = z
+        acc = z
+        last = d
 
 
 @jit_inline

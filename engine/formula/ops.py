@@ -37,8 +37,9 @@ SEL = 26  # b if a != 0 else c
 MULADD = 27  # a*b + c
 MULSUB = 28  # a*b - c
 SUBMUL = 29  # c - a*b
+MUL3 = 30  # (a*b)*c: a product of a product (two roundings, in that order)
 
-N_OPS = 30
+N_OPS = 31
 
 # graph leaves (never instructions)
 CONST = 60

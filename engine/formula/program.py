@@ -61,19 +61,27 @@ def _product(g: Graph, n: int) -> tuple[int, int] | None:
     return None
 
 
-def _fuse(g: Graph, n: int, uses: dict[int, int]) -> tuple[int, tuple[int, ...], int] | None:
-    """``(op, (a, b, c), product)`` if the sum or difference ``n`` has a product operand
-    that nothing else reads: one fused instruction instead of two."""
+def _fuse(
+    g: Graph, n: int, uses: dict[int, int], fused: dict[int, tuple[int, tuple[int, ...]]]
+) -> tuple[int, tuple[int, ...], int] | None:
+    """``(op, (a, b, c), product)`` if the sum, difference or product ``n`` has a product
+    operand that nothing else reads and that is a plain product (not itself fused): one
+    instruction instead of two, with the same roundings in the same order."""
     k = g.kind[n]
-    if k not in (ops.ADD, ops.SUB):
+    if k not in (ops.ADD, ops.SUB, ops.MUL):
         return None
     p, q = g.args[n]
-    for m, other, op in ((p, q, ops.MULADD if k == ops.ADD else ops.MULSUB), (q, p, 0)):
-        if op == 0:
-            op = ops.MULADD if k == ops.ADD else ops.SUBMUL
+    for m, other, first in ((p, q, True), (q, p, False)):
         factors = _product(g, m)
-        if factors is not None and uses.get(m, 0) == 1 and m != other:
-            return op, (factors[0], factors[1], other), m
+        if factors is None or uses.get(m, 0) != 1 or m == other or m in fused:
+            continue
+        if k == ops.MUL:
+            op = ops.MUL3  # (f0*f1)*other == other*(f0*f1): the product commutes
+        elif k == ops.ADD:
+            op = ops.MULADD
+        else:
+            op = ops.MULSUB if first else ops.SUBMUL
+        return op, (factors[0], factors[1], other), m
     return None
 
 
@@ -90,8 +98,10 @@ def _instruction(g: Graph, n: int) -> tuple[int, tuple[int, ...]]:
     return k, args
 
 
-def compile_program(g: Graph, outputs: Sequence[int], n_params: int) -> Program:
-    """The program of the six ``outputs`` (f, gx, gy, hxx, hxy, hyy) of graph ``g``."""
+def compile_program(g: Graph, outputs: Sequence[int], n_params: int, fuse: bool = True) -> Program:
+    """The program of the six ``outputs`` (f, gx, gy, hxx, hxy, hyy) of graph ``g``;
+    ``fuse`` False: one instruction per node (the same results, bit for bit: a fused
+    instruction rounds as the two it replaces)."""
     f_nodes = g.reachable(outputs[:1])
     fg_nodes = g.reachable(outputs[:3])
     all_nodes = g.reachable(outputs)
@@ -110,8 +120,8 @@ def compile_program(g: Graph, outputs: Sequence[int], n_params: int) -> Program:
         uses[n] = uses.get(n, 0) + 1
     fused: dict[int, tuple[int, tuple[int, ...]]] = {}
     into: set[int] = set()  # products computed inside a fused instruction
-    for n in all_nodes:
-        f = _fuse(g, n, uses)
+    for n in all_nodes if fuse else ():  # topological: a product's own fusion comes first
+        f = _fuse(g, n, uses, fused)
         if f is not None and f[2] not in into:
             fused[n] = (f[0], f[1])
             into.add(f[2])
