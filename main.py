@@ -330,13 +330,31 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def register_render(sub: SubParsers) -> None:
     p = sub.add_parser(
         "render",
-        help="run a scenario headless and save the window's panels as a PNG or a video",
+        help="run scenarios headless and save the window's panels as PNGs or a video",
         description="Run SCENARIO headless and save the landscape and loss panels as a PNG "
         "(the same picture as File > Export PNG in the window), e.g. for slides; or, with "
-        "--video, the race frame by frame as an MP4, a GIF or a folder of PNG frames.",
+        "--video, the race frame by frame as an MP4, a GIF or a folder of PNG frames. "
+        "Several scenarios, a folder of them or --each write DIR/<name>.png each from one "
+        "process; every scenario is checked first, and if one is invalid nothing is written.",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file (.toml)")
-    p.add_argument("--out", metavar="FILE", help="PNG file to write")
+    p.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help="scenario file (.toml); for PNGs also several files or a folder (its *.toml)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE|DIR/",
+        help="PNG file to write (one scenario), or a folder, ending in / or existing, for "
+        "DIR/<name>.png each (created if its parent exists)",
+    )
+    p.add_argument(
+        "--each",
+        action="store_true",
+        help="one PNG per enabled racer, DIR/<name>_<label>.png: only that racer's "
+        "trajectory, its hyperparameters in the title",
+    )
     p.add_argument(
         "--video",
         metavar="PATH",
@@ -397,8 +415,6 @@ def register_render(sub: SubParsers) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from engine.scenario import ScenarioError, load_scenario
 
     if (args.out is None) == (args.video is None):
@@ -417,40 +433,171 @@ def cmd_render(args: argparse.Namespace) -> int:
             size = parse_size(args.size)
         except VideoError as e:
             return _fail(str(e))
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as e:
-        return _fail(str(e))
-    from engine.objective import KINDS
-
-    if args.grid and not KINDS[scenario.objective.kind].small_multiples:
-        return _fail(
-            f"{args.scenario}: --grid: small multiples are for landscape races, and this is "
-            "a perceptron race (its data panel already shows every racer's decision line)"
-        )
     if args.video is not None:
+        if args.each:
+            return _fail("--each: one picture per racer is for PNGs (--out DIR/), not --video")
+        if len(args.scenarios) != 1 or Path(args.scenarios[0]).is_dir():
+            return _fail(f"--video: expected one scenario file, got {' '.join(args.scenarios)!r}")
+        try:
+            scenario = load_scenario(args.scenarios[0])
+        except ScenarioError as e:
+            return _fail(str(e))
+        if args.grid:
+            from gui.app import check_grid
+
+            try:
+                check_grid(scenario, args.scenarios[0])
+            except ValueError as e:
+                return _fail(str(e))
         return _render_video(args, scenario, size)
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        return _fail(f"--out: expected a file name ending in .png, got {args.out!r}")
-    if not out.parent.exists() or not out.parent.is_dir():
-        return _fail(f"--out: folder {str(out.parent)!r} does not exist")
-    from gui.app import render_png
+    try:
+        files, many = _render_inputs(args.scenarios)
+        folder = _render_folder(args.out, many or args.each, len(files), args.each)
+    except UserError as e:
+        return _fail(str(e))
+    # every scenario is checked before anything is drawn: one bad file, nothing written
+    loaded, problems = [], []
+    for f in files:
+        try:
+            loaded.append(_render_scenario(f, args))
+        except (ScenarioError, ValueError, UserError) as e:
+            problems.append(str(e))
+    if problems and len(files) == 1:
+        return _fail(problems[0])
+    if problems:
+        head = f"render: {len(problems)} of {len(files)} scenarios invalid, nothing written:"
+        return _fail("\n".join([head, *problems]))
+    try:
+        jobs = _render_jobs(files, loaded, folder, Path(args.out), args.each)
+    except UserError as e:
+        return _fail(str(e))
+    if folder is not None and not folder.exists():
+        try:
+            folder.mkdir()
+        except OSError as e:
+            return _fail(f"--out: cannot create folder {args.out!r}: {e.strerror or e}")
+    from gui.app import render_pngs
 
     _first_run_warm_up(drawing=True)
     try:
-        path = render_png(
-            args.scenario,
-            str(out),
-            steps=args.steps,
-            size=size,
-            whole_window=args.window,
-            grid=args.grid,
-        )
+        paths = render_pngs(jobs, size, whole_window=args.window, grid=args.grid)
     except OSError as e:
         return _fail(f"--out: cannot write {args.out!r}: {e.strerror or e}")
-    print(f"wrote {path}")
+    for path in paths:
+        print(f"wrote {path}")
     return EXIT_OK
+
+
+def _render_inputs(names: list[str]) -> tuple[list[Path], bool]:
+    """The scenario files ``render`` draws (a folder gives its ``*.toml``, sorted) and
+    whether there may be several (more than one name, or a folder). UserError for an
+    empty folder."""
+    files: list[Path] = []
+    for name in names:
+        p = Path(name)
+        if p.is_dir():
+            inside = sorted(q for q in p.glob("*.toml") if q.is_file())
+            if not inside:
+                raise UserError(
+                    f"{name}: expected a folder with scenario files (*.toml), found none"
+                )
+            files += inside
+        else:
+            files.append(p)  # a missing file is reported by its loading, with the others
+    return files, len(names) > 1 or len(files) > 1 or any(Path(n).is_dir() for n in names)
+
+
+def _render_folder(out: str, many: bool, n: int, each: bool) -> Path | None:
+    """The folder ``--out`` names (None: a single PNG file). UserError when a folder is
+    needed and ``--out`` is a file, or ``--out`` cannot be written."""
+    p = Path(out)
+    is_folder = out.endswith(("/", os.sep)) or p.is_dir()
+    if not is_folder:
+        if many or each:
+            what = "--each" if each and n == 1 else f"{n} scenarios"
+            raise UserError(f"--out: with {what}, expected a folder (DIR/), got {out!r}")
+        if p.suffix.lower() != ".png":
+            raise UserError(f"--out: expected a file name ending in .png, got {out!r}")
+        if not p.parent.is_dir():
+            raise UserError(f"--out: folder {str(p.parent)!r} does not exist")
+        return None
+    if p.exists() and not p.is_dir():
+        raise UserError(f"--out: expected a folder, and {out!r} is a file")
+    if not p.exists() and not p.parent.is_dir():
+        raise UserError(f"--out: folder {str(p.parent)!r} does not exist")
+    if not os.access(p if p.exists() else p.parent, os.W_OK):
+        raise UserError(f"--out: cannot write in {out!r} (permission denied)")
+    return p
+
+
+def _render_scenario(f: Path, args: argparse.Namespace) -> Any:
+    """Scenario file ``f`` as ``render`` draws it (--steps applied); ScenarioError,
+    ValueError (--grid on a perceptron) or UserError (--each without an enabled racer)."""
+    from dataclasses import replace
+
+    from engine.scenario import load_scenario
+
+    scenario = load_scenario(f)
+    if args.steps is not None:
+        scenario = replace(scenario, steps=int(args.steps))
+    if args.grid:
+        from gui.app import check_grid
+
+        check_grid(scenario, str(f))
+    if args.each and not any(c.enabled for c in scenario.racers):
+        raise UserError(f"{f}: --each: expected at least one enabled racer, found none")
+    return scenario
+
+
+def _render_jobs(
+    files: list[Path], scenarios: list[Any], folder: Path | None, out: Path, each: bool
+) -> list[Any]:
+    """One RenderJob per picture: ``out`` itself (no folder), DIR/<stem>.png, or with
+    ``each`` DIR/<stem>_<label>.png per enabled racer (that racer alone, in the colour it
+    has among the others, its hyperparameters as the title). UserError when two pictures
+    would write the same file."""
+    import re
+
+    from engine.session import copy_racer
+    from gui.app import RenderJob
+    from gui.legend import racer_title
+    from gui.palette import color_for
+
+    if folder is not None:  # a/x.toml and b/x.toml would write the same pictures
+        by_stem: dict[str, Path] = {}
+        for f in files:
+            if f.stem in by_stem:
+                raise UserError(
+                    f"--out: {by_stem[f.stem]} and {f} would both write {f.stem}*.png in "
+                    f"{folder}; render them to different folders"
+                )
+            by_stem[f.stem] = f
+    jobs: list[RenderJob] = []
+    for f, scn in zip(files, scenarios, strict=True):
+        if folder is None:
+            jobs.append(RenderJob(scn, out))
+        elif not each:
+            jobs.append(RenderJob(scn, folder / f"{f.stem}.png"))
+        else:
+            from dataclasses import replace
+
+            used: set[str] = set()
+            for i, c in enumerate(scn.racers):
+                if not c.enabled:
+                    continue
+                name = re.sub(r"[^\w.+-]+", "_", c.label).strip("_.")[:60] or f"racer{i + 1}"
+                if name in used:
+                    name = f"{name}_{i + 1}"
+                used.add(name)
+                solo = copy_racer(c, color=c.color or color_for(i))
+                jobs.append(
+                    RenderJob(
+                        replace(scn, racers=[solo]),
+                        folder / f"{f.stem}_{name}.png",
+                        racer_title(solo),
+                    )
+                )
+    return jobs
 
 
 def _render_video(args: argparse.Namespace, scenario: Any, size: tuple[int, int] | None) -> int:

@@ -1,10 +1,12 @@
-"""``python -m bench {engine,gui,contours,maps,all} [--quick]`` (see the package docstring)."""
+"""``python -m bench {engine,gui,contours,maps,render,...,all} [--quick]`` (see BENCHES)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+
+BENCHES = ("engine", "gui", "contours", "maps", "maps-cluster", "formula", "video", "render", "all")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "what",
-        choices=("engine", "gui", "contours", "maps", "maps-cluster", "formula", "video", "all"),
+        choices=BENCHES,
         help="which benchmark to run",
     )
     p.add_argument(
@@ -42,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="engine: only the start-up measurements (warm start, cold compile, imports)",
     )
     p.add_argument(
+        "--3d",
+        dest="three_d",
+        action="store_true",
+        help="gui: the window with its 3-D view closed and open, under an Xvfb of its own "
+        "(needs Xvfb and Mesa)",
+    )
+    p.add_argument(
         "--build-only",
         action="store_true",
         help="engine: only the RACE BUILD table (building a race against running it)",
@@ -64,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
             steps=not args.startup_only,
             build_only=args.build_only,
         )
-    if args.what in ("gui", "all"):
+    if args.what == "gui" and args.three_d:  # a process of its own: Qt on xcb
+        from bench.surface3d_bench import bench_gui_3d
+
+        code |= bench_gui_3d(quick=args.quick)
+    elif args.what in ("gui", "all"):
         from bench.gui_bench import bench_gui
 
         code |= bench_gui(quick=args.quick, startup=not args.no_startup)
@@ -84,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.video_bench import bench_video
 
         code |= bench_video(quick=args.quick)
+    if args.what in ("render", "all"):
+        from bench.render import bench_render
+
+        code |= bench_render(quick=args.quick)
     if args.what == "maps-cluster":  # not in "all": it starts worker processes
         from bench.maps_cluster_bench import bench_maps_cluster
 

@@ -135,7 +135,7 @@ def drawing_steps() -> list[Callable[[], object]]:
     import numpy as np
 
     from engine import display
-    from engine.landscapes import landscape_fg, landscape_grid
+    from engine.landscapes import landscape_fg, landscape_grid, landscape_hess
     from engine.objective import LandscapeObjective
 
     z = np.zeros((4, 4))
@@ -153,6 +153,8 @@ def drawing_steps() -> list[Callable[[], object]]:
         lambda: display.contour_segments(z + np.arange(4.0), -1.0, 1.0, -1.0, 1.0, out[:1]),
         lambda: display.perceptron_loss_grid(rows, 0.0, -1.0, 1.0, 4, -1.0, 1.0, 4, z),
         lambda: landscape_fg(lid, packed, np.zeros(2), np.zeros(2)),
+        # the theory overlay (quadratic_of) and the local-model probe
+        lambda: landscape_hess(lid, packed, np.zeros(2), np.zeros((2, 2))),
         lambda: display.quiver_segments(gx, gx, np.arange(3.0), np.arange(3.0), 0.1),
         lambda: display.thin_path(xs, 0, 8, 0.0, 0.0, 0.1, buf, 0),
         lambda: display.rethin(buf, 4, 0.2),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +83,32 @@ def make_window(scenario_path: str | None = None, remember: bool = True) -> Main
     return win
 
 
+@dataclass(frozen=True)
+class RenderJob:
+    """One picture of :func:`render_pngs`: ``scenario`` run to its end and written to
+    ``out`` (a PNG); a ``title`` that is not empty is drawn in a band above the picture."""
+
+    scenario: Scenario
+    out: Path
+    title: str = ""
+
+
+def default_size(whole_window: bool) -> tuple[int, int]:
+    """A render's size when none is asked: the two panels 2000 x 800, the window 1600 x 1000."""
+    return (1600, 1000) if whole_window else (2000, 800)
+
+
+def check_grid(scenario: Scenario, name: str) -> None:
+    """ValueError when ``scenario`` (read from ``name``) has no small multiples."""
+    from engine.objective import KINDS
+
+    if not KINDS[scenario.objective.kind].small_multiples:
+        raise ValueError(
+            f"{name}: --grid: small multiples are for landscape races, and this "
+            "is a perceptron race (its data panel already shows every racer's decision line)"
+        )
+
+
 def render_png(
     scenario_path: str,
     out: str,
@@ -105,31 +131,179 @@ def render_png(
         from dataclasses import replace
 
         scenario = replace(scenario, steps=int(steps))
-    from engine.objective import KINDS
+    if grid:
+        check_grid(scenario, scenario_path)
+    return render_pngs([RenderJob(scenario, Path(out))], size, whole_window, grid)[0]
 
-    if grid and not KINDS[scenario.objective.kind].small_multiples:
-        raise ValueError(
-            f"{scenario_path}: --grid: small multiples are for landscape races, and this "
-            "is a perceptron race (its data panel already shows every racer's decision line)"
-        )
+
+def render_pngs(
+    jobs: Sequence[RenderJob],
+    size: tuple[int, int] | None = None,
+    whole_window: bool = False,
+    grid: bool = False,
+) -> list[Path]:
+    """Write every job's PNG, in order, from one Qt application (what ``main.py render``
+    does with several scenarios, a folder or ``--each``); the paths written.
+
+    Each picture is the one a render of that job alone gives (see :func:`pictures` for
+    how a window is reused). Each file is written under a temporary name and renamed
+    when complete, by a background thread while the next picture is drawn. OSError for a
+    file that cannot be written: the batch stops there; the files before it stay written.
+    The caller checks ``grid`` (:func:`check_grid`) and the folders beforehand.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     if size is None:
-        size = (1600, 1000) if whole_window else (2000, 800)
-    img = _render(scenario, size, whole_window, grid)
-    out_path = Path(out)
-    tmp = out_path.with_name(out_path.name + ".tmp.png")
+        size = default_size(whole_window)
+    written: list[Path] = []
+    pending: list[Future[Path]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="png") as saver:
+        try:
+            for job, img in pictures(jobs, size, whole_window, grid):
+                if job.title:
+                    img = titled(img, job.title)
+                while pending and pending[0].done():
+                    written.append(pending.pop(0).result())  # raises a failed write
+                pending.append(saver.submit(_save_png, img, job.out))
+            for f in pending:
+                written.append(f.result())
+        finally:
+            for f in pending:
+                f.cancel()
+    return written
+
+
+def _save_png(img: QImage, out: Path) -> Path:
+    """``img`` to ``out`` through a temporary file and a rename (nothing half-written)."""
+    tmp = out.with_name(out.name + ".tmp.png")
     # PNG from the suffix: PySide6's stub types the format as bytes, the binding wants str
     if not img.save(str(tmp)):
-        raise OSError(f"cannot write {out_path}")
-    os.replace(tmp, out_path)
-    return out_path
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot write {out}")
+    os.replace(tmp, out)
+    return out
 
 
-def _render(
-    scenario: Scenario, size: tuple[int, int], whole_window: bool, grid: bool = False
-) -> QImage:
-    """The race of ``scenario`` run to its end in an offscreen window, as a QImage."""
-    with offscreen_window(scenario, size, whole_window, grid) as win:
-        return grab_frame(win, whole_window)
+def pictures(
+    jobs: Iterable[RenderJob], size: tuple[int, int], whole_window: bool, grid: bool = False
+) -> Iterator[tuple[RenderJob, QImage]]:
+    """Each job with its picture (the race run to its end and drawn, as :func:`grab_frame`
+    gives it), from one offscreen window while it can be reused.
+
+    A window keeps a [view] flag (gradient field, step arrows, log y, ...) that a scenario
+    set when the next scenario leaves it unset, so the next job is drawn in the same window
+    only if it sets every flag the scenarios drawn there set; otherwise in a new window.
+    Jobs of one scenario (``render --each``) all share one window.
+    """
+    from engine.scenario import VIEW_FLAGS
+
+    app = _offscreen_app()
+    win: MainWindow | None = None
+    flags_set: set[str] = set()
+    try:
+        for job in jobs:
+            sets = {k for k in VIEW_FLAGS if getattr(job.scenario.view, k) is not None}
+            if win is not None and not flags_set <= sets:
+                _close(win)
+                win = None
+            fresh = win is None
+            if win is None:
+                win = _new_window(job.scenario)
+                flags_set = set()
+            else:
+                win.load(job.scenario)
+                _forget_text_sizes(win)
+            flags_set |= sets
+            _lay_out_and_run(app, win, size, whole_window, grid, fresh)
+            yield job, grab_frame(win, whole_window)
+    finally:
+        if win is not None:
+            _close(win)
+
+
+def titled(img: QImage, title: str) -> QImage:
+    """``img`` under a white band with ``title`` centred in it (elided to fit the width)."""
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter
+
+    w = img.width()
+    px = max(14, min(30, w // 60))
+    band = 2 * px
+    out = QImage(w, img.height() + band, QImage.Format.Format_ARGB32)
+    out.fill(Qt.GlobalColor.white)
+    font = QFont()
+    font.setPixelSize(px)
+    text = QFontMetrics(font).elidedText(title, Qt.TextElideMode.ElideRight, w - 2 * px)
+    p = QPainter(out)
+    p.setFont(font)
+    p.setPen(Qt.GlobalColor.black)
+    p.drawText(QRect(0, 0, w, band), Qt.AlignmentFlag.AlignCenter, text)
+    p.drawImage(0, band, img)
+    p.end()
+    return out
+
+
+def _offscreen_app() -> QCoreApplication:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication(sys.argv[:1])
+
+
+def _new_window(scenario: Scenario) -> MainWindow:
+    from gui.settings import Settings
+    from gui.window import MainWindow
+
+    # a picture of the scenario alone: no layout of the user's, and nothing kept
+    return MainWindow(scenario, start_runner=False, settings=Settings(remember=False))
+
+
+def _lay_out_and_run(
+    app: QCoreApplication,
+    win: MainWindow,
+    size: tuple[int, int],
+    whole_window: bool,
+    grid: bool,
+    fresh: bool = True,
+) -> None:
+    """Lay ``win`` out for the picture, run its race to the end and draw it (``fresh``
+    False: ``win`` was shown at this size before, and needs no event pass to lay out)."""
+    if grid:
+        win.multiples_action.setChecked(True)
+    if whole_window:
+        win.resize(*size)
+    else:
+        win.slide_layout(*size)
+    if fresh:
+        win.show()
+        app.processEvents()
+    assert win.race is not None
+    win.race.run()
+    win.frames.draw_now()
+    app.processEvents()  # the layout follows what was drawn (axes' label widths)...
+    win.frames.draw_now()  # ...and the map grid the layout: no timer's timing decides
+    app.processEvents()
+
+
+def _forget_text_sizes(win: MainWindow) -> None:
+    """Every axis of ``win`` back to a new axis' tick-text size: pyqtgraph sizes an axis
+    by the widest tick label it has drawn (it shrinks only by more than 10 px), so a
+    reused window would otherwise lay out the next picture after the last one's labels."""
+    import pyqtgraph as pg
+
+    for view in win.findChildren(pg.GraphicsView):
+        for item in view.scene().items():
+            if isinstance(item, pg.AxisItem):
+                item.textWidth, item.textHeight = 30, 18  # AxisItem.__init__'s
+                if item.orientation in ("left", "right"):
+                    item._updateWidth()
+                else:
+                    item._updateHeight()
+
+
+def _close(win: MainWindow) -> None:
+    win.document.forget_changes()  # never a "save?" prompt in a headless render
+    win.close()
 
 
 @contextmanager
@@ -138,34 +312,13 @@ def offscreen_window(
 ) -> Iterator[MainWindow]:
     """An offscreen window of ``size`` on ``scenario`` with its race run to the end and
     drawn (``whole_window`` False: laid out as the slide's two panels), closed on exit."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    from gui.settings import Settings
-    from gui.window import MainWindow
-
-    # a picture of the scenario alone: no layout of the user's, and nothing kept
-    win = MainWindow(scenario, start_runner=False, settings=Settings(remember=False))
+    app = _offscreen_app()
+    win = _new_window(scenario)
     try:
-        if grid:
-            win.multiples_action.setChecked(True)
-        if whole_window:
-            win.resize(*size)
-        else:
-            win.slide_layout(*size)
-        win.show()
-        app.processEvents()
-        assert win.race is not None
-        win.race.run()
-        win.frames.draw_now()
-        app.processEvents()  # the layout follows what was drawn (axes' label widths)...
-        win.frames.draw_now()  # ...and the map grid the layout: no timer's timing decides
-        app.processEvents()
+        _lay_out_and_run(app, win, size, whole_window, grid)
         yield win
     finally:
-        win.document.forget_changes()  # never a "save?" prompt in a headless render
-        win.close()
+        _close(win)
 
 
 def grab_frame(win: MainWindow, whole_window: bool) -> QImage:

@@ -196,7 +196,9 @@ class Transport(QToolBar):
         self.play_action = QAction(icon(QStyle.StandardPixmap.SP_MediaPlay), "Play", parent)
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.step_action = QAction(icon(QStyle.StandardPixmap.SP_MediaSkipForward), "Step", parent)
-        self.step_action.setToolTip("One update of every racer (→)")
+        self.step_action.setToolTip(
+            "One update of every racer (→); while replaying, the next recorded step"
+        )
         self.step_action.setShortcut(QKeySequence(Qt.Key.Key_Right))
         self.reset_action = QAction(icon(QStyle.StandardPixmap.SP_BrowserReload), "Reset", parent)
         self.reset_action.setToolTip("Back to the start (R)")

@@ -6,7 +6,11 @@ epoch curves and weight slice, leaderboard) refresh every few frames. Anything t
 needs every trail drawn anew calls :meth:`FrameLoop.redraw_all`.
 
 Replay: :meth:`FrameLoop.show_until` shows the race as it stood after step k from its
-recorded rows (:class:`RaceAt`), without running or changing it (the video export).
+recorded rows (:class:`RaceAt`), without running or changing it: the timeline under the
+map (``gui/timeline.py``) and the video export both use it. While it shows an earlier
+step the leaderboard is computed on the GUI thread whenever the step changes (at most
+every BOARD_SCRUB_EVERY frames), not in the worker: a worker's rows could be those of a
+step shown a moment before.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ FRAME_MS = 16  # the timer's interval: ~60 frames/s
 SLICE_EVERY = 10  # frames between the perceptron's epoch curves and weight slice
 BOARD_EVERY = 15  # frames between leaderboard scans (4 Hz)
 PLAY_EVERY = 8  # frames between checks of the play button against the runner
+BOARD_SCRUB_EVERY = 4  # frames between leaderboards of a step shown that keeps changing
 
 
 class FrameLoop:
@@ -43,6 +48,9 @@ class FrameLoop:
         self.count = 0  # frames so far
         self.shown: RaceAt | None = None  # the race at an earlier step (show_until)
         self.last_counts: list[int] = []  # the racers' row counts as drawn
+        self.slow_due = False  # the perceptron's slow views at the next frame (timeline)
+        self._board_key: tuple[object, ...] | None = None  # what the leaderboard shows
+        self._board_frame = 0  # the frame it was computed at
         self.timer = QTimer(win)
         # precise: a coarse timer may fire up to 5 % late, which alone caps a 16 ms
         # frame clock below 60 frames/s
@@ -119,14 +127,24 @@ class FrameLoop:
         if not arrows:
             for i in range(n):
                 win.landscape.set_arrows(i, None)
+        win.surface3d.on_frame(race, counts)  # the 3-D view (gui/surface3d.py), if open
         self.count += 1
-        if win.is_perceptron and (self.count % SLICE_EVERY == 0 or (changed and self.count < 3)):
+        slow = self.count % SLICE_EVERY == 0 or (changed and self.count < 3) or self.slow_due
+        if win.is_perceptron and slow:
+            self.slow_due = False
             self.perceptron_slow_updates()
-        if self.count % BOARD_EVERY == 0:  # the metrics scan only the rows new since the last
-            win.board.refresh_async(race)
-        win.board.poll(race, self.board_epochs())
+        if race is not win.race:  # an earlier step: its leaderboard here, when it changed
+            win.board.poll(race)  # drops a worker's rows of the live race
+            due = self.count - self._board_frame >= BOARD_SCRUB_EVERY
+            if due and (self._board_key != self.board_key(race) or self.count % BOARD_EVERY == 0):
+                self.update_board()
+        else:
+            if self.count % BOARD_EVERY == 0:  # the metrics scan only the rows new since
+                win.board.refresh_async(race)
+            win.board.poll(race, self.board_epochs())
         if self.count % PLAY_EVERY == 0:
             win.sync_play()
+        win.timeline.sync()
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 2000:
             del self.frame_times[:1000]
@@ -184,6 +202,15 @@ class FrameLoop:
         """The leaderboard from the race's metrics now (on the GUI thread)."""
         race = self.shown_race()
         self.win.board.show_rows(race, race.leaderboard(), self.board_epochs())
+        self._board_key = self.board_key(race)
+        self._board_frame = self.count
+
+    @staticmethod
+    def board_key(race: Race) -> tuple[object, ...]:
+        """What a leaderboard of ``race`` depends on besides its rows' values."""
+        n = len(race.racers)
+        return (id(race), getattr(race, "step", None), race.count[:n].tobytes(),
+                race.status[:n].tobytes())  # fmt: skip
 
     def board_epochs(self) -> EpochSampler | None:
         return self.epochs if self.win.is_perceptron else None
@@ -196,6 +223,10 @@ class RaceAt(Race):
     unchanged: ``count``, ``t`` and ``status`` are those of that step (a run the kernel
     stopped later is still running), the rest is the race's own (rows, racers, objective).
     It has its own metric caches, so stepping forward scans only the rows added.
+
+    The optimizer state ``st`` is recorded only as it is now: a racer's is its own where
+    its run had ended by that step, NaN where the step is earlier (unknown; the step
+    arrows then leave out the momentum).
     """
 
     def __init__(self, race: Race, step: int) -> None:  # no Race.__init__: nothing is built
@@ -214,6 +245,9 @@ class RaceAt(Race):
         self.status = np.where(
             seen, DIVERGED, np.where(race.status == DIVERGED, RUNNING, race.status)
         )
+        st = race.st.copy()
+        st[self.count < race.count] = np.nan
+        self.st = st
 
     def __getattr__(self, name: str) -> Any:  # what the view does not change
         return getattr(self.race, name)

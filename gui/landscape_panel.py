@@ -19,6 +19,7 @@ from engine.display import (
 from engine.landscapes import landscape_grid
 from engine.optimizers import get_optimizer
 from gui.axes import GRID, LEVELS, TRAIL_WIDTH, cache_legend, cache_static_items, plain_axes
+from gui.palette import line_styles
 from gui.trails import Heads, Trail, TrailLayer, clip_polyline
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class LandscapePanel(pg.PlotWidget):
     """Heat map (log colour) + contours + minima/saddles + racer trails and heads."""
 
     startChosen = Signal(float, float)
+    probeChosen = Signal(float, float)  # Shift+click: inspect the point (gui/local_probe.py)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -306,9 +308,9 @@ class LandscapePanel(pg.PlotWidget):
         self.trails, self.arrows, self.trail_state = [], [], []
         self.heads.set_colors(colors)
         eps = (self.view_box()[1] - self.view_box()[0]) / 3000.0
-        for label, color in zip(labels, colors, strict=True):
+        for label, color, dash in zip(labels, colors, line_styles(colors), strict=True):
             c = pg.mkColor(color)
-            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=TRAIL_WIDTH))
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=TRAIL_WIDTH, style=dash))
             arrow = pg.PlotCurveItem(pen=pg.mkPen(c, width=2))
             arrow.setZValue(11)
             self.addItem(arrow)
@@ -480,7 +482,7 @@ class LandscapePanel(pg.PlotWidget):
             if c >= 2:
                 vecs.append(head - race.xs[i, c - 2])
             momentum = opt.arrow(race.st[i], lr)  # None without a momentum (its spec)
-            if momentum is not None:
+            if momentum is not None and np.all(np.isfinite(momentum)):  # NaN: not recorded
                 vecs.append(momentum)
             longest = max(float(np.hypot(*v[:2])) for v in vecs)
             if not (longest > 0 and math.isfinite(longest)):
@@ -524,6 +526,9 @@ class LandscapePanel(pg.PlotWidget):
             return
         p = vb.mapSceneToView(ev.scenePos())
         ev.accept()
+        if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:  # a probe, not a restart
+            self.probeChosen.emit(float(p.x()), float(p.y()))
+            return
         self.set_start_marker(p.x(), p.y())
         self.startChosen.emit(float(p.x()), float(p.y()))
 

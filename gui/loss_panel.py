@@ -17,6 +17,7 @@ from engine.display import (
     minmax_decimate,
 )
 from gui.axes import cache_static_items, plain_axes
+from gui.palette import line_styles
 from gui.trails import FreshSource, TrailLayer
 
 
@@ -61,6 +62,15 @@ class LossPanel(pg.PlotWidget):
         self.floor_marks.setZValue(4)
         self.addItem(self.floor_marks, ignoreBounds=True)
         self.floor_texts: list[pg.TextItem] = []
+        # the step shown by the timeline while it replays an earlier one (set_cursor)
+        self.cursor = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen((40, 40, 40), width=1.5, style=Qt.PenStyle.DashLine),
+            label="step {value:,.0f}", labelOpts={"position": 0.96, "color": (40, 40, 40),
+                                                  "fill": (255, 255, 255, 200)},
+        )  # fmt: skip
+        self.cursor.setZValue(6)
+        self.cursor.hide()
+        self.addItem(self.cursor, ignoreBounds=True)
         self._floor_shown: tuple[object, ...] | None = None  # what the marks and labels show
         self.fstar: float | None = None
         self.log = True
@@ -167,7 +177,7 @@ class LossPanel(pg.PlotWidget):
         self.floor = None
         self._floor_shown = None
         noisy = self.spe is not None
-        for _label, color in zip(labels, colors, strict=True):
+        for _label, color, dash in zip(labels, colors, line_styles(colors), strict=True):
             c = pg.mkColor(color)
             faint = pg.mkColor(color)
             faint.setAlpha(35)
@@ -178,10 +188,9 @@ class LossPanel(pg.PlotWidget):
                 kinds += [("ema", c, 1.0, False), ("epoch", c, 2.5, True)]
             tracks = []
             for kind, col, width, aa in kinds:
-                style = pg.PlotCurveItem(pen=pg.mkPen(col, width=width), antialias=aa)
-                zoom = pg.PlotCurveItem(
-                    pen=pg.mkPen(col, width=width), connect="finite", antialias=aa
-                )
+                pen = pg.mkPen(col, width=width, style=dash)
+                style = pg.PlotCurveItem(pen=pen, antialias=aa)
+                zoom = pg.PlotCurveItem(pen=pen, connect="finite", antialias=aa)
                 zoom.setVisible(False)
                 self.addItem(zoom)
                 tracks.append(_Track(kind, style, zoom))
@@ -206,6 +215,16 @@ class LossPanel(pg.PlotWidget):
         order = [t for k in range(3) for tracks in self.tracks for t in tracks[k : k + 1]]
         self.layer.set_racers([t.src for t in order], [t.style for t in order])
         self._layer_index = {id(t): j for j, t in enumerate(order)}
+
+    def set_cursor(self, step: int | None) -> None:
+        """A vertical line at ``step`` (the timeline's replay), None: none."""
+        if step is None:
+            if self.cursor.isVisible():
+                self.cursor.hide()
+            return
+        self.cursor.show()  # first: a hidden line's label does not follow its value
+        if self.cursor.value() != step:
+            self.cursor.setValue(step)
 
     def set_epoch_curves(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Per-epoch full validation loss (dashed, dots) at the epoch-boundary steps."""

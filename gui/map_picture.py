@@ -48,6 +48,8 @@ class MapMarks:
     minima: list[Any] = field(default_factory=list)
     contours: tuple[np.ndarray, np.ndarray] | None = None
     title: str | None = None
+    #: labelled vertical lines at values of the first swept axis (the theory's η*, 2/λmax)
+    lines: list[tuple[str, float]] = field(default_factory=list)
 
 
 def title_of(res: MapResult) -> str:
@@ -96,6 +98,7 @@ class MapPlot(pg.GraphicsLayoutWidget):
             it.setZValue(20)
             self.plot.addItem(it)
         self._others: list[Any] = []  # the labelled marks of MapMarks.others
+        self._lines: list[Any] = []  # the labelled lines of MapMarks.lines
         self.key_box = self.addLayout(row=0, col=1)
         self._key_right = True  # the key right of the plot; below it in a narrow widget
         self._key = ColourKey()
@@ -135,6 +138,9 @@ class MapPlot(pg.GraphicsLayoutWidget):
             it.setData([], [])
         for it in (self.bad, self.minima, self.marker, self.marker_in):
             it.clear()
+        for it in self._lines:  # the theory's lines (_set_lines)
+            self.plot.removeItem(it)
+        self._lines = []
         self._set_key(ColourKey())
         self.plot.setTitle(note)
 
@@ -181,6 +187,7 @@ class MapPlot(pg.GraphicsLayoutWidget):
             self.minima.clear()
         self.set_current(marks.current)
         self._set_others(res, marks.others)
+        self._set_lines(res, marks.lines)
         self._set_key(key)
         if frame:
             if one_d:
@@ -245,6 +252,30 @@ class MapPlot(pg.GraphicsLayoutWidget):
                 it.setZValue(19)
                 self.plot.addItem(it)
                 self._others.append(it)
+
+    def _set_lines(self, res: MapResult, lines: list[tuple[str, float]]) -> None:
+        """Solid labelled vertical lines at values of the first swept axis, labels at the
+        bottom of the plot, one above the other, on the side of each line with more room."""
+        for old in self._lines:
+            self.plot.removeItem(old)
+        self._lines = []
+        spec = res.spec
+        if spec.kind == "start":
+            return
+        x0, x1, _, _ = map_rect(res)
+        for k, (label, v) in enumerate(sorted(lines, key=lambda line: line[1])):
+            if not (math.isfinite(v) and (v > 0 or not spec.log[0])):
+                continue
+            x = math.log10(v) if spec.log[0] else float(v)
+            left = x1 > x0 and (x - x0) / (x1 - x0) > 0.5  # the label where there is room
+            side = [(1, 0.5), (1, 0.5)] if left else [(0, 0.5), (0, 0.5)]
+            it = pg.InfiniteLine(x, angle=90, pen=pg.mkPen((190, 0, 60), width=2.5),
+                                 label=f" {label} ", labelOpts={"position": 0.06 + 0.07 * k,
+                                 "color": (150, 0, 40), "anchors": side,
+                                 "fill": (255, 255, 255, 220)})  # fmt: skip
+            it.setZValue(18)
+            self.plot.addItem(it)
+            self._lines.append(it)
 
     def _y_at(self, x: float) -> float:
         xs, ys = self.curve.xData, self.curve.yData
@@ -429,10 +460,14 @@ def map_marks(
     from engine.scenario import build_race
     from gui.axes import LEVELS
     from gui.landscape_panel import landscape_image
+    from gui.theory_overlay import lr_map_lines
 
-    obj = build_race(scenario, steps=1).objective
+    race = build_race(scenario, steps=1)
+    obj = race.objective
     if not isinstance(obj, LandscapeObjective):
         return MapMarks(current=current, others=others or [])
+    i = next((k for k, r in enumerate(race.racers) if r.label == res.racer), -1)
+    lines = lr_map_lines(race, i, res.spec.names) if res.spec.kind != "start" else []
     minima = [tuple(float(v) for v in m) for m in obj.minima()]
     contours = None
     if res.spec.kind == "start":
@@ -442,7 +477,8 @@ def map_marks(
                               True, lv)  # fmt: skip
         if img is not None:
             contours = img[2]
-    return MapMarks(current=current, others=others or [], minima=minima, contours=contours)
+    return MapMarks(current=current, others=others or [], minima=minima, contours=contours,
+                    lines=lines)  # fmt: skip
 
 
 _APP: Any = None

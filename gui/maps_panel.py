@@ -323,6 +323,10 @@ class MapsPanel(QWidget):
     def marks(self, res: Any, racer: int) -> MapMarks:
         """The ring at the racer's setting; the known minima on a start map."""
         marks = MapMarks(current=self._current(res.spec, racer))
+        if getattr(self, "show_theory", False) and res.spec.kind != "start":  # gui.theory_overlay
+            from gui.theory_overlay import lr_map_lines
+
+            marks.lines = lr_map_lines(self.session.race, racer, res.spec.names)
         if res.spec.kind == "start":
             minima = self.session.race.objective.minima()
             marks.minima = [tuple(float(v) for v in m) for m in minima]

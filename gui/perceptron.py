@@ -76,7 +76,8 @@ class EpochSampler:
     epoch of every racer, then epochs at a stride of ceil(epochs / CAP), oldest first.
     Every figure shown is exact (same :meth:`PerceptronObjective.evaluate`); a fast race
     just has a sparser curve. A racer's reset (``race.run_id``) or another race drops
-    what is known.
+    what is known. A race shown at an earlier step (gui.frames.RaceAt) shares its race's
+    epochs, and :meth:`metrics` gives only those reached by the step shown.
     """
 
     CAP = 400
@@ -85,8 +86,11 @@ class EpochSampler:
         self.race: Race | None = None
         self.known: list[dict[int, np.ndarray]] = []
         self.run_ids: list[int] = []
+        self.view: Race | None = None  # the race last updated as shown (maybe a RaceAt)
 
     def _attach(self, race: Race) -> None:
+        self.view = race
+        race = getattr(race, "race", race)  # a RaceAt's epochs are its race's
         n = len(race.racers)
         ids = [int(r) for r in race.run_id[:n]]
         if race is not self.race or len(self.known) != n:
@@ -141,9 +145,11 @@ class EpochSampler:
     def metrics(self, k: int) -> dict[str, np.ndarray]:
         """Racer ``k``'s evaluated epochs, in order: the keys of ``Race.epoch_metrics``."""
         known = self.known[k] if k < len(self.known) else {}
-        ep = np.array(sorted(known), dtype=np.int64)
-        vals = np.array([known[e] for e in ep]).reshape(-1, 4)
         spe = int(self.race.steps_per_epoch) if self.race is not None else 1
+        ep = np.array(sorted(known), dtype=np.int64)
+        if self.view is not None and k < len(self.view.count):  # reached by the step shown
+            ep = ep[ep <= (int(self.view.count[k]) - 1) // spe]
+        vals = np.array([known[e] for e in ep]).reshape(-1, 4)
         out = {"epoch": ep, "step": ep * spe}
         for j, name in enumerate(EPOCH_FIELDS):
             out[name] = vals[:, j].copy()

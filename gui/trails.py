@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRect, QRectF, QTimer
-from PySide6.QtGui import QBrush, QImage, QPainter, QTransform
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
+from PySide6.QtGui import QBrush, QImage, QPainter, QPen, QTransform
 
 from engine.display import (
     rethin,
@@ -218,6 +218,7 @@ class TrailLayer(pg.GraphicsObject):
         self.tails: list[np.ndarray | None] = []
         self.n_pending = 0
         self.drawn: list[tuple[float, float] | None] = []  # last point drawn, per racer
+        self.dashes: list[float] = []
         self.generations: list[int] = []
         self.img: QImage | None = None
         self.key: tuple[object, ...] | None = None  # what the image was drawn for
@@ -240,6 +241,7 @@ class TrailLayer(pg.GraphicsObject):
         self.pending = [[] for _ in self.trails]
         self.n_pending = 0
         self.drawn = [None] * len(self.trails)
+        self.dashes = [0.0] * len(self.trails)  # dash offset where each racer's stroke ends
         self.generations = [t.generation for t in self.trails]
 
     def push(self, i: int, head: np.ndarray | None) -> None:
@@ -283,10 +285,10 @@ class TrailLayer(pg.GraphicsObject):
         vb = self.getViewBox()
         return QRectF() if vb is None else vb.viewRect()
 
-    def _style_key(self) -> tuple[tuple[int, float, bool, bool], ...]:
+    def _style_key(self) -> tuple[tuple[int, float, bool, bool, int], ...]:
         return tuple(
             (s.opts["pen"].color().rgba(), s.opts["pen"].widthF(), bool(s.opts["antialias"]),
-             s.isVisible())
+             s.isVisible(), s.opts["pen"].style().value)
             for s in self.styles
         )  # fmt: skip
 
@@ -362,7 +364,12 @@ class TrailLayer(pg.GraphicsObject):
             if px.size < 2:
                 continue
             q.setRenderHint(QPainter.RenderHint.Antialiasing, bool(style.opts["antialias"]))
-            q.setPen(style.opts["pen"])
-            q.drawPath(pg.arrayToQPath(px, py, connect=connect))
+            pen, path = style.opts["pen"], pg.arrayToQPath(px, py, connect=connect)
+            if pen.style() != Qt.PenStyle.SolidLine:  # the dashes go on where the last ended
+                pen = QPen(pen)
+                pen.setDashOffset(self.dashes[i])
+                self.dashes[i] += q.transform().map(path).length() / max(pen.widthF(), 1.0)
+            q.setPen(pen)
+            q.drawPath(path)
         q.end()
         self.n_pending = 0

@@ -248,11 +248,11 @@ def draw_overlay(img: QImage, step_text: str, rows: list[tuple[str, str]]) -> tu
     from PySide6.QtCore import QRect, Qt
     from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 
-    px = max(10, img.height() // 45)
+    px = max(15, img.height() // 45)  # readable in a small GIF too
     bold, plain = QFont(), QFont()
     bold.setPixelSize(px)
     bold.setBold(True)
-    plain.setPixelSize(max(9, px * 4 // 5))
+    plain.setPixelSize(max(13, px * 4 // 5))
     fb, fp = QFontMetrics(bold), QFontMetrics(plain)
     pad = px // 2
     width = max([fb.horizontalAdvance(step_text)] + [fp.horizontalAdvance(t) for t, _ in rows])
@@ -279,13 +279,19 @@ def draw_overlay(img: QImage, step_text: str, rows: list[tuple[str, str]]) -> tu
 
 
 # ---------------------------------------------------------------------------- writers
+def part_path(target: Path, pid: int) -> Path:
+    """Where process ``pid`` writes ``target`` (an MP4 or a GIF) until it renames it; a
+    folder of frames goes to ``.NAME.part*`` beside it (a fresh temporary folder)."""
+    return target.with_name(f".{target.name}.{pid}.part{target.suffix}")
+
+
 class Sink:
     """A frame writer to a temporary path next to the target; :meth:`finish` renames,
     :meth:`abort` removes."""
 
     def __init__(self, target: Path, fps: int, size: tuple[int, int]) -> None:
         self.target, self.fps, self.size = target, fps, size
-        self.tmp = target.with_name(f".{target.name}.{os.getpid()}.part{target.suffix}")
+        self.tmp = part_path(target, os.getpid())
 
     def write(self, frame: np.ndarray) -> None:
         raise NotImplementedError

@@ -46,6 +46,8 @@ from gui.formula_editor import same_form
 from gui.frames import FrameLoop
 from gui.landscape_panel import LandscapePanel
 from gui.leaderboard import Leaderboard
+from gui.legend import legend_labels
+from gui.local_probe import LocalModelPanel
 from gui.maps_panel import MapsPanel
 from gui.multiples import SmallMultiples
 from gui.palette import color_for
@@ -53,12 +55,16 @@ from gui.perceptron import PerceptronPanel
 from gui.racers import RacerEditor
 from gui.scenario_form import ScenarioForm
 from gui.settings import Settings
+from gui.surface3d import install as install_surface3d
+from gui.theory_overlay import TheoryOverlay
+from gui.timeline import Timeline
+from gui.video_dialog import install as install_video_export
 from gui.wiring import Intents
 
 #: [view] keys the window shows without redrawing the map (toggles, not a restart)
 SHOWN_FLAGS = (
     "gradient_field", "step_arrows", "equations", "log_y", "loss_gap", "small_multiples",
-    "equal_aspect",
+    "equal_aspect", "theory",
 )  # fmt: skip
 
 
@@ -116,9 +122,11 @@ class MainWindow(QMainWindow):
         self.central = QStackedWidget()
         for w in (self.landscape, self.perceptron, self.multiples):
             self.central.addWidget(w)
-        self.setCentralWidget(self.central)
+        self.timeline = Timeline(self)  # under the panels: replay the recorded steps
+        self.setCentralWidget(self.timeline.wrap(self.central))
         self._build_docks()
         self.formula_editor = install_formula_editor(self)
+        self.surface3d = install_surface3d(self)  # View > 3-D view (closed: no GL)
         self.transport = Transport(self)
         self.addToolBar(self.transport)
         self.transport.addAction(self.eq_dock.toggleViewAction())
@@ -148,6 +156,7 @@ class MainWindow(QMainWindow):
         self.board_dock = self._dock("Leaderboard", self.board, bottom)
         self.equations = EquationsView()
         self.eq_dock = self._dock("Update equations", self.equations, bottom)
+        self.theory = TheoryOverlay(self)  # View > Theory beside the race: its dock when on
         side = self.race_panel = RacePanel(MAX_RACE_STEPS)
         self.description, self.racer_list = side.description, side.racer_list
         self.obj_layout, self.ls_form = side.obj_layout, side.ls_form
@@ -166,10 +175,15 @@ class MainWindow(QMainWindow):
         self.maps = MapsPanel(self.session, self.landscape)  # start maps overlay the landscape
         self.maps_dock = self._dock("Maps", self.maps, right)
         self.tabifyDockWidget(self.fields_dock, self.maps_dock)
+        self.probe = LocalModelPanel(self.landscape)  # Shift+click: the local quadratic model
+        self.probe_dock = self._dock("Local model", self.probe, right)
+        self.tabifyDockWidget(self.maps_dock, self.probe_dock)
         self.side_dock.raise_()
 
     def _build_menus(self) -> None:
-        self.files.build_menu(self.menuBar().addMenu("&File"))
+        fm = self.menuBar().addMenu("&File")
+        self.files.build_menu(fm)
+        self.video_export = install_video_export(self, fm)  # File > Export video...
         em = self.menuBar().addMenu("&Edit")
         self.undo_action, self.redo_action = self.document.make_actions(self)
         em.addAction(self.undo_action)
@@ -177,8 +191,8 @@ class MainWindow(QMainWindow):
         em.addSeparator()
         em.addAction("&Sweep a hyperparameter…").triggered.connect(self.intents.sweep_dialog)
         vm = self.menuBar().addMenu("&View")
-        for d in (self.side_dock, self.fields_dock, self.maps_dock, self.loss_dock,
-                  self.board_dock, self.eq_dock):  # fmt: skip
+        for d in (self.side_dock, self.fields_dock, self.maps_dock, self.probe_dock,
+                  self.loss_dock, self.board_dock, self.eq_dock):  # fmt: skip
             vm.addAction(d.toggleViewAction())
         vm.addAction(self.quiver_action)
         vm.addAction(self.arrows_action)
@@ -197,13 +211,19 @@ class MainWindow(QMainWindow):
             "trail (landscape races; a perceptron race shows every decision line already)"
         )
         vm.addAction(self.multiples_action)
+        self.legend_action = QAction("&Hyperparameters in the legend", self, checkable=True)
+        self.legend_action.setToolTip("Each racer's legend entry lists its hyperparameters")
+        vm.addAction(self.legend_action)
+        assert self.surface3d.dock is not None
+        vm.addAction(self.surface3d.dock.toggleViewAction())
+        vm.addAction(self.theory.action)
 
     def _connect(self) -> None:
         """The widgets' signals to the edits and the views."""
         self.log_y.toggled.connect(self._on_loss_mode)
         self.gap_y.toggled.connect(self._on_loss_mode)
         self.play_action.triggered.connect(self.toggle_play)
-        self.step_action.triggered.connect(self.step_once)
+        self.step_action.triggered.connect(self.timeline.forward)  # the engine at the end
         self.reset_action.triggered.connect(self.reset_race)
         self.speed.valueChanged.connect(self._on_speed)
         self.quiver_action.toggled.connect(self.landscape.set_quiver)
@@ -218,6 +238,8 @@ class MainWindow(QMainWindow):
             (self.gap_y.clicked, "loss_gap"),
             (self.aspect_action.triggered, "equal_aspect"),
             (self.multiples_action.triggered, "small_multiples"),
+            (self.legend_action.triggered, "legend_params"),
+            (self.theory.action.triggered, "theory"),
         )
         for signal, key in flags:
             signal.connect(lambda on, key=key: self.intents.view_flag(key, on))
@@ -256,6 +278,8 @@ class MainWindow(QMainWindow):
         b.raceChanged.connect(self._show_race_values)
         b.scenarioChanged.connect(self._show_scenario)
         self.maps.attach(b)  # after the window's own: the landscape is shown first
+        self.probe.attach(b, self)  # after the window's own too
+        self.theory.attach(b)  # after the window's own too: the race is shown first
 
     def _show_race(self, race: Race) -> None:
         """A new race (a scenario opened or an edit that restarts): show all of it."""
@@ -344,6 +368,8 @@ class MainWindow(QMainWindow):
         """After every change: the scenario's fields, description, [view] and title."""
         self.description.setText(reflow(scn.description))
         self._show_view_flags(scn.view)
+        if self._drawn_styles() != self._styles:  # e.g. [view] legend_params toggled
+            self._restyle()
         self.fields.show_scenario(scn)
         self._update_title()
 
@@ -371,7 +397,7 @@ class MainWindow(QMainWindow):
             return
         for i in changed:
             self.editors[i].show_config(copy_racer(racers[i]))
-        if [(c.label, c.color, c.enabled) for c in racers] != self._styles:
+        if self._drawn_styles() != self._styles:
             self._restyle()
             return
         if [c.start for c in racers] != self._starts:
@@ -379,15 +405,22 @@ class MainWindow(QMainWindow):
             self.frames.redraw_all()
         self._show_equations()
 
+    def _drawn_styles(self) -> list[tuple[str, str | None, bool]]:
+        """(legend entry, colour, enabled) of each racer: what a restyle draws."""
+        racers = self.scenario.racers
+        entries = legend_labels(racers, self.scenario.view.legend_params)
+        return [(e, c.color, c.enabled) for e, c in zip(entries, racers, strict=True)]
+
     def _restyle(self) -> None:
         racers = self.scenario.racers
-        self._styles = [(c.label, c.color, c.enabled) for c in racers]
+        self._styles = self._drawn_styles()
         self._starts = [c.start for c in racers]
         labels = [c.label for c in racers]
         colors = [c.color or color_for(i) for i, c in enumerate(racers)]
-        self.landscape.set_racers(labels, colors)
+        entries = [e for e, _, _ in self._styles]  # labels, or with [view] legend_params
+        self.landscape.set_racers(entries, colors)
         self.multiples.set_racers(labels, colors, [c.enabled for c in racers])
-        self.perceptron.set_racers(labels, colors)
+        self.perceptron.set_racers(entries, colors)
         self.loss.set_racers(labels, colors)
         self.frames.redraw_all()
         for i, ed in enumerate(self.editors):
@@ -425,6 +458,9 @@ class MainWindow(QMainWindow):
             self.gap_y.setChecked(bool(view.loss_gap))
         if view.small_multiples is not None:
             self.multiples_action.setChecked(bool(view.small_multiples))
+        self.legend_action.setChecked(bool(view.legend_params))  # None: off (no user choice)
+        if view.theory is not None:
+            self.theory.action.setChecked(bool(view.theory))
 
     def _show_central(self, *_args: object) -> None:
         """The perceptron's panels, the single landscape or its small multiples.
@@ -506,7 +542,7 @@ class MainWindow(QMainWindow):
         shown = self.central.currentWidget()
         assert shown is not None  # the stack holds the panels from _build_ui on
         a = shown.grab().toImage()
-        b = self.loss.grab().toImage()
+        b = self.theory.under_loss(self.loss.grab().toImage())  # the theory table when shown
         h = max(a.height(), b.height())
         img = QImage(a.width() + b.width(), h, QImage.Format.Format_ARGB32)
         img.fill(Qt.GlobalColor.white)
@@ -518,22 +554,29 @@ class MainWindow(QMainWindow):
 
     def slide_layout(self, width: int = 1900, height: int = 800) -> None:
         """Only the landscape and, to its right, the loss panel (``main.py render``)."""
-        for d in (self.side_dock, self.fields_dock, self.maps_dock, self.board_dock, self.eq_dock):
+        for d in (self.side_dock, self.fields_dock, self.maps_dock, self.board_dock, self.eq_dock,
+                  self.probe_dock):  # fmt: skip
             d.hide()
         self.menuBar().hide()
+        self.timeline.hide()
         for tb in self.findChildren(QToolBar):
             tb.hide()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.loss_dock)
         self.loss_dock.show()
+        layout = self.layout()
+        if layout is not None:  # the minimum size without the hidden docks, or it clamps
+            layout.activate()
         self.resize(width, height)
         self.resizeDocks([self.loss_dock], [int(width * 0.4)], Qt.Orientation.Horizontal)
         # a still picture can afford the wide, antialiased strokes a live frame cannot
         import pyqtgraph as pg
 
         for item in (*self.loss.curves, *self.landscape.trails, *self.perceptron.trails):
-            item.setPen(pg.mkPen(item.opts["pen"].color(), width=2.5))
+            pen = item.opts["pen"]
+            item.setPen(pg.mkPen(pen.color(), width=2.5, style=pen.style()))
             item.opts["antialias"] = True
         self.multiples.widen_trails(2.5)
+        self.theory.slide_layout(width, height)
 
     # ------------------------------------------------------------ lifetime
     def dragEnterEvent(self, ev: Any) -> None:
@@ -554,6 +597,7 @@ class MainWindow(QMainWindow):
             return
         self.frames.stop()
         self.maps.close_job()  # cancels a map running and joins its thread
+        self.surface3d.close_view()  # frees the 3-D view's GL buffers and context
         self.session.close()
         self.settings.save_window(self)
         super().closeEvent(ev)

@@ -222,8 +222,11 @@ def test_a_block_is_reused_only_once_nothing_holds_any_of_its_arrays() -> None:
 
 
 def test_a_race_in_a_reused_block_is_bit_identical_to_one_in_fresh_memory() -> None:
+    import gc
+
     from engine.buffers import POOL
 
+    gc.collect()  # races of earlier tests held in reference cycles: freed now, not midway
     POOL.clear()
     fresh = _big(lr=0.02)  # fresh memory
     names = [k for k in race_mod.PER_RACER_ARRAYS if k != "run_id"]  # new at every start

@@ -32,12 +32,14 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_screenshots_exist():
-    """Every image the README shows is a PNG in the repository (and there are some)."""
+    """Every image the README shows is a PNG (a .gif: a GIF) in the repository (and there
+    are some)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
     assert {"gui/screenshots/ravine.png", "gui/screenshots/small_multiples.png"} <= set(images)
     for rel in images:
-        assert (ROOT / rel).read_bytes()[:4] == b"\x89PNG", rel
+        magic = b"GIF8" if rel.endswith(".gif") else b"\x89PNG"
+        assert (ROOT / rel).read_bytes()[:4] == magic, rel
 
 
 @pytest.mark.slow

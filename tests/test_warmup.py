@@ -200,7 +200,7 @@ def test_the_parts_have_the_types_the_race_kernel_asks_for(tmp_path: Path) -> No
     parts, later = (json.loads(line) for line in r.stdout.strip().splitlines()[-2:])
     assert set(parts) == {
         "opt_update", "special_step", "schedule_lr", "shuffle_epoch", "landscape_fgh",
-        "perceptron_fg",
+        "formula_sgd_loop", "perceptron_fg",
     }  # fmt: skip
     assert "race_chunk" in later  # the listener saw the compiling that did happen
     assert not set(parts) & set(later), later

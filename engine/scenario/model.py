@@ -26,7 +26,7 @@ DEFAULT_EPOCHS = 20
 #: the true/false keys of [view] (None when the file does not say)
 VIEW_FLAGS = (
     "log_color", "gradient_field", "step_arrows", "equations", "log_y", "loss_gap",
-    "equal_aspect", "small_multiples",
+    "equal_aspect", "small_multiples", "theory", "legend_params",
 )  # fmt: skip
 
 
@@ -103,6 +103,8 @@ class ViewSpec:
     loss_gap: bool | None = None  # loss panel plots |f − f*| (where f* is known)
     equal_aspect: bool | None = None  # 1:1 data units on the maps (None: on)
     small_multiples: bool | None = None  # one small landscape per racer instead of one map
+    theory: bool | None = None  # the quadratic's theory beside the race (gui/theory_overlay.py)
+    legend_params: bool | None = None  # the legend shows each racer's hyperparameters
 
 
 @dataclass(frozen=True)

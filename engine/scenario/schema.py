@@ -85,6 +85,8 @@ class ViewSchema(_Model):
     loss_gap: bool | None = None
     equal_aspect: bool | None = None
     small_multiples: bool | None = None
+    theory: bool | None = None
+    legend_params: bool | None = None
 
 
 class RacerSchema(_Model):
