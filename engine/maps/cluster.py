@@ -270,6 +270,49 @@ def _losses(client: Any, workers: set[str], since: float, keys: set[str]) -> tup
     return lost, len(rerun)
 
 
+def _tile_size(left: int, per_pixel: float, n_workers: int) -> int:
+    """Pixels per tile for the ``left`` pixels still to submit, at ``per_pixel`` seconds
+    each: ~TILES_PER_WORKER tiles per worker of MIN..MAX_TILE_SECONDS, as many for every
+    worker (none idles a whole tile at the end) when there is work enough."""
+    target = left * per_pixel / (TILES_PER_WORKER * n_workers)
+    target = min(max(target, MIN_TILE_SECONDS), MAX_TILE_SECONDS)
+    size = max(1, math.ceil(target / per_pixel))
+    n_tiles = max(1, left // size)  # none below the target
+    if left * per_pixel >= n_workers * MIN_TILE_SECONDS:
+        n_tiles = math.ceil(n_tiles / n_workers) * n_workers
+    return math.ceil(left / n_tiles)
+
+
+def _cluster_info(
+    session: Session,
+    n_workers: int,
+    now_workers: set[str],
+    lost: int,
+    losses: tuple[int, int] | None,
+    tile_seconds: list[float],
+    tile_pixels: list[int],
+    computed_by: set[str],
+) -> dict[str, Any]:
+    """The map's ``extra["cluster"]`` block."""
+    secs = np.array(tile_seconds) if tile_seconds else np.zeros(1)
+    return {
+        "cluster": session.kind,  # "local": a LocalCluster started for the map
+        "scheduler": session.address,
+        "workers": n_workers,
+        "workers_at_end": len(now_workers),
+        "workers_lost": lost,
+        "tiles": len(tile_seconds),
+        "tiles_rerun_after_a_lost_worker": losses[1] if losses is not None else None,
+        "tile_seconds_median": float(np.median(secs)),
+        "tile_seconds_sum": float(secs.sum()),
+        "tile_seconds_min": float(secs.min()),
+        "tile_seconds_max": float(secs.max()),
+        "tile_pixels_max": max(tile_pixels, default=0),
+        "workers_used": len(computed_by - {""}),
+        "warm_up_seconds": session.warm_seconds,
+    }
+
+
 def compute_map_cluster(
     session: Session,
     spec: MapSpec,
@@ -351,15 +394,7 @@ def compute_map_cluster(
                     progress(done, total)
                 if nxt < total:  # the rest of the map, cut by the measured cost
                     per_pixel = max(sum(tile_seconds) / sum(tile_pixels), 1e-9)
-                    left = total - nxt
-                    target = left * per_pixel / (TILES_PER_WORKER * n_workers)
-                    target = min(max(target, MIN_TILE_SECONDS), MAX_TILE_SECONDS)
-                    size = max(1, math.ceil(target / per_pixel))
-                    n_tiles = max(1, left // size)  # none below the target
-                    if left * per_pixel >= n_workers * MIN_TILE_SECONDS:
-                        # as many tiles for every worker: none idles a whole tile at the end
-                        n_tiles = math.ceil(n_tiles / n_workers) * n_workers
-                    size = math.ceil(left / n_tiles)
+                    size = _tile_size(total - nxt, per_pixel, n_workers)
                     while nxt < total:
                         submit(nxt, min(nxt + size, total))
                         nxt = min(nxt + size, total)
@@ -380,23 +415,8 @@ def compute_map_cluster(
     # the scheduler's count, else the workers met that are gone (a worker that died and
     # came back at the same address escapes this one)
     lost = losses[0] if losses is not None else len(met - now_workers)
-    secs = np.array(tile_seconds) if tile_seconds else np.zeros(1)
-    info: dict[str, Any] = {
-        "cluster": session.kind,  # "local": a LocalCluster started for the map
-        "scheduler": session.address,
-        "workers": n_workers,
-        "workers_at_end": len(now_workers),
-        "workers_lost": lost,
-        "tiles": len(tile_seconds),
-        "tiles_rerun_after_a_lost_worker": losses[1] if losses is not None else None,
-        "tile_seconds_median": float(np.median(secs)),
-        "tile_seconds_sum": float(secs.sum()),
-        "tile_seconds_min": float(secs.min()),
-        "tile_seconds_max": float(secs.max()),
-        "tile_pixels_max": max(tile_pixels, default=0),
-        "workers_used": len(computed_by - {""}),
-        "warm_up_seconds": session.warm_seconds,
-    }
+    info = _cluster_info(session, n_workers, now_workers, lost, losses, tile_seconds,
+                         tile_pixels, computed_by)  # fmt: skip
     return MapResult(
         spec=spec,
         racer=racer.label,

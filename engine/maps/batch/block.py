@@ -115,6 +115,12 @@ def map_chunk(
     ``lid``/``lp``: the landscape; ``sid``/``sp``: the schedule (``const_lr``: the rate
     is the base rate at every step); ``known``: f* known (``fstar``), ``tol``: its
     tolerance (loss or gradient), ``factor``: the divergence rule's.
+
+    One function (~210 lines, past the usual length): it is the time loop of a block,
+    which carries the block's state from step to step (the ping-pong point rows, the
+    stop scan's rows, the family's moments); the work of a step is already in the
+    passes it calls (land_pass, rate_pass, the family's update pass), and a part moved
+    out would take the workspace's ~20 rows as arguments.
     """
     # the rows of the workspace (see the layout above)
     xa0 = W[_XA0]
