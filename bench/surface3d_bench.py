@@ -134,7 +134,7 @@ def _bench(sizes: Sizes3D) -> int:
         emit(f"bench gui --3d: Qt already runs on {app.platformName()!r}; run it alone")
         return 1
     from engine.scenario import loads_scenario
-    from gui.surface3d import gl_unavailable
+    from gui.surface3d_gl import gl_unavailable
 
     reason = gl_unavailable()
     if reason is not None:

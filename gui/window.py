@@ -12,22 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPainter
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QMainWindow,
-    QStackedWidget,
-    QToolBar,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QFont, QImage, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
 from engine.objective import PerceptronObjective
 from engine.race import Race
 from engine.runner import RaceRunner
-from engine.scenario import (
-    Scenario,
-)
+from engine.scenario import Scenario
 from engine.session import MAX_RACE_STEPS, Session, copy_racer, snapshot
+from gui import slide
 from gui.axes import LEVELS
 from gui.docks import (
     EquationsView,
@@ -58,7 +51,7 @@ from gui.settings import Settings
 from gui.surface3d import install as install_surface3d
 from gui.theory_overlay import TheoryOverlay
 from gui.timeline import Timeline
-from gui.video_dialog import install as install_video_export
+from gui.video_export import install as install_video_export
 from gui.wiring import Intents
 
 #: [view] keys the window shows without redrawing the map (toggles, not a restart)
@@ -538,45 +531,13 @@ class MainWindow(QMainWindow):
         return snapshot(self.scenario)
 
     def compose_image(self) -> QImage:
-        """The landscape and loss panels side by side, as shown (for slides)."""
-        shown = self.central.currentWidget()
-        assert shown is not None  # the stack holds the panels from _build_ui on
-        a = shown.grab().toImage()
-        b = self.theory.under_loss(self.loss.grab().toImage())  # the theory table when shown
-        h = max(a.height(), b.height())
-        img = QImage(a.width() + b.width(), h, QImage.Format.Format_ARGB32)
-        img.fill(Qt.GlobalColor.white)
-        p = QPainter(img)
-        p.drawImage(0, (h - a.height()) // 2, a)
-        p.drawImage(a.width(), (h - b.height()) // 2, b)
-        p.end()
-        return img
+        """The central and loss panels side by side, as shown (for slides; gui/slide.py)."""
+        return slide.compose_image(self)
 
     def slide_layout(self, width: int = 1900, height: int = 800) -> None:
-        """Only the landscape and, to its right, the loss panel (``main.py render``)."""
-        for d in (self.side_dock, self.fields_dock, self.maps_dock, self.board_dock, self.eq_dock,
-                  self.probe_dock):  # fmt: skip
-            d.hide()
-        self.menuBar().hide()
-        self.timeline.hide()
-        for tb in self.findChildren(QToolBar):
-            tb.hide()
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.loss_dock)
-        self.loss_dock.show()
-        layout = self.layout()
-        if layout is not None:  # the minimum size without the hidden docks, or it clamps
-            layout.activate()
-        self.resize(width, height)
-        self.resizeDocks([self.loss_dock], [int(width * 0.4)], Qt.Orientation.Horizontal)
-        # a still picture can afford the wide, antialiased strokes a live frame cannot
-        import pyqtgraph as pg
-
-        for item in (*self.loss.curves, *self.landscape.trails, *self.perceptron.trails):
-            pen = item.opts["pen"]
-            item.setPen(pg.mkPen(pen.color(), width=2.5, style=pen.style()))
-            item.opts["antialias"] = True
-        self.multiples.widen_trails(2.5)
-        self.theory.slide_layout(width, height)
+        """Only the central panel and, to its right, the loss panel (``main.py render``;
+        gui/slide.py)."""
+        slide.slide_layout(self, width, height)
 
     # ------------------------------------------------------------ lifetime
     def dragEnterEvent(self, ev: Any) -> None:

@@ -1,11 +1,13 @@
-"""The "Local model" dock (gui/local_probe.py): a Shift+click probes the landscape: f, ∇f,
-H, its eigenvalues and type in the dock, the Taylor model's contours and the Newton step
-on the map; the critical points of the view listed and marked. The expected numbers are
-Himmelblau's closed forms, computed here."""
+"""The "Local model" dock (gui/local_probe.py; what it draws: gui/probe_layer.py): a
+Shift+click probes the landscape: f, ∇f, H, its eigenvalues and type in the dock, the
+Taylor model's contours and the Newton step on the map; the critical points of the view
+listed and marked. The expected numbers are Himmelblau's closed forms, computed here."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -258,3 +260,36 @@ def test_a_perceptron_race_has_nothing_to_probe(win: Any) -> None:
     assert "no 2-D landscape" in win.probe.text.text()
     assert not win.probe.probe_button.isEnabled()
     assert len(win.probe.layer.markers.points()) == 0
+
+
+EXIT_WITH_THE_DOCK_OPEN = """
+import sys
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from engine.scenario import load_scenario
+from gui.settings import Settings
+from gui.window import MainWindow
+w = MainWindow(load_scenario("scenarios/himmelblau_four_minima.toml"), start_runner=False,
+               settings=Settings(remember=False))
+w.resize(1500, 950)
+w.show()
+w.probe_dock.raise_()
+for _ in range(50):
+    if w.probe.shown and w.probe.table.rowCount():
+        break
+    app.processEvents()
+w.probe.probe(0.3, 2.3)
+w.document.forget_changes()
+print(w.probe.shown, len(w.probe.layer.markers.points()), len(w.probe.layer.lines) > 0)
+"""  # the script ends with the window shown: Python and Qt tear it down at exit
+
+
+def test_exiting_with_the_dock_open_raises_nothing() -> None:
+    """At exit Python frees the landscape's items before Qt deletes the window, whose
+    dock then reports itself hidden: the panel must not draw on the freed items."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-c", EXIT_WITH_THE_DOCK_OPEN], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "9", "True"]  # the dock in front, 9 markers, a probe
+    assert "Traceback" not in r.stderr and "already deleted" not in r.stderr, r.stderr

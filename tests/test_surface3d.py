@@ -1,4 +1,4 @@
-"""View → 3-D view (gui/surface3d.py).
+"""View → 3-D view (gui/surface3d.py, gui/surface3d_gl.py, gui/surface3d_geometry.py).
 
 The pytest process runs Qt offscreen, which has no OpenGL: there the dock must say so
 and the window go on. The GL tests run a child process on an Xvfb server of their own
@@ -34,7 +34,7 @@ def bowl_xs(points: list[tuple[float, float]]) -> np.ndarray:
 
 
 def test_heights_are_f_or_its_log_above_the_reference() -> None:
-    from gui.surface3d import Heights
+    from gui.surface3d_geometry import Heights
 
     z = np.array([[1.0, 2.0], [3.0, 101.0]])
     lin = Heights.of_grid(z, None, log=False)
@@ -49,7 +49,7 @@ def test_heights_are_f_or_its_log_above_the_reference() -> None:
 
 def test_lifted_trail_keeps_rows_with_their_loss_and_ends_where_it_leaves_the_box() -> None:
     from engine.landscapes import get_landscape, landscape_f
-    from gui.surface3d import LiftedTrail
+    from gui.surface3d_geometry import LiftedTrail
 
     ls = get_landscape("himmelblau")
     p = ls.pack(None)
@@ -75,7 +75,7 @@ def test_lifted_trail_keeps_rows_with_their_loss_and_ends_where_it_leaves_the_bo
 
 def test_lifted_trail_stays_within_its_cap_and_keeps_the_head() -> None:
     from engine.landscapes import get_landscape
-    from gui.surface3d import LiftedTrail
+    from gui.surface3d_geometry import LiftedTrail
 
     ls = get_landscape("himmelblau")
     p = ls.pack(None)
@@ -91,6 +91,38 @@ def test_lifted_trail_stays_within_its_cap_and_keeps_the_head() -> None:
     assert pts[-1, :2].tolist() == xs[-1].tolist()  # the head is the last row
     f = np.array([ls.kernels[0](p, x, y) for x, y in pts[:, :2]])
     assert np.allclose(pts[:, 2], f, rtol=1e-12, atol=0.0)
+
+
+def test_surface_grid_is_f_over_the_box_and_its_heights_range() -> None:
+    from engine.landscapes import get_landscape, landscape_f
+    from gui.surface3d_geometry import surface_grid, widened
+
+    ls = get_landscape("himmelblau")
+    p = ls.pack(None)
+    box = (-4.0, 2.0, -1.0, 3.0)
+    g = surface_grid(ls.lid, p, box, 0.0, log=False, n=7)
+    assert g.x.tolist() == np.linspace(-4.0, 2.0, 7).tolist()
+    assert g.y.tolist() == np.linspace(-1.0, 3.0, 7).tolist()
+    f = np.array([[landscape_f(ls.lid, p, float(x), float(y)) for y in g.y] for x in g.x])
+    assert np.array_equal(g.f, f) and np.array_equal(g.z, f)  # [x index, y index]
+    assert (g.lo, g.hi) == (f.min(), f.max())
+    lg = surface_grid(ls.lid, p, box, 0.0, log=True, n=7)
+    assert lg.heights.log and lg.heights.fref == 0.0
+    assert np.array_equal(lg.z, lg.heights(f))
+    assert (lg.lo, lg.hi) == (lg.z.min(), lg.z.max())
+    assert widened(box) == (-7.0, 5.0, -3.0, 5.0)
+
+
+def test_the_geometry_imports_neither_qt_nor_pyqtgraph() -> None:
+    code = (
+        "import sys, gui.surface3d_geometry; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'pyqtgraph'}))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "[]"
 
 
 # ---------------------------------------------------------------------------- offscreen: no GL
@@ -130,7 +162,7 @@ import json, math, sys, time
 import numpy as np
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from gui.surface3d import gl_unavailable
+from gui.surface3d_gl import gl_unavailable
 reason = gl_unavailable()
 if reason is not None:
     print(json.dumps({"skip": reason}))
@@ -185,34 +217,35 @@ out["camera_reset"] = cam()
 lid, p = win.landscape.lid, win.landscape.packed
 def f_grid(xs, ys):
     return np.array([[landscape_f(lid, p, float(x), float(y)) for y in ys] for x in xs])
-f = f_grid(panel.grid_x, panel.grid_y)
-out["grid_shape"] = list(panel.surface_z().shape)
-out["grid_box"] = [panel.grid_x[0], panel.grid_x[-1], panel.grid_y[0], panel.grid_y[-1]]
+grid = panel.scene.grid
+f = f_grid(grid.x, grid.y)
+out["grid_shape"] = list(panel.scene.surface_z().shape)
+out["grid_box"] = [grid.x[0], grid.x[-1], grid.y[0], grid.y[-1]]
 out["home"] = list(win.landscape.home)
-out["surface_err"] = float(np.abs(panel.surface_z() - f).max())
+out["surface_err"] = float(np.abs(panel.scene.surface_z() - f).max())
 panel.log_height.setChecked(True)
 pump(0.2)
 fref = min(f.min(), race.objective.f_star() if race.objective.f_star() is not None else f.min())
 eps = 1e-3 * (np.percentile(f, 99) - fref)
-out["log_err"] = float(np.abs(panel.surface_z() - np.log10(f - fref + eps)).max())
-out["log_span"] = float(np.ptp(panel.surface_z()))
+out["log_err"] = float(np.abs(panel.scene.surface_z() - np.log10(f - fref + eps)).max())
+out["log_span"] = float(np.ptp(panel.scene.surface_z()))
 
 def trails():
     res = []
     for i in range(len(race.racers)):
         c = int(race.count[i])
-        pts = panel.trail_xyz(i)
+        pts = panel.scene.trail_xyz(i)
         rows = {(float(x), float(y)): k for k, (x, y) in enumerate(race.xs[i, :c, :2])}
         idx = np.array([rows.get((float(x), float(y)), -1) for x, y in pts[:, :2]], dtype=int)
         found = idx >= 0
-        h = panel.heights(race.loss[i, idx[found]])  # the recorded loss at those rows
+        h = panel.scene.heights(race.loss[i, idx[found]])  # the recorded loss at those rows
         rel = np.abs(pts[found, 2] - h) / np.maximum(1.0, np.abs(h))
         res.append({
             "points": int(pts.shape[0]), "unmatched": int((~found).sum()),
             "z_rel_err": float(rel.max()) if rel.size else math.nan,
             "last_row": int(idx[-1]) if idx.size else -1, "count": c,
-            "gl_is_drawn": bool(np.array_equal(panel.lines[i].pos, pts.astype(np.float32))),
-            "color": [round(v, 4) for v in panel.lines[i].color],
+            "gl_is_drawn": bool(np.array_equal(panel.scene.lines[i].pos, pts.astype(np.float32))),
+            "color": [round(v, 4) for v in panel.scene.lines[i].color],
             "want_color": [round(v, 4) for v in
                            pg.mkColor(race.racers[i].color or color_for(i)).getRgbF()],
         })
@@ -221,13 +254,13 @@ out["log_trails"] = trails()
 panel.log_height.setChecked(False)
 pump(0.2)
 out["trails_20"] = trails()
-heads = np.asarray(panel.heads.pos)  # GL holds float32
+heads = np.asarray(panel.scene.heads.pos)  # GL holds float32
 want = []
 for i in range(len(race.racers)):
     x, y = race.xs[i, int(race.count[i]) - 1, :2]
     want.append((x, y, landscape_f(lid, p, float(x), float(y))))
 out["heads_exact"] = bool(np.array_equal(heads, np.array(want, dtype=np.float32)))
-out["heads_colors"] = np.asarray(panel.heads.color).round(4).tolist()
+out["heads_colors"] = np.asarray(panel.scene.heads.color).round(4).tolist()
 race.advance(200)
 pump(0.3)
 out["trails_220"] = trails()
@@ -243,7 +276,7 @@ out["live_again_last_rows"] = [t["last_row"] for t in trails()]
 # closing the dock frees the view; opening it draws the same again
 panel.dock.toggleViewAction().trigger()
 pump(0.2)
-out["closed_view"] = panel.view is None and panel.world is None and not panel.lines
+out["closed_view"] = panel.view is None and panel.scene is None
 panel.dock.toggleViewAction().trigger()
 pump(0.3)
 out["reopened"] = trails()
@@ -259,8 +292,8 @@ win.load(scn)
 win.race.advance(5)
 pump(0.3)
 n = len(win.race.racers)
-out["landscape_again"] = panel.stack.currentWidget() is panel.page and len(panel.lines) == n
-out["landscape_again_points"] = [panel.trail_xyz(i).shape[0] for i in range(n)]
+out["landscape_again"] = panel.stack.currentWidget() is panel.page and len(panel.scene.lines) == n
+out["landscape_again_points"] = [panel.scene.trail_xyz(i).shape[0] for i in range(n)]
 runner = win.runner
 win.document.forget_changes()
 win.close()

@@ -1,7 +1,8 @@
-"""File > Export video... (gui/video_dialog.py): the dialog refuses what ``render --video``
-refuses with the field named and nothing written; an export from the window writes a
-video that decodes with the frames and size asked, without touching the live race; the
-window's event loop runs throughout; Cancel leaves no file, temporary or final."""
+"""File > Export video... (gui/video_dialog.py, gui/video_export.py): the dialog refuses
+what ``render --video`` refuses with the field named and nothing written; an export from
+the window writes a video that decodes with the frames and size asked, without touching
+the live race; the window's event loop runs throughout; Cancel leaves no file, temporary
+or final."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from gui.video_dialog import ExportOutcome, VideoDialog, VideoExport, VideoOptions
+from gui.video_dialog import VideoDialog, VideoOptions
+from gui.video_export import ExportOutcome, VideoExport
 
 pytestmark = pytest.mark.gui
 
@@ -219,7 +221,7 @@ def test_a_killed_renderer_leaves_no_temporary_file(
     import sys
 
     from engine.scenario import load_scenario
-    from gui import video_dialog
+    from gui import video_export
 
     script = tmp_path / "stuck.py"
     part = "f'.race.mp4.{os.getpid()}.part.mp4'"  # gui.video.part_path of the child
@@ -231,8 +233,8 @@ def test_a_killed_renderer_leaves_no_temporary_file(
         "time.sleep(600)\n"
     )
     (tmp_path / "out").mkdir()
-    monkeypatch.setattr(video_dialog, "worker_command", lambda: (sys.executable, [str(script)]))
-    monkeypatch.setattr(video_dialog, "KILL_AFTER_MS", 200)
+    monkeypatch.setattr(video_export, "worker_command", lambda: (sys.executable, [str(script)]))
+    monkeypatch.setattr(video_export, "KILL_AFTER_MS", 200)
     root = Path(__file__).resolve().parents[1]
     scenario = load_scenario(root / "scenarios" / "lecture_gd_round_bowl.toml")
     export = VideoExport(scenario, VideoOptions(str(tmp_path / "out" / "race.mp4")))
