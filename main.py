@@ -558,7 +558,7 @@ def _render_jobs(
     would write the same file."""
     import re
 
-    from engine.session import copy_racer
+    from engine.changes import copy_racer
     from gui.app import RenderJob
     from gui.legend import racer_title
     from gui.palette import color_for

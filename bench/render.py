@@ -30,8 +30,8 @@ TARGET_S = 5.0
 
 def _scenarios(tmp: Path) -> tuple[Path, list[Path]]:
     """The 16-racer scenario and its 16 one-racer scenarios, written into ``tmp``."""
+    from engine.changes import copy_racer
     from engine.scenario import load_scenario, save_scenario
-    from engine.session import copy_racer
     from gui.palette import color_for
 
     base = load_scenario(ROOT / "scenarios" / "lecture_gd_ravine.toml")

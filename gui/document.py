@@ -15,8 +15,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
+from engine.changes import snapshot
 from engine.scenario import Scenario, dumps_scenario
-from engine.session import Session, snapshot
+from engine.session import Session
 
 __all__ = ["ScenarioDocument", "SessionBridge", "snapshot"]
 

@@ -15,11 +15,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
+from engine.changes import copy_racer, snapshot
 from engine.objective import PerceptronObjective
 from engine.race import Race
 from engine.runner import RaceRunner
 from engine.scenario import Scenario
-from engine.session import MAX_RACE_STEPS, Session, copy_racer, snapshot
+from engine.session import MAX_RACE_STEPS, Session
 from gui import slide
 from gui.axes import LEVELS
 from gui.docks import (

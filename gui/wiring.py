@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from engine.changes import copy_racer
 from engine.landscapes.typed import NAME as FORMULA
 from engine.race import RacerConfig
 from engine.scenario import ScenarioError
-from engine.session import SessionError, copy_racer
+from engine.session import SessionError
 from gui.editors import FloatEditor
 from gui.racers import RacerEditor
 from gui.scenario_form import DELETE

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import main
+from engine.changes import copy_racer
 from engine.scenario import load_scenario, save_scenario
-from engine.session import copy_racer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCN = ROOT / "scenarios"

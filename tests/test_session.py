@@ -8,18 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from engine.changes import IN_PLACE, RESTART, SAME, classify_change, snapshot
 from engine.params import ParamError
 from engine.race import RacerConfig, Tolerance
 from engine.scenario import build_race, loads_scenario
-from engine.session import (
-    IN_PLACE,
-    RESTART,
-    SAME,
-    Session,
-    SessionError,
-    classify_change,
-    snapshot,
-)
+from engine.session import Session, SessionError
 
 TEXT = """
 schema = 1

@@ -9,16 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.changes import snapshot
 from engine.formula import FormulaError
 from engine.landscapes.typed import DEFAULT_START
 from engine.scenario import dumps_scenario, load_scenario, loads_scenario
-from engine.session import (
-    DEFAULT_CONSTANT,
-    Session,
-    SessionError,
-    formula_constants,
-    snapshot,
-)
+from engine.session import DEFAULT_CONSTANT, Session, SessionError, formula_constants
 
 BUILT_IN = """
 schema = 1
