@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -309,27 +308,18 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def xvfb() -> Iterator[str]:
-    """A display of our own: an Xvfb server on a free display number."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb; .ci/run does)")
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-        pass_fds=(w,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
+    """A display of our own: an Xvfb server on a free display number (the bench's)."""
+    from bench.surface3d_bench import xvfb as start_xvfb
+
     try:
-        if not number.isdigit():
-            pytest.skip(f"Xvfb did not start (exit code {proc.poll()})")
-        yield f":{number}"
+        server = start_xvfb()
+        display = server.__enter__()
+    except RuntimeError as e:  # not installed or did not start: .ci/run installs it
+        pytest.skip(str(e))
+    try:
+        yield display
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
