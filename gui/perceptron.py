@@ -12,6 +12,7 @@ a moving b it used to take the GUI thread ~0.4 s every ten frames.
 
 from __future__ import annotations
 
+import html
 import math
 import threading
 import time
@@ -462,7 +463,9 @@ class PerceptronPanel(QWidget):
         self.colorbar.setLevels((lo, hi))
         self.contours.setData(cx, cy, connect="pairs")
         self.weights.plotItem.setTitle(
-            f"training loss over (w₁, w₂) at b = {b:.3g} ({label}'s current b){self.grid_note}",
+            # two lines: a long racer label must not push the bias out of a narrow panel
+            f"training loss over (w₁, w₂) at b = {b:.3g}<br>"
+            f"<span style='font-size:8pt'>{html.escape(label)}'s current b{self.grid_note}</span>",
             size="10pt",
         )
 
