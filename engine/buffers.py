@@ -21,10 +21,13 @@ from engine.schedules import SP_SIZE
 PERM_SLOTS = 3
 
 
-def racer_arrays(dim: int, cap: int) -> dict[str, tuple[tuple[int, ...], type, float | None]]:
+def racer_arrays(
+    dim: int, cap: int, vcap: int = 0
+) -> dict[str, tuple[tuple[int, ...], type, float | None]]:
     """Every array with one entry per racer: name -> (shape of one racer's entry, dtype,
-    initial fill), for ``dim`` parameters and ``cap`` recorded rows (steps + 1). Fill
-    None: not filled (written whole before it is read)."""
+    initial fill), for ``dim`` parameters and ``cap`` recorded rows (steps + 1); ``vcap``:
+    rows of the momentum recorded per step (``cap`` for a race that records it, else 0).
+    Fill None: not filled (written whole before it is read)."""
     i8, f8, nan = np.int64, np.float64, math.nan
     return {
         "oids": ((), i8, 0), "sids": ((), i8, 0), "hps": ((H_SIZE,), f8, 0.0),
@@ -35,6 +38,9 @@ def racer_arrays(dim: int, cap: int) -> dict[str, tuple[tuple[int, ...], type, f
         # the recorded rows (rows at and past ``count``: NaN, x zero)
         "xs": ((cap, dim), f8, 0.0), "loss": ((cap,), f8, nan), "gnorm": ((cap,), f8, nan),
         "lrs": ((cap,), f8, nan),
+        # the optimizer's momentum row at each recorded step, for the window's replay of
+        # the step arrows (a picture: float32; NaN where the optimizer has none)
+        "vel": ((vcap, dim), np.float32, nan),
     }  # fmt: skip
 
 
@@ -110,13 +116,13 @@ class BlockPool:
 POOL = BlockPool()
 
 
-ROWS = ("xs", "loss", "gnorm", "lrs")  # the recorded rows: (racers, cap, ...) arrays
+ROWS = ("xs", "loss", "gnorm", "lrs", "vel")  # the recorded rows: (racers, cap, ...) arrays
 
 
-def _layout(slots: int, dim: int, cap: int) -> tuple[list[int], int]:
+def _layout(slots: int, dim: int, cap: int, vcap: int = 0) -> tuple[list[int], int]:
     """Each per-racer array's offset in its block, and the block's bytes."""
     offsets, total = [], 0
-    for shape, dtype, _ in racer_arrays(dim, cap).values():
+    for shape, dtype, _ in racer_arrays(dim, cap, vcap).values():
         offsets.append(total)
         size = slots * math.prod(shape) * np.dtype(dtype).itemsize
         total += -(-size // ALIGN) * ALIGN
@@ -124,14 +130,14 @@ def _layout(slots: int, dim: int, cap: int) -> tuple[list[int], int]:
 
 
 def make_racer_buffers(
-    slots: int, dim: int, cap: int, fill_recorded: bool = True
+    slots: int, dim: int, cap: int, fill_recorded: bool = True, vcap: int = 0
 ) -> dict[str, np.ndarray]:
     """The per-racer arrays of :func:`racer_arrays` for ``slots`` racers, each of shape
     ``(slots, *shape)``, made in one block of :data:`POOL` and filled (those with a fill;
     ``fill_recorded=False``: the recorded rows, :data:`ROWS`, left as they are: the caller
     fills them, :func:`fill_rows`, before anyone reads them)."""
-    spec = racer_arrays(dim, cap)
-    offsets, total = _layout(slots, dim, cap)
+    spec = racer_arrays(dim, cap, vcap)
+    offsets, total = _layout(slots, dim, cap, vcap)
     lease = POOL.take(total)
     out = {}
     for (name, (shape, dtype, fill)), off in zip(spec.items(), offsets, strict=True):
@@ -154,6 +160,7 @@ class _HasRows(Protocol):
     loss: np.ndarray
     gnorm: np.ndarray
     lrs: np.ndarray
+    vel: np.ndarray
 
 
 def fill_rows(race: _HasRows, which: slice | np.ndarray) -> None:
@@ -161,26 +168,35 @@ def fill_rows(race: _HasRows, which: slice | np.ndarray) -> None:
     A run of racers (a slice: whole contiguous bytes) is zeroed by memset."""
     if isinstance(which, slice):  # memsets: ~2.5x faster than a.fill(0.0) or a.fill(nan)
         race.xs[which].view(np.uint8).fill(0)  # 0.0 is all-zero bytes
-        for a in (race.loss, race.gnorm, race.lrs):
+        for a in (race.loss, race.gnorm, race.lrs, race.vel):
             a[which].view(np.uint8).fill(NAN_BYTE)
     else:
         race.xs[which] = 0.0
         race.loss[which] = np.nan
         race.gnorm[which] = np.nan
         race.lrs[which] = np.nan
+        race.vel[which] = np.nan
 
 
 class RaceTooLarge(ValueError):
     """A race that would not fit in the memory available."""
 
 
-def race_nbytes(racers: int, steps: int, dim: int, data_rows: int = 0, tables: int = 1) -> int:
+def race_nbytes(
+    racers: int,
+    steps: int,
+    dim: int,
+    data_rows: int = 0,
+    tables: int = 1,
+    momentum: bool = False,
+) -> int:
     """Bytes the buffers of a race of ``racers`` x ``steps`` updates on ``dim`` parameters
     take (``data_rows``: a perceptron's rows, for its shared batch orders; ``tables``:
-    its distinct bias tables, :meth:`Race._pack_biases`)."""
+    its distinct bias tables, :meth:`Race._pack_biases`; ``momentum``: it records the
+    momentum per step)."""
     per_racer = sum(
         math.prod(shape) * np.dtype(dtype).itemsize
-        for shape, dtype, _ in racer_arrays(dim, steps + 1).values()
+        for shape, dtype, _ in racer_arrays(dim, steps + 1, steps + 1 if momentum else 0).values()
     )
     perm = PERM_SLOTS * (data_rows * np.dtype(np.int32).itemsize + np.dtype(np.int64).itemsize)
     bias = int(tables) * 3 * min(steps + 1, BIAS_TABLE_MAX) * np.dtype(np.float64).itemsize
@@ -205,9 +221,16 @@ def available_memory() -> int | None:
     return None
 
 
-def check_race_size(racers: int, steps: int, dim: int, data_rows: int = 0, tables: int = 1) -> int:
+def check_race_size(
+    racers: int,
+    steps: int,
+    dim: int,
+    data_rows: int = 0,
+    tables: int = 1,
+    momentum: bool = False,
+) -> int:
     """The bytes of :func:`race_nbytes`; RaceTooLarge if more than the memory available."""
-    need = race_nbytes(racers, steps, dim, data_rows, tables)
+    need = race_nbytes(racers, steps, dim, data_rows, tables, momentum)
     have = available_memory()
     if have is not None and need > have and POOL.free_bytes():
         POOL.clear()  # the pool's free blocks back to the system first

@@ -34,6 +34,7 @@ from engine.optimizers.spec import (
     HP_EVALS,
     HP_EXTRA,
     HP_HESSIAN,
+    HP_MOMENTUM,
     HP_PLAIN,
     HP_RHO,
     HP_ROW,
@@ -131,6 +132,16 @@ def formula_sgd_loop(
         x0 = x0 + (-lr) * g0
         x1 = x1 + (-lr) * g1
         t += 1
+
+
+@jit_inline
+def hold_momentum(vel_r: np.ndarray, st_r: np.ndarray, vrow: int, lo: int, hi: int) -> None:
+    """Rows ``lo`` to ``hi - 1`` of a racer's recorded momentum (``vrow`` < 0: none):
+    its state row, which plain SGD's fast loop leaves as it is."""
+    if vrow >= 0:
+        for k in range(lo, hi):
+            for i in range(vel_r.shape[1]):
+                vel_r[k, i] = st_r[vrow, i]
 
 
 def scratch_for(d: int) -> np.ndarray:
@@ -284,6 +295,7 @@ def race_chunk(
     loss: np.ndarray,
     gnorm: np.ndarray,
     lrs: np.ndarray,
+    vel: np.ndarray,
     scratch: np.ndarray,
 ) -> None:
     """Advance every active, running racer ``r`` up to update ``t_end[r]``.
@@ -416,6 +428,10 @@ def race_chunk(
             loss_r = loss[r]
             gnorm_r = gnorm[r]
             lrs_r = lrs[r]
+            # the momentum row recorded with each row (a race that records it, an
+            # optimizer that has one): the state after the update that led to the row
+            vrow = int(hp[HP_MOMENTUM]) - 1 if vel.shape[1] > 0 else -1
+            vel_r = vel[r]
             # a constant rate without warm-up is base_lr at every step (schedule_lr
             # returns it times 1.0: the same bits)
             const_lr = sid == CONSTANT and not sp[SP_WARMUP] > 0.0
@@ -434,8 +450,8 @@ def race_chunk(
                 # divergence test (opt_update's plain SGD is x + (−lr)·g too)
                 x0 = x[0]
                 x1 = x[1]
+                t0 = t
                 if lid == FORMULA_LID:  # the same loop, the interpreter inlined in it
-                    t0 = t
                     t, x0, x1, ok = formula_sgd_loop(
                         lp, x0, x1, lr, t, tend, hess, xs_r, loss_r, gnorm_r, lrs_r
                     )
@@ -448,6 +464,7 @@ def race_chunk(
                     x[0] = x0
                     x[1] = x1
                     t_arr[r] = t
+                    hold_momentum(vel_r, st_r, vrow, t0, count[r])
                     continue
                 while True:
                     f, g0, g1, h00, h01, h11 = landscape_fgh(lid, lp, x0, x1, hess)
@@ -463,6 +480,7 @@ def race_chunk(
                 x[0] = x0
                 x[1] = x1
                 t_arr[r] = t
+                hold_momentum(vel_r, st_r, vrow, t0, count[r])
                 continue
             fplus = 0.0
             ev = 0  # 0: the evaluation at x_t (recorded); 1..n_extra: the extra ones
@@ -503,6 +521,9 @@ def race_chunk(
                     if not finite:
                         status[r] = DIVERGED
                         break
+                    if vrow >= 0:
+                        for i in range(d):
+                            vel_r[t, i] = st_r[vrow, i]
                     count[r] = t + 1
                     if t >= tend:
                         break

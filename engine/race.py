@@ -124,6 +124,7 @@ class Race:
     loss: npt.NDArray[np.float64]  # (cap,) recorded losses
     gnorm: npt.NDArray[np.float64]  # (cap,) recorded gradient norms
     lrs: npt.NDArray[np.float64]  # (cap,) recorded rates
+    vel: npt.NDArray[np.float32]  # (cap or 0, dim) recorded momentum rows (record_momentum)
 
     def __init__(
         self,
@@ -133,10 +134,14 @@ class Race:
         seed: int = 0,
         tolerance: Tolerance | None = None,
         batch_size: int = 0,
+        record_momentum: bool = False,
     ) -> None:
+        """``record_momentum``: record each racer's momentum row (the optimizer state the
+        step arrows draw) at every step in ``vel``, for a replay; else ``vel`` has no rows."""
         if steps < 1:
             raise ValueError("steps must be >= 1")
         self.lock = threading.RLock()
+        self.record_momentum = bool(record_momentum)
         self.objective = objective
         self.seed = int(seed)
         self.steps = int(steps)
@@ -185,9 +190,10 @@ class Race:
         them just before it records row 0). RaceTooLarge if they would not fit.
         """
         d = self.objective.dim
-        check_race_size(slots, cap - 1, d, self.objective.data.shape[0])
+        vcap = cap if self.record_momentum else 0
+        check_race_size(slots, cap - 1, d, self.objective.data.shape[0], 1, self.record_momentum)
         rows = slice(0, keep) if isinstance(keep, int) else keep
-        old, new = self._slots, make_racer_buffers(slots, d, cap, fill_recorded)
+        old, new = self._slots, make_racer_buffers(slots, d, cap, fill_recorded, vcap)
         for name, a in new.items() if old else ():
             src = old[name][rows]
             if src.shape[1:] == a.shape[1:]:
@@ -463,7 +469,7 @@ class Race:
             self.X, self.st, self.sc, self.bts, self.btab, self.t, self.count, self.status,
             active, self.rng,
             self.perm_slots, self.perm_epoch, self.xs, self.loss, self.gnorm, self.lrs,
-            scratch_for(self.objective.dim),
+            self.vel, scratch_for(self.objective.dim),
         )  # fmt: skip
 
     def advance(self, n: int) -> int:

@@ -62,7 +62,7 @@ from engine.scenario import (
 )
 from engine.scenario.build import landscape_of
 
-MAX_RACE_STEPS = 2_000_000  # 8 racers x 2M steps keep ~0.6 GB of full-resolution data
+MAX_RACE_STEPS = 2_000_000  # 8 racers x 2M steps keep ~0.77 GB of rows (48 bytes per step)
 
 #: the value of a typed formula's constant that nothing gave a value
 DEFAULT_CONSTANT = 1.0
@@ -196,8 +196,8 @@ class Session:
             raise ScenarioError([Problem(where, "optimizers", (
                 f"expected at most {WINDOW_RACERS} racers in the window, got {len(s.racers)} "
                 f"(`main.py run` races up to {MAX_RACERS:,} headless)"))])  # fmt: skip
-        try:
-            race = build_race(s)
+        try:  # the window replays its races: their momentum rows are recorded
+            race = build_race(s, record_momentum=True)
         except RaceTooLarge as e:
             raise ScenarioError([Problem(where, "", str(e))]) from None
         was_playing = self.playing

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from engine.kernel import DIVERGED, RUNNING
 from engine.metrics import EpochCache, ScanCache
+from engine.optimizers.spec import HP_MOMENTUM
 from engine.race import Race
 from gui.perceptron import EpochSampler, PerceptronPanel
 
@@ -224,9 +225,9 @@ class RaceAt(Race):
     stopped later is still running), the rest is the race's own (rows, racers, objective).
     It has its own metric caches, so stepping forward scans only the rows added.
 
-    The optimizer state ``st`` is recorded only as it is now: a racer's is its own where
-    its run had ended by that step, NaN where the step is earlier (unknown; the step
-    arrows then leave out the momentum).
+    The optimizer state ``st`` is a racer's own where its run had ended by that step;
+    where the step is earlier only the momentum row is known (from ``vel``, which the
+    window's races record at every step; the step arrows draw it), the rest is NaN.
     """
 
     def __init__(self, race: Race, step: int) -> None:  # no Race.__init__: nothing is built
@@ -245,8 +246,16 @@ class RaceAt(Race):
         self.status = np.where(
             seen, DIVERGED, np.where(race.status == DIVERGED, RUNNING, race.status)
         )
+        # the state at that step: unknown (NaN) but for the momentum row, which a race
+        # that records it (the window's) has at every row
+        later = np.flatnonzero(self.count < race.count)
         st = race.st.copy()
-        st[self.count < race.count] = np.nan
+        st[later] = np.nan
+        if race.vel.shape[1] > 0 and later.size:
+            slot = race.hps[later, HP_MOMENTUM].astype(np.int64) - 1
+            has = slot >= 0
+            rows, slots = later[has], slot[has]
+            st[rows, slots] = race.vel[rows, self.count[rows] - 1]
         self.st = st
 
     def __getattr__(self, name: str) -> Any:  # what the view does not change

@@ -19,6 +19,7 @@ from engine.optimizers.spec import (
     HP_EVALS,
     HP_EXTRA,
     HP_HESSIAN,
+    HP_MOMENTUM,
     HP_PLAIN,
     HP_RHO,
     HP_ROW,
@@ -68,6 +69,7 @@ def old_pack(opt: Optimizer, params: dict[str, Any]) -> np.ndarray:
     hp[HP_SPECIAL] = opt.special
     hp[HP_HESSIAN] = opt.hessian
     hp[HP_PLAIN] = opt.plain is not None and opt.plain(p)
+    hp[HP_MOMENTUM] = opt.momentum_slot + 1  # the row the recorded momentum copies (0: none)
     return hp
 
 

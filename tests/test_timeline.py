@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
 from engine.metrics import board_rows
+from engine.optimizers import get_optimizer
 from engine.scenario import build_race, load_scenario
 from gui.frames import BOARD_SCRUB_EVERY
 from gui.leaderboard import BOARD_COLUMNS
@@ -125,6 +126,7 @@ def test_scrubbing_shows_step_k_from_the_recorded_rows_without_the_engine(
     window.arrows_action.setChecked(True)
     engine = Counting(race, monkeypatch)
     before = race.count.copy(), race.xs.copy()
+    references: dict[int, Any] = {}  # the race run only k steps, for its state at k
     for k in (37, 90, 5, 37):  # back and forth: trails are rebuilt going back
         window.timeline.slider.setValue(k)  # as a drag does
         window.frames.draw_now()
@@ -137,10 +139,28 @@ def test_scrubbing_shows_step_k_from_the_recorded_rows_without_the_engine(
             px, py = trail.points(window.landscape.heads.xy[i])  # what the layer strokes
             assert (px[-1], py[-1]) == tuple(race.xs[i, k, :2])
             assert np.array_equal(window.landscape.heads.xy[i], race.xs[i, k, :2])
-            # arrows from the head at k: the update and −η·∇f; the momentum is not recorded
+            # arrows from the head at k: −η·∇f, the update and, where the optimizer has
+            # one, its momentum as it stood at step k (recorded per step)
             ax, ay = window.landscape.arrows[i].getData()
-            assert len(ax) == 2 * 6
+            opt = get_optimizer(race.racers[i].optimizer)
+            assert len(ax) == (3 if opt.momentum_slot >= 0 else 2) * 6
             assert (ax[0], ay[0]) == tuple(race.xs[i, k, :2]) == (ax[6], ay[6])
+            if opt.momentum_slot >= 0:
+                ref = references.setdefault(k, build_race(window.scenario, steps=1000))
+                if ref.count[0] == 1:
+                    ref.advance(k)
+                want = opt.arrow(ref.st[i], float(race.lrs[i, k]))
+                update = race.xs[i, k, :2] - race.xs[i, k - 1, :2]
+                drawn_m = np.array([ax[13] - ax[12], ay[13] - ay[12]])
+                drawn_u = np.array([ax[7] - ax[6], ay[7] - ay[6]])
+                assert (ax[12], ay[12]) == tuple(race.xs[i, k, :2])
+                # same direction and the same length relative to the update arrow
+                assert abs(want[0] * drawn_m[1] - want[1] * drawn_m[0]) <= 1e-5 * (
+                    np.hypot(*want) * np.hypot(*drawn_m)
+                )
+                assert float(np.dot(want, drawn_m)) > 0
+                ratio = np.hypot(*drawn_m) / np.hypot(*drawn_u)
+                assert ratio == pytest.approx(np.hypot(*want) / np.hypot(*update), rel=1e-5)
             assert window.loss.sources[i].env.done == k + 1
         assert window.loss.cursor.isVisible() and window.loss.cursor.value() == k
         assert board_texts(window) == expected_board(MOMENTUM, k)

@@ -36,6 +36,7 @@ HP_ROW = H_PARAMS + 3
 HP_SPECIAL = H_PARAMS + 4  # 1: engine.kernel.special_step makes the update
 HP_HESSIAN = H_PARAMS + 5  # 1: the update needs the Hessian at x
 HP_PLAIN = H_PARAMS + 6  # 1: the update is exactly x ← x + (−lr)·g (the fast loop)
+HP_MOMENTUM = H_PARAMS + 7  # 1 + the state row the momentum arrow reads (0: none)
 H_SIZE = H_PARAMS + 8  # hp slots per racer
 
 EVAL_NONE = 0
@@ -141,6 +142,7 @@ class Optimizer:
             hp[:, HP_EVALS] = EVAL_PAIRS
         hp[:, HP_SPECIAL] = self.special
         hp[:, HP_HESSIAN] = self.hessian
+        hp[:, HP_MOMENTUM] = self.momentum_slot + 1  # -1 (none) packs as 0
         if self.plain is not None:
             hp[:, HP_PLAIN] = [bool(self.plain(p)) for p in ps]
         return hp

@@ -25,8 +25,9 @@ from engine.scenario.model import (
 from engine.scenario.problems import show
 
 
-def build_race(s: Scenario, steps: int | None = None) -> Race:
-    """A fresh Race for ``s`` (``steps`` overrides the scenario's); ScenarioError if bad."""
+def build_race(s: Scenario, steps: int | None = None, record_momentum: bool = False) -> Race:
+    """A fresh Race for ``s`` (``steps`` overrides the scenario's; ``record_momentum``: see
+    Race); ScenarioError if bad."""
     source = str(s.source) if s.source is not None else "<scenario>"
     n = s.steps if steps is None else steps
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_STEPS:
@@ -38,7 +39,10 @@ def build_race(s: Scenario, steps: int | None = None) -> Race:
         replace(r, params=copy.deepcopy(r.params), schedule_params=copy.deepcopy(r.schedule_params))
         for r in s.racers
     ]
-    return Race(objective, racers, steps=n, seed=s.seed, tolerance=s.tolerance)
+    return Race(
+        objective, racers, steps=n, seed=s.seed, tolerance=s.tolerance,
+        record_momentum=record_momentum,
+    )  # fmt: skip
 
 
 def landscape_of(s: Scenario) -> Landscape:
