@@ -15,15 +15,18 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDockWidget,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QPushButton,
     QScrollArea,
     QSlider,
     QSpinBox,
     QStyle,
+    QTabBar,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -61,6 +64,35 @@ def scrolled(w: QWidget, horizontal: bool = True) -> QScrollArea:
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(w)
     return scroll
+
+
+def hide_stray_tab_bars(win: QMainWindow) -> int:
+    """Hide the main window's dock tab bars that belong to no tab group any more; returns
+    how many. Qt (6.10, 6.11) makes a second tab bar for a tab group made after another
+    one and leaves it shown where the group was first laid out: after a resize it peeks
+    out beside the real one. A bar is kept when it sits right under the dock of its
+    current tab; one of a set with the same tabs is always kept."""
+    docks = {d.windowTitle(): d for d in win.findChildren(QDockWidget) if d.isVisible()}
+    bars = [
+        b for b in win.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        if b.isVisible() and b.count()
+    ]  # fmt: skip
+
+    def placed(b: QTabBar) -> bool:
+        d = docks.get(b.tabText(b.currentIndex()))
+        if d is None:
+            return False
+        g = d.geometry()
+        return abs(b.x() - g.x()) <= 4 and abs(b.y() - (g.bottom() + 1)) <= 6
+
+    hidden = 0
+    for b in bars:
+        tabs = [b.tabText(i) for i in range(b.count())]
+        twins = [o for o in bars if o is not b and [o.tabText(i) for i in range(o.count())] == tabs]
+        if twins and not placed(b) and any(placed(o) for o in twins):
+            b.hide()
+            hidden += 1
+    return hidden
 
 
 class RacePanel(QWidget):

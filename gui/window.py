@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
@@ -28,6 +28,7 @@ from gui.docks import (
     LossBox,
     RacePanel,
     Transport,
+    hide_stray_tab_bars,
     reflow,
     scrolled,
     speed_of,
@@ -552,6 +553,10 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, ev: Any) -> None:
         self.files.drop(ev)
+
+    def showEvent(self, ev: Any) -> None:
+        super().showEvent(ev)
+        QTimer.singleShot(0, self, lambda: hide_stray_tab_bars(self))  # once laid out
 
     def closeEvent(self, ev: Any) -> None:
         if not self.files.maybe_save():

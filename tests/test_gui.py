@@ -627,3 +627,30 @@ def test_legend_keeps_off_the_start_and_transport_icons(window, qtbot):
     assert window.play_action.text() == "Pause" and not window.play_action.icon().isNull()
     window.play_action.trigger()
     assert window.play_action.text() == "Play"
+
+
+def test_each_dock_tab_group_shows_one_tab_bar(qtbot):
+    """Qt leaves a second tab bar of a tab group where the group was first laid out (it
+    goes at some later relayout, but a picture grabbed at once shows it); the window
+    hides it as soon as it is laid out."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QTabBar
+
+    from gui.settings import Settings
+    from gui.window import MainWindow
+
+    w = MainWindow(start_runner=False, settings=Settings(remember=False))
+    qtbot.addWidget(w, before_close_func=lambda w: w.document.forget_changes())
+
+    def shown() -> list[tuple[str, ...]]:
+        bars = w.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        return [tuple(b.tabText(i) for i in range(b.count())) for b in bars if b.isVisible()]
+
+    w.resize(1400, 900)
+    w.show()
+    QApplication.processEvents()  # one pass: laid out, nothing else yet
+    assert sorted(shown()) == [("Leaderboard", "Update equations"), ("Race", "Scenario", "Maps",
+                                                                       "Local model")]  # fmt: skip
+    w.resize(1200, 800)  # a relayout shows no stray bar again
+    QApplication.processEvents()
+    assert len(shown()) == 2
