@@ -73,6 +73,9 @@ TARGET_COLD_S = 10.0
 BUILD_RACERS = 2000  # the race built and run by build_cases
 BUILD_STEPS = 500
 TARGET_BUILD_RATIO = 0.10  # building a race / running it
+# rounds of the build cases (a build takes ~2 ms: many rounds for a median that holds
+# on a shared host, in ~5 s)
+BUILD_ROUNDS = 25
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,21 @@ def build_cases(objective: object, lr: float, faults: BuildFaults) -> list[Case]
         faults.faults.setdefault("run", []).append(_minflt() - f0)
         return sw.wall, sw.cpu, 1.0
 
+    def made(_: list[RacerConfig]) -> object:
+        return configs()
+
+    from dataclasses import replace
+
+    from engine.scenario import build_race, loads_scenario
+
+    one = loads_scenario(
+        'schema = 1\nname = "build"\nsteps = 1\n[objective]\nname = "rosenbrock"\n'
+        '[[optimizers]]\nname = "sgd"\n'
+    )
+
+    def scenario_build(cfgs: list[RacerConfig]) -> object:
+        return build_race(replace(one, racers=cfgs, steps=BUILD_STEPS))
+
     cfgs = configs()
     with Stopwatch() as sw:
         build(cfgs)
@@ -197,14 +215,16 @@ def build_cases(objective: object, lr: float, faults: BuildFaults) -> list[Case]
         Case(f"run {n} x {BUILD_STEPS} steps", run),
         Case("  its buffers alone, warm", timed("buffers True", True, buffers)),
         Case("  its buffers alone, cold", timed("buffers False", False, buffers)),
+        Case(f"  its {BUILD_RACERS:,} RacerConfigs made", timed("configs", True, made)),
+        Case("  build_race of a scenario, warm", timed("scenario", True, scenario_build)),
     ]
 
 
 def build_table(cases: list[Case], faults: BuildFaults) -> str:
     """The build ÷ run lines (CPU time medians, as the other ratios), warm and cold, the
     sum, and what the build spends on its memory."""
-    warm, cold, run, buf_warm, buf_cold = cases
-    r, rc = ratio(warm.cpu_per_unit, run.cpu_per_unit), ratio(cold.cpu_per_unit, run.cpu_per_unit)
+    warm, cold, run, buf_warm, buf_cold, made, scenario = cases
+    r, rc, rm, rs = (ratio(c.cpu_per_unit, run.cpu_per_unit) for c in (warm, cold, made, scenario))
 
     def ms(c: Case) -> list[str]:
         return [c.name, fmt(c.cpu_per_unit * 1e3, ".2f", " ms"), fmt_pct(spread(c.cpu_samples)),
@@ -221,6 +241,8 @@ def build_table(cases: list[Case], faults: BuildFaults) -> str:
         [*ms(run), "first build ÷ run", fmt_ratio(first), "", ""],
         [*ms(buf_warm), "page faults warm", f"build {nf('build True')}, run {nf('run')}", "", ""],
         [*ms(buf_cold), "page faults cold", f"build {nf('build False')}", "", ""],
+        [*ms(made), "configs made ÷ run", fmt_ratio(rm), "", ""],
+        [*ms(scenario), "scenario build ÷ run", fmt_ratio(rs), "", ""],
     ]  # fmt: skip
     return table(
         "RACE BUILD  Race(objective, racers) against its run, adam on rosenbrock; median",
@@ -238,6 +260,11 @@ def build_table(cases: list[Case], faults: BuildFaults) -> str:
             "timed once before the rounds (its cold caches included).",
             "its buffers alone: engine.buffers.make_racer_buffers (the block and its "
             "fill); page faults: minor, medians.",
+            "configs made: the RacerConfigs the build takes (each validated, its "
+            "hyperparameters packed once for every race built from it), made before "
+            "the build and not in it; scenario build: engine.scenario.build_race of a "
+            "scenario of those racers (the window's and the maps' path: the race's own "
+            "copies of the racers, then the build).",
         ],
     )
 
@@ -425,9 +452,9 @@ def bench_engine(
     note(f"engine ready in {time.perf_counter() - t0:.1f} s")
     faults = BuildFaults({})
     builds = build_cases(obj, LR_ROSENBROCK["adam"], faults)  # the adam runs' lr
+    note(f"timing the race build, {BUILD_ROUNDS} interleaved rounds")
+    run_interleaved(builds, BUILD_ROUNDS)
     if build_only:
-        note(f"timing the race build only, {sizes.repeats} interleaved rounds")
-        run_interleaved(builds, sizes.repeats)
         emit(build_table(builds, faults))
         return 0
     a, b = float(obj.params["a"]), float(obj.params["b"])
@@ -472,7 +499,7 @@ def bench_engine(
     typed = [(n, one[n], Case(f"{n} x1 typed", race_case(typed_obj, n, lr_of[n], 1,
                                                          sizes.steps_1, RaceOutcome([]))))
              for n in ("sgd", "adam")]  # fmt: skip
-    cases = [*base_cases, *one.values(), *eight.values(), *builds, *(t for _, _, t in typed)]
+    cases = [*base_cases, *one.values(), *eight.values(), *(t for _, _, t in typed)]
     note(
         f"timing {len(names)} optimizers x (1 racer x {sizes.steps_1:,} steps, 8 racers x "
         f"{sizes.steps_8:,} steps) and {len(base_cases)} baselines, {sizes.repeats} "

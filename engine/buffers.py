@@ -95,6 +95,13 @@ class BlockPool:
             weakref.finalize(lease, self.free.append, block).atexit = False
         return lease
 
+    def has_free(self, nbytes: int) -> bool:
+        """Whether :meth:`take` of ``nbytes`` would now give a free block (memory the
+        process holds already) rather than a new one."""
+        return nbytes >= POOL_MIN_BYTES and any(
+            nbytes <= b.nbytes <= 2 * nbytes for b in list(self.free)
+        )
+
     def _drain(self) -> list[np.ndarray]:
         out = []
         while True:
@@ -129,28 +136,34 @@ def _layout(slots: int, dim: int, cap: int, vcap: int = 0) -> tuple[list[int], i
     return offsets, total
 
 
+def block_nbytes(slots: int, dim: int, cap: int, vcap: int = 0) -> int:
+    """The bytes of the block :func:`make_racer_buffers` takes for these sizes."""
+    return _layout(slots, dim, cap, vcap)[1]
+
+
 def make_racer_buffers(
-    slots: int, dim: int, cap: int, fill_recorded: bool = True, vcap: int = 0
+    slots: int, dim: int, cap: int, fill: bool = True, vcap: int = 0
 ) -> dict[str, np.ndarray]:
     """The per-racer arrays of :func:`racer_arrays` for ``slots`` racers, each of shape
     ``(slots, *shape)``, made in one block of :data:`POOL` and filled (those with a fill;
-    ``fill_recorded=False``: the recorded rows, :data:`ROWS`, left as they are: the caller
-    fills them, :func:`fill_rows`, before anyone reads them)."""
+    ``fill=False``: none, left as the block held them, for a caller that writes every
+    entry of every slot before anyone reads it: a new race packs and resets all its
+    racers, the rows filled by :func:`fill_rows`)."""
     spec = racer_arrays(dim, cap, vcap)
     offsets, total = _layout(slots, dim, cap, vcap)
     lease = POOL.take(total)
     out = {}
-    for (name, (shape, dtype, fill)), off in zip(spec.items(), offsets, strict=True):
+    for (name, (shape, dtype, value)), off in zip(spec.items(), offsets, strict=True):
         raw = lease[off : off + slots * math.prod(shape) * np.dtype(dtype).itemsize]
         a: np.ndarray = raw.view(dtype).reshape(slots, *shape)
-        if name in ROWS and not fill_recorded:
+        if not fill or value is None:
             pass
-        elif fill == 0:  # all-zero bytes (0, 0.0): a memset, ~2.5x faster than a.fill(0.0)
+        elif value == 0:  # all-zero bytes (0, 0.0): a memset, ~2.5x faster than a.fill(0.0)
             raw.fill(0)
-        elif fill is not None and math.isnan(fill):
+        elif math.isnan(value):
             raw.fill(NAN_BYTE)
-        elif fill is not None:
-            a.fill(fill)
+        else:
+            a.fill(value)
         out[name] = a
     return out
 

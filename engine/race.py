@@ -149,9 +149,6 @@ class Race:
         if int(batch_size) <= 0:  # the objective's (0: no mini-batches)
             batch_size = int(objective.batch_size)
         self.batch_size = int(batch_size)
-        for cfg in racers:
-            if cfg.v0 is not None or cfg.x_prev is not None:
-                self._check_config(cfg)
         self.racers: list[RacerConfig] = list(racers)
         self._epochs = EpochCache()
         self._scans = ScanCache()
@@ -169,14 +166,12 @@ class Race:
         self._tables: list[np.ndarray] = []
         # parameters packed (and refused if bad) before the buffers are made
         packed = pack_configs(self.racers)
-        self._realloc(len(self.racers), self.steps + 1, len(self.racers), fill_recorded=False)
+        self._realloc(len(self.racers), self.steps + 1, len(self.racers), fill=False)
         self._pack_racers(range(len(self.racers)), packed)
         self._reset_racers(range(len(self.racers)))  # fills their rows
 
     # ------------------------------------------------------------ buffers
-    def _realloc(
-        self, slots: int, cap: int, keep: int | list[int], fill_recorded: bool = True
-    ) -> None:
+    def _realloc(self, slots: int, cap: int, keep: int | list[int], fill: bool = True) -> None:
         """New per-racer buffers (:func:`racer_arrays`) of ``slots`` racer slots and ``cap``
         rows, holding the old buffers' first ``keep`` racers (or those listed); the race
         then shows the racers kept (see :meth:`_show`).
@@ -185,15 +180,18 @@ class Race:
         from a race freed before when one of the size is free): the constructor makes as
         many slots as racers, :meth:`add_racer` doubles them when full. Buffers are filled
         as they are made (every page written now, so the kernel's first pass over the rows
-        does not page-fault); ``fill_recorded=False``: the recorded rows are left as they
-        are, for a caller that resets every racer next (the constructor: the reset fills
-        them just before it records row 0). RaceTooLarge if they would not fit.
+        does not page-fault); ``fill=False``: nothing is filled, for a caller that packs
+        and resets every racer next (the constructor: the reset fills the rows just before
+        it records row 0). RaceTooLarge if they would not fit.
         """
         d = self.objective.dim
         vcap = cap if self.record_momentum else 0
-        check_race_size(slots, cap - 1, d, self.objective.data.shape[0], 1, self.record_momentum)
+        if not buffers.POOL.has_free(buffers.block_nbytes(slots, d, cap, vcap)):
+            # new memory: refused if it would not fit (a free block is memory held already)
+            rows_data = self.objective.data.shape[0]
+            check_race_size(slots, cap - 1, d, rows_data, 1, self.record_momentum)
         rows = slice(0, keep) if isinstance(keep, int) else keep
-        old, new = self._slots, make_racer_buffers(slots, d, cap, fill_recorded, vcap)
+        old, new = self._slots, make_racer_buffers(slots, d, cap, fill, vcap)
         for name, a in new.items() if old else ():
             src = old[name][rows]
             if src.shape[1:] == a.shape[1:]:
@@ -215,7 +213,7 @@ class Race:
     # ------------------------------------------------------------ set-up
     def _check_config(self, cfg: RacerConfig) -> None:
         d = self.objective.dim
-        for name in ("v0", "x_prev"):
+        for name in ("start", "v0", "x_prev"):
             v = getattr(cfg, name)
             if v is not None and len(v) != d:
                 raise ValueError(f"{name}: expected {d} numbers (one per parameter), got {len(v)}")
@@ -253,9 +251,12 @@ class Race:
             for m in alike:  # positions in rows of racers with the same table
                 tab = bias_table(oid, hps[m[0]], length)
                 groups.setdefault(id(tab), (tab, []))[1].append(m)
-        others = np.ones(n, dtype=bool)
-        others[idx] = False
-        used = np.unique(self.btab[others])  # the tables the other racers keep
+        if every:  # no other racer keeps a table
+            others, used = None, np.zeros(0, dtype=np.int64)
+        else:
+            others = np.ones(n, dtype=bool)
+            others[idx] = False
+            used = np.unique(self.btab[others])  # the tables the other racers keep
         tables = [self._tables[k] for k in used.tolist()]
         row_of = {id(t): j for j, t in enumerate(tables)}
         btab = np.empty(idx.size, dtype=np.int64)
@@ -277,8 +278,9 @@ class Race:
             for j, t in enumerate(tables):
                 bts[j, :, : t.shape[1]] = t
             self.bts, self._tables = bts, tables
-        self.btab[others] = np.searchsorted(used, self.btab[others])
-        self.btab[idx] = btab
+        if others is not None:
+            self.btab[others] = np.searchsorted(used, self.btab[others])
+        self.btab[idx if others is not None else slice(None)] = btab
 
     def _cfg(self) -> np.ndarray:
         cfg = np.zeros(CFG_SIZE, dtype=np.int64)
@@ -299,22 +301,21 @@ class Race:
         rows = _rows(which)
         if not rows.size:
             return
-        # a run of racers as a slice: plain slicing writes faster than an index array
-        sel: slice | np.ndarray = (
-            slice(which.start, which.stop) if isinstance(which, range) and which.step == 1 else rows
-        )
-        # first: readers see a reset before any row changes
-        self.run_id[sel] = _new_run_ids(rows.size)
+        sel = _selection(which, rows)
         cfgs = self._configs(which, rows)
-        self.X[sel] = self.objective.start
-        self.st[sel] = 0.0
-        self.sc[sel] = 0.0
-        own = [
+        own = [  # racers with their own start or velocity, checked before anything changes
             (k, c)
             for k, c in enumerate(cfgs)
             if c.start is not None or c.v0 is not None or c.x_prev is not None
         ]
-        for k, cfg in own:  # racers with their own start or velocity
+        for _, cfg in own:
+            self._check_config(cfg)
+        # first: readers see a reset before any row changes
+        self.run_id[sel] = _new_run_ids(rows.size)
+        self.X[sel] = self.objective.start
+        self.st[sel] = 0.0
+        self.sc[sel] = 0.0
+        for k, cfg in own:
             i = int(rows[k])
             if cfg.start is not None:
                 self.X[i] = cfg.start
@@ -328,7 +329,7 @@ class Race:
         v = splitmix64(self.seed * 2 + 2)
         self.rng[sel] = np.array([w[0], w[1], v[0], v[1]], dtype=np.uint64)
         fill_rows(self, sel)
-        self._run_kernel(0, only=rows)  # record row 0 without stepping
+        self._run_kernel(0, only=sel)  # record row 0 without stepping
 
     def _configs(self, which: range | list[int], rows: np.ndarray) -> list[RacerConfig]:
         """The configs of racers ``which`` (``rows``: the same as an array)."""
@@ -353,8 +354,9 @@ class Race:
             return
         if packed is None:
             packed = pack_configs(self._configs(which, rows))
+        sel = _selection(which, rows)
         for name, a in packed.items():
-            getattr(self, name)[rows] = a
+            getattr(self, name)[sel] = a
         self._pack_biases(rows)
 
     def add_racer(self, cfg: RacerConfig) -> int:
@@ -452,9 +454,9 @@ class Race:
             self.steps = steps
 
     # ------------------------------------------------------------ stepping
-    def _run_kernel(self, n: int, only: np.ndarray | None = None) -> None:
+    def _run_kernel(self, n: int, only: slice | np.ndarray | None = None) -> None:
         active = self.active
-        if only is not None:  # these racers only
+        if only is not None:  # these racers only (enabled or not)
             active = np.zeros_like(self.active)
             active[only] = 1
         t_end = np.minimum(self.t + int(n), self.cap - 1)
@@ -571,6 +573,14 @@ def _rows(which: range | list[int]) -> np.ndarray:
     if isinstance(which, range):
         return np.arange(which.start, which.stop, which.step, dtype=np.int64)
     return np.asarray(which, dtype=np.int64)
+
+
+def _selection(which: range | list[int], rows: np.ndarray) -> slice | np.ndarray:
+    """Racers ``which`` (``rows``: the same as an array) as an index: a run of racers as a
+    slice (plain slicing writes faster than an index array)."""
+    if isinstance(which, range) and which.step == 1:
+        return slice(which.start, which.stop)
+    return rows
 
 
 _RUN_IDS = [1]  # the next run id (Race.run_id: a new one at every (re)start)

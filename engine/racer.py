@@ -3,13 +3,14 @@ views of one racer's recorded rows."""
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from engine.optimizers import H_SIZE, get_optimizer
+from engine.optimizers import H_SIZE, Optimizer, get_optimizer
 from engine.schedules import SP_SIZE, get_schedule
 
 
@@ -68,9 +69,11 @@ class RacerConfig:
     # Applied at every (re)start by optimizers with a velocity (sgd, momentum, nag).
     v0: tuple[float, ...] | None = None
     x_prev: tuple[float, ...] | None = None
-    # the optimizer and a copy of the parameters as validated: what a race packs
-    # (validated_params; ``params`` changed since are validated again)
-    _valid: tuple[str, dict[str, Any], dict[str, Any]] = field(
+    # validated_params' record of the last validation: the optimizer, a copy of the
+    # parameters then (``optimizer`` or ``params`` changed since are validated again),
+    # the validated parameters and their packed values (Optimizer.hyper_bytes: what a
+    # race packs, made once for every race built from the config)
+    _valid: tuple[str, dict[str, Any], dict[str, Any], bytes] = field(
         init=False, repr=False, compare=False
     )
 
@@ -78,7 +81,7 @@ class RacerConfig:
         opt = get_optimizer(self.optimizer)
         self.params = opt.resolve(self.params)
         valid = dict(self.params)
-        self._valid = (self.optimizer, valid, valid)
+        self._valid = (self.optimizer, dict(valid), valid, opt.hyper_bytes(valid))
         for name in ("v0", "x_prev"):
             v = getattr(self, name)
             if v is not None:
@@ -92,17 +95,52 @@ class RacerConfig:
         if not self.label:
             self.label = self.optimizer
 
+    def copy(self) -> RacerConfig:
+        """A copy with dicts of its own (containers in them copied too), valid as the
+        original was: not validated again (``validated_params`` checks the copy's
+        parameters against the original's validation, as the original's)."""
+        new = object.__new__(RacerConfig)
+        new.optimizer = self.optimizer
+        new.params = _own(self.params)
+        new.schedule = self.schedule
+        new.schedule_params = _own(self.schedule_params)
+        new.label = self.label
+        new.color = self.color
+        new.enabled = self.enabled
+        new.start = self.start
+        new.schedule_unit = self.schedule_unit
+        new.v0 = self.v0
+        new.x_prev = self.x_prev
+        new._valid = self._valid  # a tuple of dicts nothing writes to
+        return new
+
+
+_SCALARS = frozenset({float, int, bool, str, type(None)})
+
+
+def _own(d: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``d`` whose values that are not scalars are copies (deep) too."""
+    if _SCALARS.issuperset(map(type, d.values())):  # the usual case: a C loop
+        return dict(d)
+    return {k: v if type(v) in _SCALARS else copy.deepcopy(v) for k, v in d.items()}
+
 
 def validated_params(cfg: RacerConfig) -> dict[str, Any]:
     """``cfg``'s parameters as its optimizer validated them: what a race packs without
-    checking them again (Optimizer.pack_resolved). RacerConfig validates them when
-    made; ``optimizer`` or ``params`` changed since (replaced or edited in place) are
+    checking them again (Optimizer.pack_rows). RacerConfig validates them when made;
+    ``optimizer`` or ``params`` changed since (replaced or edited in place) are
     validated again here (ParamError, KeyError if bad), so no unchecked value is packed."""
-    name, given, valid = cfg._valid
+    return _validated(cfg)[2]
+
+
+def _validated(cfg: RacerConfig) -> tuple[str, dict[str, Any], dict[str, Any], bytes]:
+    """``cfg._valid``, made again first if ``cfg`` changed since (see validated_params)."""
+    name, given, _, _ = snap = cfg._valid
     if name != cfg.optimizer or given != cfg.params:
-        valid = get_optimizer(cfg.optimizer).resolve(cfg.params)
-        cfg._valid = (cfg.optimizer, dict(cfg.params), valid)
-    return valid
+        opt = get_optimizer(cfg.optimizer)
+        valid = opt.resolve(cfg.params)
+        snap = cfg._valid = (cfg.optimizer, dict(cfg.params), valid, opt.hyper_bytes(valid))
+    return snap
 
 
 @dataclass(frozen=True)
@@ -122,15 +160,16 @@ class Trajectory:
 def pack_configs(cfgs: list[RacerConfig]) -> dict[str, np.ndarray]:
     """What the kernel reads of each of ``cfgs`` (``oids``, ``hps``, ``sids``, ``sps``,
     ``active``: arrays of the race's names): the racers of each optimizer are packed
-    together (Optimizer.pack_resolved of their validated_params), a schedule once per
+    together (Optimizer.pack_rows of their validated parameters), a schedule once per
     distinct one. Bad parameters raise (ParamError) before anything is stored."""
-    params = list(map(validated_params, cfgs))
     n = len(cfgs)
     oids, hps = np.empty(n, np.int64), np.empty((n, H_SIZE))
     for name, ks in _positions([c.optimizer for c in cfgs]).items():
         opt = get_optimizer(name)
+        group = cfgs if ks.size == n else [cfgs[k] for k in ks.tolist()]
+        rows, valid = _validated_rows(opt, group)
         oids[ks] = opt.oid
-        hps[ks] = opt.pack_resolved(params if ks.size == n else [params[k] for k in ks.tolist()])
+        hps[ks if ks.size < n else slice(None)] = opt.pack_rows(rows, valid)
     sids, sps = np.empty(n, np.int64), np.empty((n, SP_SIZE))
     names, units = [c.schedule for c in cfgs], [c.schedule_unit for c in cfgs]
     kinds = (
@@ -141,24 +180,43 @@ def pack_configs(cfgs: list[RacerConfig]) -> dict[str, np.ndarray]:
     for (name, unit), ks in kinds.items():
         sch = get_schedule(name)
         sids[ks] = sch.sid
-        given = [cfgs[k].schedule_params for k in ks.tolist()]
+        given = (
+            [c.schedule_params for c in cfgs]
+            if ks.size == n
+            else [cfgs[k].schedule_params for k in ks.tolist()]
+        )
         alike = (
             [ks]
             if given.count(given[0]) == len(given)
             else list(_positions([repr(p) for p in given], ks).values())
         )
         for m in alike:  # racers with the same schedule parameters
-            sps[m] = sch.pack(cfgs[m[0]].schedule_params, unit=unit)
-    active = np.fromiter([c.enabled for c in cfgs], np.int64, n)
+            sps[m if m.size < n else slice(None)] = sch.pack(cfgs[m[0]].schedule_params, unit=unit)
+    enabled = [c.enabled for c in cfgs]
+    active = np.ones(n, np.int64) if all(enabled) else np.fromiter(map(bool, enabled), np.int64, n)
     return {"oids": oids, "hps": hps, "sids": sids, "sps": sps, "active": active}
+
+
+def _validated_rows(
+    opt: Optimizer, cfgs: list[RacerConfig]
+) -> tuple[list[bytes], list[dict[str, Any]]]:
+    """The packed values (Optimizer.hyper_bytes) and the validated parameters of ``cfgs``, racers of
+    ``opt``: validated_params of each, its test made for all at once (C loops over the
+    racers); if any changed since its validation, each is validated again as needed."""
+    snaps = [c._valid for c in cfgs]
+    if [s[0] for s in snaps].count(opt.name) != len(cfgs) or [c.params for c in cfgs] != [
+        s[1] for s in snaps
+    ]:
+        snaps = list(map(_validated, cfgs))
+    return [s[3] for s in snaps], [s[2] for s in snaps]
 
 
 def _positions(keys: list[Any], of: np.ndarray | None = None) -> dict[Any, np.ndarray]:
     """The positions of each distinct key in ``keys`` (or the entries of ``of`` there),
     in order of first appearance."""
-    code = {k: j for j, k in enumerate(dict.fromkeys(keys))}
     where = np.arange(len(keys)) if of is None else of
-    if len(code) == 1:
+    if keys and keys.count(keys[0]) == len(keys):  # one key (the usual case)
         return {keys[0]: where}
+    code = {k: j for j, k in enumerate(dict.fromkeys(keys))}
     codes = np.fromiter(map(code.__getitem__, keys), np.int64, len(keys))
     return {k: where[codes == j] for k, j in code.items()}

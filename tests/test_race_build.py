@@ -112,6 +112,64 @@ def test_a_bad_parameter_is_refused_however_it_got_there() -> None:
         race.reset()
 
 
+def test_a_race_packs_the_parameters_as_they_are_when_it_is_built() -> None:
+    """RacerConfigs keep their validated parameters packed; a race checks all of them at
+    once and validates again, one by one, those changed since (in place, replaced, a key
+    deleted, another optimizer): it never packs a stale value."""
+    obj = LandscapeObjective.create("rosenbrock")
+    cfgs = [RacerConfig("adam", {"lr": 0.001 * (k + 1)}) for k in range(60)]
+    cfgs += [RacerConfig("nag", {"lr": 0.002 * (k + 1)}) for k in range(20)]
+    cfgs[17].params["lr"] = 0.5  # edited in place, still valid
+    cfgs[23].params = {"lr": 0.25, "beta1": 0.8}  # replaced by a partial dict
+    del cfgs[31].params["eps"]  # a key deleted: its default again
+    cfgs[70].params["momentum"] = 0.3
+    cfgs[41].optimizer = "adamw"  # its parameters must be adamw's now
+    cfgs[41].params = {"lr": 0.003}
+    race = Race(obj, cfgs, steps=3)
+    want = np.stack([get_optimizer(c.optimizer).pack(c.params) for c in cfgs])
+    assert race.hps.tobytes() == want.tobytes()
+    assert race.hps[17, 0] == 0.5 and race.hps[23, 1] == 0.8 and race.hps[70, 1] == 0.3
+    assert race.oids[41] == get_optimizer("adamw").oid
+    # a copy keeps the original's validation and packs what it holds when built
+    twin = [c.copy() for c in cfgs]
+    twin[5].params["lr"] = 0.125
+    again = Race(obj, twin, steps=3)
+    assert again.hps[5, 0] == 0.125 and race.hps[5, 0] == 0.006 and cfgs[5].params["lr"] == 0.006
+    assert np.delete(again.hps, 5, axis=0).tobytes() == np.delete(want, 5, axis=0).tobytes()
+    twin[6].params["lr"] = -2.0  # a bad value in a copy is refused like any other
+    with pytest.raises(ParamError, match="lr"):
+        Race(obj, twin, steps=3)
+
+
+def test_a_copy_holds_the_same_settings_in_containers_of_its_own() -> None:
+    c = RacerConfig(
+        "sgd", {"lr": 0.1, "momentum": 0.5}, schedule="multistep",
+        schedule_params={"milestones": [10, 20], "gamma": 0.5}, label="a", color="#123456",
+        enabled=False, start=(1.0, -1.0), schedule_unit="epoch", v0=(0.5, 0.25),
+    )  # fmt: skip
+    d = c.copy()
+    assert d == c and repr(d) == repr(c)
+    assert d.params is not c.params and d.schedule_params is not c.schedule_params
+    assert d.schedule_params["milestones"] is not c.schedule_params["milestones"]
+    d.params["lr"] = 0.2
+    d.schedule_params["milestones"].append(30)
+    assert c.params["lr"] == 0.1 and c.schedule_params["milestones"] == [10.0, 20.0]
+    assert validated_params(d)["lr"] == 0.2 and validated_params(c)["lr"] == 0.1
+
+
+def test_a_racer_with_a_start_of_the_wrong_size_is_refused_by_name() -> None:
+    obj = LandscapeObjective.create("rosenbrock")
+    with pytest.raises(ValueError, match=r"start: expected 2 numbers .* got 3"):
+        Race(obj, [RacerConfig("sgd"), RacerConfig("sgd", start=(1.0, 2.0, 3.0))], steps=3)
+    race = Race(obj, [RacerConfig("sgd")], steps=3)
+    race.racers[0].v0 = (1.0,)  # changed behind the race's back: refused, nothing changed
+    before = {k: np.array(getattr(race, k), copy=True) for k in race_mod.PER_RACER_ARRAYS}
+    with pytest.raises(ValueError, match="v0: expected 2 numbers"):
+        race.reset()
+    for k, a in before.items():
+        assert getattr(race, k).tobytes() == a.tobytes(), k
+
+
 def _calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, tuple[float, ...]]]:
     made: list[tuple[int, tuple[float, ...]]] = []
     from engine.optimizers import bias_table as real

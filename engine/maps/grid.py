@@ -9,7 +9,6 @@ for starts), like an image; pixel ``p`` of the flat order is ``divmod(p, n_first
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -62,7 +61,7 @@ class MapSpec:
         """``base`` with pixel ``p``'s start point or hyperparameters."""
         vals = self.values(p)
         if self.kind == "start":  # its settings unchanged: no need to validate them again
-            c = copy.copy(base)
+            c = base.copy()
             c.start = (float(vals[0]), float(vals[1]))
             return c
         params = dict(base.params)

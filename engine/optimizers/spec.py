@@ -14,9 +14,9 @@ Updates name their slots with :func:`slots` (checked against the spec at import)
 
 from __future__ import annotations
 
-import itertools
-import operator
-from collections.abc import Callable, Sequence
+import functools
+import struct
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -121,17 +121,31 @@ class Optimizer:
         hp: np.ndarray = self.pack_resolved([self.resolve(params)])[0]
         return hp
 
+    @functools.cached_property
+    def _row(self) -> struct.Struct:
+        """The hyperparameters' float64 values in spec order, as bytes (native order)."""
+        return struct.Struct(f"={len(self.params)}d")
+
+    def hyper_bytes(self, p: Mapping[str, Any]) -> bytes:
+        """The packed hyperparameters of resolved ``p`` (slots ``0 .. len(params) − 1`` of
+        :meth:`pack`), float(v) of each as bytes: what a RacerConfig keeps of its
+        validated parameters and a race packs (:meth:`pack_rows`)."""
+        return self._row.pack(*(p[spec.name] for spec in self.params))
+
     def pack_resolved(self, ps: Sequence[dict[str, Any]]) -> np.ndarray:
         """:meth:`pack` of each of ``ps`` at once, an (n, H_SIZE) array. Each must come
         from :meth:`resolve` of this optimizer: nothing is validated again (a race packs
         the parameters its RacerConfigs validated, see engine.race.validated_params)."""
-        hp = np.zeros((len(ps), H_SIZE))
+        return self.pack_rows([self.hyper_bytes(p) for p in ps], ps)
+
+    def pack_rows(self, rows: Sequence[bytes], ps: Sequence[dict[str, Any]]) -> np.ndarray:
+        """:meth:`pack_resolved` of ``ps`` given ``rows``, their :meth:`hyper_bytes` (made
+        before: a race has them from its RacerConfigs)."""
+        n, m = len(rows), len(self.params)
+        hp = np.zeros((n, H_SIZE))
         names = [spec.name for spec in self.params]
-        if ps and names:
-            get = operator.itemgetter(*names)  # a tuple of the values, or the one value
-            values = itertools.chain.from_iterable(map(get, ps)) if len(names) > 1 else map(get, ps)
-            flat = np.fromiter(values, np.float64, len(ps) * len(names))  # float(v) of each
-            hp[:, : len(names)] = flat.reshape(len(ps), len(names))
+        if n and m:
+            hp[:, :m] = np.frombuffer(b"".join(rows), np.float64).reshape(n, m)
         if self.lookahead:
             hp[:, HP_EXTRA] = 1.0  # extra_evals
             hp[:, HP_EVALS] = EVAL_LOOKAHEAD

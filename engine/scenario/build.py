@@ -3,9 +3,7 @@ fresh copies of the racers' settings."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +33,7 @@ def build_race(s: Scenario, steps: int | None = None, record_momentum: bool = Fa
             [Problem(source, "steps", f"expected an integer in [1, {MAX_STEPS}], got {show(n)}")]
         )
     objective = _OBJECTIVES[s.objective.kind](s, source)
-    racers = [
-        replace(r, params=copy.deepcopy(r.params), schedule_params=copy.deepcopy(r.schedule_params))
-        for r in s.racers
-    ]
+    racers = [r.copy() for r in s.racers]  # the race changes its own, never the scenario's
     return Race(
         objective, racers, steps=n, seed=s.seed, tolerance=s.tolerance,
         record_momentum=record_momentum,
