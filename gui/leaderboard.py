@@ -14,12 +14,13 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 from engine.metrics import RunMetrics, board_rows
 from engine.race import Race
-from gui.palette import color_for
+from gui.palette import color_for, line_icon, line_styles
 
 if TYPE_CHECKING:
     from gui.perceptron import EpochSampler
@@ -52,6 +53,7 @@ class Leaderboard(QTableWidget):
             assert header is not None  # setHorizontalHeaderLabels made it
             header.setToolTip(tip)
         self.verticalHeader().hide()
+        self.setIconSize(QSize(30, 9))  # gui.palette.line_icon's samples, readable
         self._size_columns()
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self._job: tuple[Race, threading.Thread, dict[str, Ranked]] | None = None
@@ -80,16 +82,20 @@ class Leaderboard(QTableWidget):
         self.blockSignals(True)
         # columns sized to their contents would each re-measure every row at each text
         head.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        # each racer's line (colour and style) beside its name: colours repeat past 8
+        drawn = [c.color or color_for(i) for i, c in enumerate(race.racers)]
+        styles = line_styles(drawn)
         try:
             self._resize(len(rows))
             for r, row in enumerate(rows):
                 best = getattr(row, race.objective.board_best)
                 texts = (row.rank, row.label, row.final_loss, best, row.steps_to_tol,
                          row.first_within_tol, row.status)  # fmt: skip
-                colors = {LABEL_COLUMN: race.racers[row.index].color or color_for(row.index)}
+                colors = {LABEL_COLUMN: drawn[row.index]}
                 if row.blown:
                     colors[STATUS_COLUMN] = BLOWN_COLOR
                 self._set_row(r, texts, colors)
+                self._set_icon(r, line_icon(drawn[row.index], styles[row.index]))
         finally:
             self._size_columns()
             self.blockSignals(False)
@@ -114,6 +120,12 @@ class Leaderboard(QTableWidget):
             brush = self.brush(c) if c is not None else self._default_brush
             if item.foreground() != brush:
                 item.setForeground(brush)
+
+    def _set_icon(self, r: int, icon: QIcon) -> None:
+        item = self.item(r, LABEL_COLUMN)
+        assert item is not None  # _resize made every row's items
+        if item.icon().cacheKey() != icon.cacheKey():
+            item.setIcon(icon)
 
     # ---------------------------------------------------------------- off the GUI thread
     def refresh_async(self, race: Race | None) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 
 OKABE_ITO: tuple[str, ...] = (
     "#0072B2",  # blue
@@ -52,3 +53,24 @@ def line_styles(colors: Sequence[str]) -> list[Qt.PenStyle]:
         seen[key] = k + 1
         out.append(LINE_STYLES[k % len(LINE_STYLES)])
     return out
+
+
+_ICONS: dict[tuple[str, int, int, int], QIcon] = {}
+
+
+def line_icon(color: str, style: Qt.PenStyle, width: int = 40, height: int = 12) -> QIcon:
+    """A sample of a racer's line, ``color`` in ``style``, 3 px across a transparent
+    ``width`` x ``height`` icon: what shows the racer beside its name where the trails'
+    colours alone would repeat (the leaderboard, the racer editors). Made once each."""
+    key = (color.lower(), int(style.value), width, height)
+    icon = _ICONS.get(key)
+    if icon is None:
+        pm = QPixmap(width, height)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(QPen(QColor(color), 3.0, style, Qt.PenCapStyle.FlatCap))
+        p.drawLine(QPointF(1.0, height / 2.0), QPointF(width - 1.0, height / 2.0))
+        p.end()
+        icon = _ICONS[key] = QIcon(pm)
+    return icon

@@ -28,6 +28,7 @@ from engine.display import contour_segments, nice_levels, perceptron_loss_grid
 from engine.objective import PerceptronObjective
 from engine.race import Race
 from gui.axes import TRAIL_WIDTH, cache_legend, cache_static_items, plain_axes
+from gui.palette import line_styles
 from gui.trails import Heads, Trail, TrailLayer
 
 if TYPE_CHECKING:
@@ -199,6 +200,8 @@ class DecisionLines(pg.GraphicsObject):
                 continue
             nx, ny = -dy / d, dx / d
             pen = QPen(line.opts["pen"])
+            if pen.style() != Qt.PenStyle.SolidLine:  # dashes as long as the band's pen's
+                pen.setDashPattern([d * self.width for d in pen.dashPattern()])
             pen.setWidth(1)
             pen.setCosmetic(True)
             p.setPen(pen)
@@ -352,10 +355,11 @@ class PerceptronPanel(QWidget):
             it.scene().removeItem(it) if it.scene() else None
         self.lines, self.trails, self.trail_state = [], [], []
         self.heads.set_colors(colors)
-        for _label, color in zip(labels, colors, strict=True):
+        for color, dash in zip(colors, line_styles(colors), strict=True):
             c = pg.mkColor(color)
-            line = pg.PlotCurveItem(pen=pg.mkPen(c, width=3))  # data, pen, legend sample
-            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=TRAIL_WIDTH))  # style only
+            # data, pen, legend sample; style only
+            line = pg.PlotCurveItem(pen=pg.mkPen(c, width=3, style=dash))
+            trail = pg.PlotCurveItem(pen=pg.mkPen(c, width=TRAIL_WIDTH, style=dash))
             self.lines.append(line)
             self.trails.append(trail)
             t = Trail()

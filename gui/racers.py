@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,6 +30,7 @@ from engine.optimizers import OPTIMIZERS, get_optimizer
 from engine.race import RacerConfig
 from engine.schedules import SCHEDULES, get_schedule
 from gui.editors import ParamForm
+from gui.palette import line_icon
 
 
 class RacerEditor(QFrame):
@@ -58,9 +59,13 @@ class RacerEditor(QFrame):
         self.enable = QCheckBox()
         self.enable.setChecked(cfg.enabled)
         self.enable.setToolTip("take part in the race")
+        # the racer's line as drawn (colour and, where colours repeat, style); a click
+        # picks another colour
+        self.line_style = Qt.PenStyle.SolidLine
         self.color_btn = QPushButton()
-        self.color_btn.setFixedWidth(28)
-        self.color_btn.setToolTip("trail colour")
+        self.color_btn.setFixedWidth(48)
+        self.color_btn.setIconSize(QSize(40, 12))
+        self.color_btn.setToolTip("the racer's line: its colour (click to change) and style")
         self.label = QLineEdit(cfg.label)
         self.dup = QPushButton("Copy")
         self.dup.setToolTip("duplicate this racer")
@@ -170,8 +175,15 @@ class RacerEditor(QFrame):
     def set_selected(self, on: bool) -> None:
         self.setStyleSheet("RacerEditor { border: 2px solid #0072B2; }" if on else "")
 
+    def set_line_style(self, style: Qt.PenStyle) -> None:
+        """The style the racer's line is drawn in (gui.palette.line_styles)."""
+        if style != self.line_style:
+            self.line_style = style
+            self._set_color_button()
+
     def _set_color_button(self) -> None:
-        self.color_btn.setStyleSheet(f"background: {self.cfg.color}; border: 1px solid #444")
+        self.color_btn.setIcon(line_icon(self.cfg.color or "#000000", self.line_style))
+        self.color_btn.setStyleSheet("background: white; border: 1px solid #444")
 
     def _on_enable(self, on: bool) -> None:
         self.enabledChanged.emit(self, on)

@@ -45,7 +45,7 @@ from gui.legend import legend_labels
 from gui.local_probe import LocalModelPanel
 from gui.maps_panel import MapsPanel
 from gui.multiples import SmallMultiples
-from gui.palette import color_for
+from gui.palette import color_for, line_styles
 from gui.perceptron import PerceptronPanel
 from gui.racers import RacerEditor
 from gui.scenario_form import ScenarioForm
@@ -418,8 +418,11 @@ class MainWindow(QMainWindow):
         self.perceptron.set_racers(entries, colors)
         self.loss.set_racers(labels, colors)
         self.frames.redraw_all()
+        styles = line_styles(colors)
         for i, ed in enumerate(self.editors):
             ed.set_selected(i == self.selected)
+            if i < len(styles):
+                ed.set_line_style(styles[i])
         self._show_equations()
         self.frames.on_frame()
 

@@ -222,6 +222,52 @@ def test_13_racers_are_drawn_as_distinct_pairs_in_both_panels(qapp: Any) -> None
             assert all(p.widthF() == 2.5 for p in pens)  # the render's wide strokes keep the style
 
 
+def _icon_pixels(icon: Any) -> np.ndarray:
+    """The alpha channel of ``icon`` at its size (where its line is drawn)."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QImage
+
+    img = icon.pixmap(QSize(40, 12)).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    raw = np.frombuffer(bytes(img.constBits()), np.uint8).reshape(img.height(), -1, 4)
+    return raw[:, : img.width(), 3].copy()
+
+
+@pytest.mark.slow
+def test_racers_past_eight_are_told_apart_wherever_they_are_listed(qapp: Any) -> None:
+    """The editors' line buttons, the leaderboard's samples and the perceptron's lines
+    show each racer's (colour, style) pair, not the colour alone."""
+    from PySide6.QtCore import Qt
+
+    from gui.app import offscreen_window
+    from gui.palette import color_for, line_styles
+
+    scn = load_scenario(RAVINE)
+    proto = scn.racers[0]
+    racers = [
+        copy_racer(proto, label=f"η = {lr:g}", color=None, params={"lr": lr})
+        for lr in (0.001 * (k + 1) for k in range(10))
+    ]
+    styles = line_styles([color_for(i) for i in range(10)])
+    with offscreen_window(replace(scn, racers=racers, steps=20), (900, 450), True) as win:
+        assert [ed.line_style for ed in win.editors] == styles
+        assert styles[8] == Qt.PenStyle.DashLine and styles[0] == Qt.PenStyle.SolidLine
+        solid, dashed = (_icon_pixels(win.editors[k].color_btn.icon()) for k in (0, 8))
+        mid = solid.shape[0] // 2
+        assert (solid[mid, 2:-2] > 0).all()  # one stroke across
+        assert (dashed[mid, 2:-2] > 0).any() and (dashed[mid, 2:-2] == 0).any()  # gaps
+        board = win.board
+        board.show_rows(win.race, win.race.leaderboard())
+        by_label = {board.item(r, 1).text(): board.item(r, 1).icon() for r in range(10)}
+        assert by_label["η = 0.001"].cacheKey() != by_label["η = 0.009"].cacheKey()
+        assert (_icon_pixels(by_label["η = 0.009"]) == dashed).all()
+    perc = load_scenario(SCN / "perceptron_batch.toml")
+    many = [copy_racer(perc.racers[0], label=f"r{k}", color=None) for k in range(10)]
+    with offscreen_window(replace(perc, racers=many), (900, 450), True) as win:
+        for items in (win.perceptron.trails, win.perceptron.lines):
+            pairs = {(it.opts["pen"].color().name(), it.opts["pen"].style()) for it in items}
+            assert len(pairs) == 10
+
+
 # ---------------------------------------------------------------------------- legend
 def test_legend_params_round_trips_through_save_and_load(tmp_path: Path) -> None:
     from engine.scenario import dumps_scenario
