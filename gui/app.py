@@ -193,7 +193,10 @@ def pictures(
     A window keeps a [view] flag (gradient field, step arrows, log y, ...) that a scenario
     set when the next scenario leaves it unset, so the next job is drawn in the same window
     only if it sets every flag the scenarios drawn there set; otherwise in a new window.
-    Jobs of one scenario (``render --each``) all share one window.
+    Jobs of one landscape scenario (``render --each``) share one window. A perceptron's picture
+    gets a window of its own: its panels' layout (the weight slice's colour bar, the
+    axes of three plots) keeps traces of an earlier picture that shift its plots by a
+    few pixels, and the weight slice and its contours with them.
     """
     from engine.scenario import VIEW_FLAGS
 
@@ -203,7 +206,8 @@ def pictures(
     try:
         for job in jobs:
             sets = {k for k in VIEW_FLAGS if getattr(job.scenario.view, k) is not None}
-            if win is not None and not flags_set <= sets:
+            perceptron = job.scenario.objective.kind == "perceptron"
+            if win is not None and (perceptron or win.is_perceptron or not flags_set <= sets):
                 _close(win)
                 win = None
             fresh = win is None
@@ -299,6 +303,8 @@ def _forget_text_sizes(win: MainWindow) -> None:
                     item._updateWidth()
                 else:
                     item._updateHeight()
+                item.picture = None  # its labels measured again when next drawn
+                item.update()
 
 
 def _close(win: MainWindow) -> None:

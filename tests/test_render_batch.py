@@ -56,7 +56,8 @@ def test_several_scenarios_one_png_each_as_a_single_render_draws_it(
     qapp: Any, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    names = [BOWL, SADDLE, RAVINE]
+    perceptrons = [SCN / "perceptron_batch.toml", SCN / "perceptron_stochastic.toml"]
+    names = [BOWL, SADDLE, RAVINE, *perceptrons]
     args = ["--out", f"{out}/", "--steps", "30", "--size", SIZE]
     assert render(*map(str, names), *args) == 0
     assert files(out) == sorted(f"{p.stem}.png" for p in names)  # no temporary left over
