@@ -186,6 +186,40 @@ def test_a_worker_lost_mid_map_is_survived() -> None:
 
 
 @pytest.mark.slow
+def test_a_tile_the_cluster_drops_is_sent_again(cluster: Any) -> None:
+    """A tile whose future the cluster cancels (as when a lost worker takes the tile's
+    inputs with it and the scheduler forgets the tile) is sent again: the map is
+    complete and equal to the local one."""
+    from distributed import Future
+
+    s = load_scenario(SCEN / "lecture_saddle.toml")
+    s = replace(s, objective=replace(s.objective, grad_noise=0.3))
+    r = s.racers[0]
+    spec = plan("start", r, view_of(s), res=(48,))
+    steps = 2000
+    local = compute_map(spec, s, r, steps, workers=2)
+    with cluster_mod.connect(None, cluster.scheduler_address) as session:
+        dropped: list[str] = []
+
+        def drop_one(done: int, total: int) -> None:
+            if dropped:
+                return
+            tiles = sorted(
+                str(k)
+                for ks in session.client.processing().values()
+                for k in ks
+                if str(k).startswith("map-tile-")
+            )
+            if tiles:  # cancelled from the client: its future ends cancelled
+                session.client.cancel([Future(tiles[0], session.client)])
+                dropped.append(tiles[0])
+
+        res = compute_map_cluster(session, spec, s, r, steps, drop_one)
+    assert dropped, "no tile was running when the first one arrived"
+    _same(local, res)
+
+
+@pytest.mark.slow
 def test_cli_workers_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "m"
     local = tmp_path / "l"

@@ -38,7 +38,7 @@ from typing import Any
 import distributed
 import numpy as np
 from distributed import WorkerPlugin, get_worker
-from distributed.client import FuturesCancelledError
+from distributed.client import FutureCancelledError, FuturesCancelledError
 
 from engine.maps.compute import METRICS, MapCancelled, MapResult, run_range
 from engine.maps.grid import MapError, MapSpec
@@ -337,15 +337,16 @@ def compute_map_cluster(
     at_start = _workers(client)
     met = set(at_start)  # every worker met while the map runs
     n_workers = max(1, len(at_start))
-    scen_f, spec_f = client.scatter([scenario, spec], broadcast=True, hash=False)
+    inputs = client.scatter([scenario, spec], broadcast=True, hash=False)
     token = uuid.uuid4().hex[:12]
     pending: dict[Any, tuple[int, int]] = {}  # distributed.Future -> its pixels
     keys: set[str] = set()
+    dropped: dict[tuple[int, int], int] = {}  # tiles the cluster dropped: times
 
     def submit(lo: int, hi: int) -> None:
-        key = f"map-tile-{token}-{lo}-{hi}"
+        key = f"map-tile-{token}-{lo}-{hi}-{dropped.get((lo, hi), 0)}"
         fut = client.submit(
-            run_tile, scen_f, spec_f, racer, lo, hi, steps, key=key, pure=False, retries=RETRIES
+            run_tile, *inputs, racer, lo, hi, steps, key=key, pure=False, retries=RETRIES
         )
         pending[fut] = (lo, hi)
         keys.add(key)
@@ -373,8 +374,20 @@ def compute_map_cluster(
                 lo, hi = pending.pop(fut)
                 try:
                     m, f, u, sec, where = fut.result()
-                except FuturesCancelledError:
-                    raise ClusterError("the cluster cancelled a tile of the map") from None
+                except (FutureCancelledError, FuturesCancelledError):
+                    # a lost worker can take a tile's inputs with it and the scheduler then
+                    # forgets the tile: sent again (with its inputs), a few times at most
+                    n = dropped[(lo, hi)] = dropped.get((lo, hi), 0) + 1
+                    if stop is not None and stop.is_set():
+                        continue  # stopped: not sent again (MapCancelled below)
+                    if n > RETRIES:
+                        raise ClusterError(
+                            f"pixels {lo}-{hi}: the cluster dropped them {n} times; "
+                            "the map was not finished"
+                        ) from None
+                    inputs = client.scatter([scenario, spec], broadcast=True, hash=False)
+                    submit(lo, hi)
+                    continue
                 except Exception as e:
                     if type(e).__name__ == "KilledWorker":
                         raise ClusterError(
@@ -411,7 +424,7 @@ def compute_map_cluster(
         losses = _losses(client, met, since, keys)
     finally:
         client.cancel(list(pending))
-        client.cancel([scen_f, spec_f])
+        client.cancel(inputs)
     # the scheduler's count, else the workers met that are gone (a worker that died and
     # came back at the same address escapes this one)
     lost = losses[0] if losses is not None else len(met - now_workers)
