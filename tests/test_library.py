@@ -274,9 +274,17 @@ def test_momentum_elongated_reproduces_d2l() -> None:
     for label, point in d2l.items():
         assert metrics(r, label).final_point == pytest.approx(point, abs=1e-6)
     rms = race("rmsprop_elongated")
-    assert metrics(rms, "RMSProp η = 0.4, γ = 0.9").final_point == pytest.approx(
-        (-0.010599, 0.0), abs=1e-5
-    )  # ε after the root (torch) instead of d2l's ε under it: equal to four digits
+    # d2l's rmsprop_2d (ε under the root), as written there
+    x1, x2, s1, s2, eta, gamma, eps = -5.0, -2.0, 0.0, 0.0, 0.4, 0.9, 1e-6
+    for _ in range(20):
+        g1, g2 = 0.2 * x1, 4 * x2
+        s1 = gamma * s1 + (1 - gamma) * g1**2
+        s2 = gamma * s2 + (1 - gamma) * g2**2
+        x1 -= eta / math.sqrt(s1 + eps) * g1
+        x2 -= eta / math.sqrt(s2 + eps) * g2
+    end = metrics(rms, "RMSProp η = 0.4, γ = 0.9").final_point
+    assert end == pytest.approx((x1, x2), rel=1e-12, abs=1e-15)
+    assert (round(x1, 6), round(x2, 6)) == (-0.010599, 0.0)  # d2l's printout
 
 
 def test_worked_example_first_step() -> None:

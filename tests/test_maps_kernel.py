@@ -85,6 +85,21 @@ def _maps(s: Scenario, racer: RacerConfig, nesterov: bool) -> list[MapSpec]:
     ]
 
 
+@pytest.mark.parametrize("opt", ["adagrad", "rmsprop", "adam"])
+def test_eps_under_the_root_is_mapped_by_races(opt: str) -> None:
+    """The batch kernel adds ε after the root only: a racer with eps_in_sqrt = true is
+    mapped by races (its own update), and its map is not the one without the switch."""
+    s = load_scenario(SCEN / "rosenbrock_race.toml")
+    racer = RacerConfig(opt, {"lr": 0.01, "eps": 0.5, "eps_in_sqrt": True}, label=opt)
+    spec = plan("lr", racer, view_of(s), res=(4,))
+    assert fast_plan(s, spec, racer, STEPS) is None
+    assert fast_plan(s, spec, replace(racer, params={"lr": 0.01, "eps": 0.5}), STEPS) is not None
+    ours = run_range(s, spec, racer, 0, spec.size, STEPS)
+    assert np.array_equal(ours[1], run_block(s, spec.racers(racer, 0, spec.size), STEPS)[1])
+    after = run_range(s, spec, replace(racer, params={"lr": 0.01, "eps": 0.5}), 0, spec.size, STEPS)
+    assert not np.array_equal(ours[1], after[1])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name", ["rosenbrock_race.toml", "himmelblau_four_minima.toml", "lecture_saddle.toml"]

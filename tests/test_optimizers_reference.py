@@ -135,6 +135,90 @@ def test_momentum_ema(landscape: str, u: float, v: float, lr: float, beta: float
     assert_rows(race, 0, reference(landscape, start, 60, update), "momentum")
 
 
+# ------------------------------------------------------------------ ε under the root
+# The notes write AdaGrad, RMSProp and (004) Adam with ε under the square root,
+# η·g/√(G + ε); torch adds it after the root. eps_in_sqrt = true is the notes' form.
+eps_values = st.sampled_from([1e-8, 1e-6, 1e-3, 0.1, 1.0])
+
+
+@SETTINGS
+@given(landscapes, unit, unit, log_lr, eps_values)
+def test_adagrad_eps_under_the_root(
+    landscape: str, u: float, v: float, lr: float, eps: float
+) -> None:
+    """G ← G + g², x ← x − η·g/√(G + ε) (000 slide 29, 002, 004), bit for bit."""
+    start = start_in(landscape, u, v)
+    acc = [0.0, 0.0]
+
+    def update(t: int, x: list, g: list) -> list:
+        for i in range(2):
+            acc[i] = acc[i] + g[i] * g[i]
+        return [x[i] - lr * g[i] / math.sqrt(acc[i] + eps) for i in range(2)]
+
+    cfg = RacerConfig("adagrad", {"lr": lr, "eps": eps, "eps_in_sqrt": True}, start=start)
+    race = run(landscape, [cfg], 60)
+    assert_rows(race, 0, reference(landscape, start, 60, update), "adagrad, ε under the root")
+
+
+@SETTINGS
+@given(landscapes, unit, unit, log_lr, st.floats(0.0, 0.999), eps_values)
+def test_rmsprop_eps_under_the_root(
+    landscape: str, u: float, v: float, lr: float, alpha: float, eps: float
+) -> None:
+    """E ← α·E + (1 − α)·g², x ← x − η·g/√(E + ε) (000 slide 33, 002, 004), bit for bit."""
+    start = start_in(landscape, u, v)
+    avg = [0.0, 0.0]
+
+    def update(t: int, x: list, g: list) -> list:
+        for i in range(2):
+            avg[i] = alpha * avg[i] + (1.0 - alpha) * g[i] * g[i]
+        return [x[i] - lr * g[i] / math.sqrt(avg[i] + eps) for i in range(2)]
+
+    params = {"lr": lr, "alpha": alpha, "eps": eps, "eps_in_sqrt": True}
+    race = run(landscape, [RacerConfig("rmsprop", params, start=start)], 60)
+    assert_rows(race, 0, reference(landscape, start, 60, update), "rmsprop, ε under the root")
+
+
+@pytest.mark.parametrize("correct", [True, False])
+@pytest.mark.parametrize("eps", [1e-7, 1e-2, 1.0])
+def test_adam_eps_under_the_root(correct: bool, eps: float) -> None:
+    """004's Algorithm 6: v̂ = v/(1 − β₁ᵗ), ŝ = s/(1 − β₂ᵗ), θ ← θ − η·v̂/√(ŝ + ε); without
+    bias correction v̂ = v, ŝ = s. Its moments are torch's lerp, the reference's the
+    plain formula: equal to rounding on a stable problem."""
+    lr, b1, b2, start, steps = 0.05, 0.9, 0.999, (-3.0, 2.5), 300
+    m, s = [0.0, 0.0], [0.0, 0.0]
+
+    def update(t: int, x: list, g: list) -> list:
+        k = t + 1
+        out = []
+        for i in range(2):
+            m[i] = b1 * m[i] + (1.0 - b1) * g[i]
+            s[i] = b2 * s[i] + (1.0 - b2) * g[i] * g[i]
+            mh = m[i] / (1.0 - b1**k) if correct else m[i]
+            sh = s[i] / (1.0 - b2**k) if correct else s[i]
+            out.append(x[i] - lr * mh / math.sqrt(sh + eps))
+        return out
+
+    params = {"lr": lr, "eps": eps, "bias_correction": correct, "eps_in_sqrt": True}
+    race = run("booth", [RacerConfig("adam", params, start=start)], steps)
+    assert_rows(race, 0, reference("booth", start, steps, update), "adam", rtol=1e-12)
+    # and it is not torch's form (ε after the root), which the same race gives without it
+    torch_form = run(
+        "booth", [RacerConfig("adam", {**params, "eps_in_sqrt": False}, start=start)], 5
+    )
+    assert torch_form.trajectory(0).x[1].tolist() != race.trajectory(0).x[1].tolist()
+
+
+def test_eps_under_the_root_changes_nothing_else() -> None:
+    """The default (ε after the root) is torch's: the switch off packs the same update as
+    before it existed, and it is refused for torch.optim."""
+    for name in ("adagrad", "rmsprop", "adam"):
+        opt = OPTIMIZERS[name]
+        assert opt.resolve({})["eps_in_sqrt"] is False
+        with pytest.raises(ValueError, match="eps_in_sqrt"):
+            opt.torch_kwargs({"eps_in_sqrt": True})
+
+
 # ------------------------------------------------------------------ NAG (look-ahead form)
 @SETTINGS
 @given(landscapes, unit, unit, log_lr, st.floats(0, 1, exclude_max=True))

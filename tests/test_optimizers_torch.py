@@ -23,7 +23,9 @@ The chaos horizon. On chaotic runs (Rastrigin with a large step, anything close 
 blowing up, ...) a one-ulp difference doubles every few steps, so no tolerance holds
 for 60 steps although both sides compute the same thing. Each race therefore carries
 three noisy twins of the racer, nudged after every update by ±1e-13 of the update's
-operands (about 450 ulps, random signs): their drift from the racer is our own,
+operands (about 450 ulps, random signs), their real hyperparameters by ±4 ulps (the
+rounding of products with them, which a cancelling gradient, g + λ·x with λ offsetting
+the curvature, blows up): their drift from the racer is our own,
 measured amplification of rounding-sized errors along this very trajectory. Row t must
 agree with torch to max(1e-10, 10 × that drift), i.e. beyond 1e-10 only where rounding
 of some 4500 ulps per update could explain it, and only while the drift stays below
@@ -66,6 +68,7 @@ STEPS = 60
 RTOL = 1e-10
 TWINS = 3  # noisy twins per race (see race_run)
 TWIN_DELTA = 1e-13  # their relative nudge per update (~450 ulps)
+HP_DELTA = 4 * float(np.finfo(np.float64).eps)  # their hyperparameters' nudge (4 ulps)
 SLACK = 10.0  # tolerance beyond RTOL: this many times the twins' drift
 HORIZON = 1e-6  # compare while the twins drift less than this (the chaos horizon)
 ROUNDING = 64 * float(np.finfo(np.float64).eps)  # a few ulps per update
@@ -79,6 +82,8 @@ def torch_kwargs(name: str, params: dict[str, Any]) -> dict[str, Any]:
     kw = dict(params)
     if name == "adam":
         assert kw.pop("bias_correction"), "torch.optim.Adam always corrects the bias"
+    if name in ("adam", "adagrad", "rmsprop"):
+        assert not kw.pop("eps_in_sqrt"), "torch.optim adds ε after the root"
     if "beta1" in kw:
         kw["betas"] = (kw.pop("beta1"), kw.pop("beta2"))
     if name == "rprop":
@@ -120,6 +125,10 @@ def _torch_valid(name: str, p: dict[str, Any]) -> dict[str, Any]:
     # Adam, checked against its formula in tests/test_worked_examples.py)
     if name == "adam":
         p["bias_correction"] = True
+    # torch.optim adds ε after the root (eps_in_sqrt = true: the notes' form, checked
+    # against its formula in tests/test_optimizers_reference.py)
+    if name in ("adam", "adagrad", "rmsprop"):
+        p["eps_in_sqrt"] = False
     # torch.optim.SGD rejects Nesterov without momentum or with dampening.
     if name == "sgd" and p["nesterov"]:
         if p["momentum"] == 0.0:
@@ -255,12 +264,14 @@ def race_run(
     nudge by the operands models the cancellation of x + Δx when |Δx| ≈ |x|.
     """
     obj = LandscapeObjective.create(landscape, start=start)
+    rng = np.random.default_rng(12345)
     racers = [
-        RacerConfig(name, dict(params), schedule[0], dict(schedule[1]), start=start)
-        for _ in range(TWINS + 1)
-    ]
+        RacerConfig(name, nudged(name, params, rng) if j else dict(params), schedule[0],
+                    dict(schedule[1]), start=start)
+        for j in range(TWINS + 1)
+    ]  # fmt: skip
     race = Race(obj, racers, steps=steps)
-    signs = np.random.default_rng(12345).choice([-1.0, 1.0], size=(steps, TWINS, 2))
+    signs = rng.choice([-1.0, 1.0], size=(steps, TWINS, 2))
     with np.errstate(all="ignore"):
         for t in range(steps):
             prev = race.X[1:].copy()
@@ -268,6 +279,28 @@ def race_run(
             cur = race.X[1:]
             cur += TWIN_DELTA * signs[t] * np.maximum(np.abs(prev), np.abs(cur))
     return race
+
+
+def nudged(name: str, params: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """``params`` with each nonzero real hyperparameter moved by ±HP_DELTA (relative, a
+    random sign; the other sign where that one leaves its range): a twin's measure of
+    rounding in the products with hyperparameters (torch's FMA-contracted
+    ``add(alpha=)``, e.g. the L2 term g + λ·x, which cancels g when λ offsets the
+    curvature and makes one ulp of λ·x a large part of the gradient)."""
+    out = dict(params)
+    for spec in OPTIMIZERS[name].params:
+        v = out.get(spec.name)
+        if spec.kind != "float" or not isinstance(v, float) or v == 0.0 or not math.isfinite(v):
+            continue
+        sign = float(rng.choice([-1.0, 1.0]))
+        for s in (sign, -sign):
+            w = v * (1.0 + s * HP_DELTA)
+            if (spec.lo < w or (w == spec.lo and not spec.lo_open)) and (
+                w < spec.hi or (w == spec.hi and not spec.hi_open)
+            ):
+                out[spec.name] = w
+                break
+    return out
 
 
 def relerr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -364,6 +397,18 @@ def test_matches_torch_at_defaults() -> None:
             race = race_run(name, params, landscape, ls.start, STEPS)
             theirs, their_div = torch_run(name, params, landscape, ls.start, STEPS)
             compare(race, theirs, their_div, f"{name} on {landscape}")
+
+
+def test_a_cancelling_gradient_is_within_the_twins_measure() -> None:
+    """A draw hypothesis once found: L2 decay λ ≈ 2 offsets the saddle's −2 curvature in
+    y, so g + λ·x keeps ~1e-9 of ~6 and one ulp of λ·x (torch's FMA-contracted add)
+    moves AdaGrad's normalised step by 1e-10 at step 2; the twins' nudged λ measure it."""
+    params = {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 1.999999999618357,
+              "initial_accumulator_value": 0.0, "eps": 1e-10, "eps_in_sqrt": False}  # fmt: skip
+    start = (-3.0, -3.0)
+    race = race_run("adagrad", params, "saddle", start, STEPS)
+    theirs, their_div = torch_run("adagrad", params, "saddle", start, STEPS)
+    compare(race, theirs, their_div, "adagrad, cancelling gradient")
 
 
 @pytest.mark.parametrize("name", SCHEDULED)

@@ -99,6 +99,15 @@ NOTES_ERRATA = {
     "newton-stationary-point": "positive definite",
     "torch-decay-default": "default 0",
     "eps-placement": "η/(√G + ε)",
+    "momentum-example-form": "(−0.290, 0.0017)",
+    "ideal-f-divergence": "η > 1 = 2/λmax",
+    "bfgs-rank": "rank-two",
+    "minibatch-table": "1024–1151",
+    "adam-beta-range": "β₁, β₂ ∈ [0, 1)",
+    "hessian-eigenvalues": "eigenvalues",
+    "rmsprop-index": "wₜ = wₜ₋₁",
+    "adam-bias-power": "β₁ᵗ",
+    "sqrt-epoch-zero": "k·lr₀/√(epoch + 1)",
 }
 
 

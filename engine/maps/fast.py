@@ -119,6 +119,8 @@ def fast_plan(scenario: Scenario, spec: MapSpec, racer: RacerConfig, steps: int)
     if svml and (not const_lr or _uses_vector_maths(int(obj.lid))):
         return None  # SVML's vector maths would not give the race's bits
     params = opt.resolve(racer.params)
+    if params.get("eps_in_sqrt", False):
+        return None  # the batch kernel's updates add ε after the root only: races
     flags = np.zeros(K.FL_SIZE, dtype=np.int64)
     flags[K.FL_NESTEROV] = bool(params.get("nesterov", False)) if racer.optimizer == "sgd" else 0
     flags[K.FL_AMSGRAD] = bool(params.get("amsgrad", False)) if fam == K.FAM_ADAM else 0

@@ -219,11 +219,12 @@ def opt_update(
         if t == 0:
             for i in range(d):
                 st[0, i] = hp[adaptive.INITIAL]  # G starts at initial_accumulator_value
+        root = hp[adaptive.AG_EPS_ROOT] != 0.0  # ε under the root: the notes' form
         for i in range(d):
             gi = g[i]
             s = st[0, i] + 1.0 * gi * gi
             st[0, i] = s
-            std = math.sqrt(s) + eps
+            std = math.sqrt(s + eps) if root else math.sqrt(s) + eps
             x[i] = x[i] + (-clr) * gi / std
     elif oid == ADADELTA:
         rho = hp[adaptive.RHO]
@@ -242,6 +243,7 @@ def opt_update(
         eps = hp[adaptive.RMS_EPS]
         momentum = hp[adaptive.RMS_MOMENTUM]
         centered = hp[adaptive.CENTERED] != 0.0
+        root = hp[adaptive.RMS_EPS_ROOT] != 0.0  # ε under the root: the notes' form
         for i in range(d):  # st[0]: E[g²], st[1]: E[g] (centered), st[2]: the buffer b
             gi = g[i]
             sq = ema_sq(st[0, i], gi, alpha)
@@ -249,10 +251,11 @@ def opt_update(
             if centered:
                 ga = ema(st[1, i], gi, alpha)
                 st[1, i] = ga
-                avg = math.sqrt(sq + (-1.0) * ga * ga)
+                sq = sq + (-1.0) * ga * ga
+            if root:
+                avg = math.sqrt(sq + eps)
             else:
-                avg = math.sqrt(sq)
-            avg = avg + eps
+                avg = math.sqrt(sq) + eps
             if momentum > 0.0:
                 buf = st[2, i] * momentum + 1.0 * gi / avg
                 st[2, i] = buf
@@ -266,7 +269,9 @@ def opt_update(
         amsgrad = hp[adam.AMSGRAD] != 0.0
         if oid == ADAM and hp[adam.BIAS_CORRECTION] == 0.0:  # x ← x − η·m/(√v̂ + ε)
             bc1 = 1.0
+            bc2 = 1.0
             bc2_sqrt = 1.0
+        root = oid == ADAM and hp[adam.EPS_ROOT] != 0.0  # ε under the root: the 004 notes'
         step_size = lr / bc1
         if bc2_sqrt < 0.0:
             bc2_sqrt = 1.0 if bc2 == 1.0 else bc2**half  # pow(1, y) = 1 exactly
@@ -282,6 +287,9 @@ def opt_update(
                 if v > vh:  # max(st[2, i], v), as max() picks (no overload to compile)
                     vh = v
                 st[2, i] = vh
+            if root:  # x ← x − η/(1 − β₁ᵗ) · m / √(v̂/(1 − β₂ᵗ) + ε)
+                x[i] = x[i] + (-step_size) * m / math.sqrt(vh / bc2 + eps)
+                continue
             r = math.sqrt(vh)
             if bc2_sqrt != 1.0:  # r / 1.0 is r (every bit): no division once bc2 is 1
                 r = r / bc2_sqrt

@@ -22,6 +22,7 @@ from engine.optimizers.spec import (
     BETA1,
     BETA2,
     DECOUPLED_WEIGHT_DECAY,
+    EPS_IN_SQRT,
     WEIGHT_DECAY,
     Optimizer,
     eps_param,
@@ -123,13 +124,15 @@ ADAM = Optimizer(
             "divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ (false: the 003 notes' form)",
             kind="bool",
         ),
+        EPS_IN_SQRT,
     ),
     "g ← ∇f(x) + λ·x\nm ← β₁·m + (1 − β₁)·g\nv ← β₂·v + (1 − β₂)·g²\n"
     f"v̂ ← max(v̂, v) (amsgrad) or v\n{_ADAM_STEP}\n"
-    "bias_correction = false:  x ← x − η·m / (√v̂ + ε)",
+    "bias_correction = false:  x ← x − η·m / (√v̂ + ε)\n"
+    "eps_in_sqrt = true:  x ← x − η/(1 − β₁ᵗ) · m / √(v̂ / (1 − β₂ᵗ) + ε)   (or √(v̂ + ε))",
     description="Kingma & Ba's Adam with bias correction (Algorithm 1 of the paper); "
-    "bias_correction = false is the 003 notes' Adam (torch.optim.Adam has no such "
-    "switch: checked against the formula).",
+    "bias_correction = false is the 003 notes' Adam and eps_in_sqrt = true the 004 notes' "
+    "(torch.optim.Adam has neither switch: checked against the formulas).",
     torch="Adam",
     decay="l2",
     torch_pairs=_BETAS,
@@ -214,6 +217,6 @@ ADAMAX = Optimizer(
 _FAMILY = (ADAM.params, ADAMW.params, NADAM.params, RADAM.params, ADAMAX.params)
 _, BETA_1, BETA_2, EPS, _ = slots("lr beta1 beta2 eps weight_decay", *_FAMILY)
 AMSGRAD = slots("_ _ _ _ _ amsgrad", ADAM.params, ADAMW.params)[-1]
-BIAS_CORRECTION = slots("_ _ _ _ _ _ bias_correction", ADAM.params)[-1]
+BIAS_CORRECTION, EPS_ROOT = slots("_ _ _ _ _ _ bias_correction eps_in_sqrt", ADAM.params)[-2:]
 MOMENTUM_DECAY = slots("_ _ _ _ _ momentum_decay decoupled_weight_decay", NADAM.params)[-2]
 slots("_ _ _ _ _ decoupled_weight_decay", RADAM.params)  # its decay_switch

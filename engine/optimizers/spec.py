@@ -166,6 +166,8 @@ class Optimizer:
         p = self.resolve(params)
         if p.pop("bias_correction", True) is False:
             raise ValueError(f"torch.optim.{self.torch} has no bias_correction = false")
+        if p.pop("eps_in_sqrt", False) is True:
+            raise ValueError(f"torch.optim.{self.torch} has no eps_in_sqrt = true")
         for key, names in self.torch_pairs:
             p[key] = tuple(p.pop(n) for n in names)
         return p
@@ -212,6 +214,13 @@ def eps_param(default: float) -> ParamSpec:
     )
 
 
+#: ε under the root (the lecture notes' form) instead of after it (torch's)
+EPS_IN_SQRT = ParamSpec(
+    "eps_in_sqrt",
+    False,
+    "put ε under the square root, √(G + ε) (the notes' form), not after it, √G + ε (torch's)",
+    kind="bool",
+)
 WEIGHT_DECAY = ParamSpec(
     "weight_decay", 0.0, "L2 penalty λ added to the gradient", lo=0.0, symbol="λ"
 )
