@@ -74,3 +74,11 @@ def line_icon(color: str, style: Qt.PenStyle, width: int = 40, height: int = 12)
         p.end()
         icon = _ICONS[key] = QIcon(pm)
     return icon
+
+
+def dash_pattern(style: Qt.PenStyle) -> tuple[float, ...]:
+    """Qt's dash pattern of ``style`` (on, off, ... lengths in pen widths), () for a solid
+    line: how a view that strokes no Qt pen (the 3-D trails) draws the same style."""
+    if style == Qt.PenStyle.SolidLine:
+        return ()
+    return tuple(float(v) for v in QPen(style).dashPattern())

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.palette import color_for
+from gui.palette import color_for, dash_pattern, line_styles
 from gui.surface3d_gl import Scene, camera_home, gl_unavailable, make_view
 
 if TYPE_CHECKING:
@@ -190,7 +190,11 @@ class Surface3D(QWidget):
             minima = self.win.race.objective.minima() if not self.win.is_perceptron else []
             scene.set_landscape(panel, minima, log)
             self._counts = []
-        styles = [(c.color or color_for(i), bool(c.enabled)) for i, c in enumerate(race.racers)]
+        colors = [c.color or color_for(i) for i, c in enumerate(race.racers)]
+        styles = [
+            (color, bool(c.enabled), dash_pattern(dash))
+            for color, c, dash in zip(colors, race.racers, line_styles(colors), strict=True)
+        ]
         if styles != scene.styles:
             scene.set_racers(styles)
             self._counts = []

@@ -14,6 +14,8 @@ Rules:
   the last row. It ends at its last point before the racer first leaves the home box
   widened by half its size on each side (:func:`widened`; its head is then hidden):
   beyond, over no surface, heights mean little and a diverging run's would be huge.
+- A dashed trail (racers past the eighth, as in the 2-D panels) is cut by the distance
+  it travels in (x, y) (:func:`dash_segments`), so heights do not stretch its dashes.
 """
 
 from __future__ import annotations
@@ -199,3 +201,29 @@ class LiftedTrail:
         if self.head is not None and (self.n == 0 or tuple(pts[-1, :2]) != self.head[:2]):
             pts = np.vstack([pts, np.array(self.head)[None, :]])
         return pts
+
+
+def dash_segments(pos: np.ndarray, pattern: tuple[float, ...], unit: float) -> np.ndarray:
+    """The pieces of the polyline ``pos`` (k, 3) drawn in ``pattern`` (on, off, on, ...
+    lengths in ``unit``s of the distance travelled in (x, y), as a Qt dash pattern), as
+    end-point pairs (2m, 3) for lines drawn pair by pair; an empty ``pattern`` (a solid
+    line): every segment."""
+    if pos.shape[0] < 2:
+        return np.zeros((0, pos.shape[1]))
+    step = np.hypot(np.diff(pos[:, 0]), np.diff(pos[:, 1]))
+    s = np.concatenate([[0.0], np.cumsum(step)])
+    total = float(s[-1])
+    if not pattern or not total > 0.0 or not unit > 0.0:
+        return np.repeat(pos, 2, axis=0)[1:-1]
+    marks = np.cumsum(np.asarray(pattern, dtype=np.float64) * unit)  # ends of the parts
+    period = float(marks[-1])
+    n = math.ceil(total / period)
+    starts = np.concatenate([[0.0], marks[:-1]])
+    cuts = (np.arange(n)[:, None] * period + starts[None, :]).ravel()
+    at = np.unique(np.concatenate([s, cuts[(cuts > 0.0) & (cuts < total)]]))
+    pts = np.column_stack([np.interp(at, s, pos[:, j]) for j in range(pos.shape[1])])
+    part = np.searchsorted(marks, (0.5 * (at[:-1] + at[1:])) % period, side="right")
+    on = part % 2 == 0  # the pattern's even entries are drawn
+    out = np.empty((2 * int(on.sum()), pos.shape[1]))
+    out[0::2], out[1::2] = pts[:-1][on], pts[1:][on]
+    return out

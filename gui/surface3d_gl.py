@@ -30,6 +30,7 @@ from gui.surface3d_geometry import (
     Heights,
     LiftedTrail,
     SurfaceGrid,
+    dash_segments,
     loss_at,
     surface_grid,
     widened,
@@ -43,6 +44,7 @@ HEIGHT = 0.5  # the height range drawn, in units of the home box's longer side
 LIFT = 0.03  # trails and heads above the surface, as a fraction of the height range
 HEAD_PX = 13.0
 TRAIL_PX = 2.5
+DASH_UNITS = 150.0  # a dash pattern's unit: the home box's width over this (4 units a dash)
 #: the default camera: 45° above the box, from beyond its x₁ = x_min, y = y_min corner
 #: (a ravine along x₁ is seen along its length; the box fills the view)
 CAMERA = {"elevation": 45.0, "azimuth": -150.0, "distance": 1.6}
@@ -239,7 +241,8 @@ class Scene:
         self.drawn: list[np.ndarray] = []  # what each line was given (float64; GL: float32)
         self.heads: Any = None  # one GLScatterPlotItem for every head
         self.trails: list[LiftedTrail] = []
-        self.styles: list[tuple[str, bool]] = []  # (colour, switched on) per racer
+        # (colour, switched on, dash pattern: () solid) per racer
+        self.styles: list[tuple[str, bool, tuple[float, ...]]] = []
         self.heights = Heights(False, 0.0, 1.0)
         self.grid: SurfaceGrid | None = None  # the surface's
         self.box = (0.0, 1.0, 0.0, 1.0)  # the home box drawn
@@ -340,8 +343,8 @@ class Scene:
         what = "log₁₀(f − f_min + ε)" if self.heights.log else "f"
         self.labels[2].setData(pos=(x0, y1, top), text=f"height: {what}")
 
-    def set_racers(self, styles: list[tuple[str, bool]]) -> None:
-        """One line per racer in its colour; trails taken anew."""
+    def set_racers(self, styles: list[tuple[str, bool, tuple[float, ...]]]) -> None:
+        """One line per racer in its colour and dash pattern; trails taken anew."""
         import pyqtgraph as pg
         import pyqtgraph.opengl as gl
 
@@ -354,9 +357,9 @@ class Scene:
         self.lines = []
         self.drawn = []
         self.trails = []
-        for color, _enabled in styles:  # a racer switched off keeps a hidden line
+        for color, _enabled, dash in styles:  # a racer switched off keeps a hidden line
             line = gl.GLLinePlotItem(color=pg.mkColor(color).getRgbF(), width=TRAIL_PX,
-                                     antialias=False, mode="line_strip",
+                                     antialias=False, mode="lines" if dash else "line_strip",
                                      glOptions="translucent")  # fmt: skip
             line.setParentItem(self.lifted)
             line.setVisible(False)
@@ -406,6 +409,10 @@ class Scene:
             return
         pos = np.column_stack([pts[:, :2], self.heights(pts[:, 2])])
         self.drawn[i] = pos
+        dash = self.styles[i][2]
+        if dash:  # cut into dashes by the distance travelled: DASH_UNITS to the box's width
+            x0, x1, _, _ = self.box
+            pos = dash_segments(pos, dash, (x1 - x0) / DASH_UNITS)
         line.setData(pos=pos)
         line.setVisible(True)
 

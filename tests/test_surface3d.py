@@ -112,6 +112,33 @@ def test_surface_grid_is_f_over_the_box_and_its_heights_range() -> None:
     assert widened(box) == (-7.0, 5.0, -3.0, 5.0)
 
 
+def test_dash_segments_cut_a_path_by_the_distance_travelled() -> None:
+    from gui.surface3d_geometry import dash_segments
+
+    pos = np.array([[0.0, 0.0, 5.0], [10.0, 0.0, 7.0], [10.0, 10.0, 9.0]])
+    pieces = dash_segments(pos, (4.0, 2.0), 1.0).reshape(-1, 2, 3)
+    # on [0, 4], off, on [6, 10], off [10, 12], on [12, 16], off, on [18, 20]: heights follow
+    assert pieces.tolist() == [
+        [[0.0, 0.0, 5.0], [4.0, 0.0, 5.8]],
+        [[6.0, 0.0, 6.2], [10.0, 0.0, 7.0]],
+        [[10.0, 2.0, 7.4], [10.0, 6.0, 8.2]],
+        [[10.0, 8.0, 8.6], [10.0, 10.0, 9.0]],
+    ]
+    solid = dash_segments(pos, (), 1.0).reshape(-1, 2, 3)
+    assert solid.tolist() == [
+        [pos[0].tolist(), pos[1].tolist()],
+        [pos[1].tolist(), pos[2].tolist()],
+    ]
+    assert dash_segments(pos[:1], (4.0, 2.0), 1.0).shape == (0, 3)
+    # a long path: the drawn share is the pattern's (dash-dot: (4 + 1) of 9 units)
+    t = np.linspace(0.0, 50.0, 2001)
+    spiral = np.column_stack([t * np.cos(t / 5), t * np.sin(t / 5), t])
+    cut = dash_segments(spiral, (4.0, 2.0, 1.0, 2.0), 0.5).reshape(-1, 2, 3)
+    on = np.hypot(*(cut[:, 1, :2] - cut[:, 0, :2]).T).sum()
+    total = np.hypot(*np.diff(spiral[:, :2], axis=0).T).sum()
+    assert on / total == pytest.approx(5 / 9, abs=0.01)
+
+
 def test_the_geometry_imports_neither_qt_nor_pyqtgraph() -> None:
     code = (
         "import sys, gui.surface3d_geometry; "
@@ -282,6 +309,28 @@ out["reopened"] = trails()
 out["reopened_valid"] = bool(panel.view is not None and panel.view.isValid())
 img = panel.view.grabFramebuffer()
 img.save(sys.argv[1])
+# racers past the eighth: their trails dashed as in the 2-D panels, cut by distance
+from dataclasses import replace
+from gui.palette import dash_pattern, line_styles
+from gui.surface3d_geometry import dash_segments
+from gui.surface3d_gl import DASH_UNITS
+ten = [replace(scn.racers[0], color=None, label=f"r{k}", start=(-4.0 + 0.7 * k, 4.5))
+       for k in range(10)]
+win.load(replace(scn, racers=ten))
+win.race.advance(150)
+pump(0.4)
+sc = panel.scene
+dashes = [dash_pattern(s) for s in line_styles([color_for(k) for k in range(10)])]
+x0, x1 = sc.box[0], sc.box[1]
+out["dashed"] = []
+for k in (0, 8, 9):
+    unit = (x1 - x0) / DASH_UNITS
+    want = dash_segments(sc.drawn[k], dashes[k], unit) if dashes[k] else sc.drawn[k]
+    out["dashed"].append({
+        "mode": sc.lines[k].mode, "dash": list(dashes[k]),
+        "exact": bool(np.array_equal(sc.lines[k].pos, want.astype(np.float32))),
+        "pieces": int(len(sc.lines[k].pos)),
+    })
 # a perceptron race has no surface: the dock says so; a landscape again draws again
 win.load(load_scenario("scenarios/perceptron_batch.toml"))
 pump(0.3)
@@ -394,6 +443,14 @@ def test_trails_are_recorded_rows_at_the_height_of_their_loss(drawn: dict[str, A
 
 
 @pytest.mark.slow
+def test_racers_past_the_eighth_have_dashed_trails(drawn: dict[str, Any]) -> None:
+    solid, dashed, dotted = drawn["dashed"]
+    assert solid["mode"] == "line_strip" and solid["dash"] == [] and solid["exact"]
+    assert dashed["mode"] == "lines" and dashed["dash"] and dashed["exact"]
+    assert dotted["mode"] == "lines" and dotted["dash"] and dotted["exact"]
+    assert dashed["pieces"] > 10 and dashed["pieces"] % 2 == 0
+
+
 def test_trails_grow_with_the_race_and_come_back_after_reopening(drawn: dict[str, Any]) -> None:
     for a, b in zip(drawn["trails_20"], drawn["trails_220"], strict=True):
         assert a["count"] == 21 and b["count"] == 221
