@@ -103,6 +103,7 @@ NOTES_ERRATA = {
     "ideal-f-divergence": "η > 1 = 2/λmax",
     "bfgs-rank": "rank-two",
     "minibatch-table": "1024–1151",
+    "minibatch-loop-range": "⌈m/batch_size⌉ updates",
     "adam-beta-range": "β₁, β₂ ∈ [0, 1)",
     "hessian-eigenvalues": "eigenvalues",
     "rmsprop-index": "wₜ = wₜ₋₁",
