@@ -67,7 +67,8 @@ RMSPROP = Optimizer(
     "eps_in_sqrt = true:  D ← √(E[g²] + ε)   (centered: D ← √(E[g²] − E[g]² + ε))\n"
     "μ > 0:  b ← μ·b + g/D,  x ← x − η·b;   else  x ← x − η·g/D",
     description="Hinton's RMSProp; the lectures' E[g²] ← 0.9E[g²] + 0.1g² is alpha = 0.9, "
-    "and their ε under the root is eps_in_sqrt = true (torch adds it after the root).",
+    "and their ε under the root is eps_in_sqrt = true (torch.optim.RMSprop adds it after "
+    "the root and has no such switch: checked against the formula).",
     torch="RMSprop",
     decay="l2",
     momentum_slot=2,
