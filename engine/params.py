@@ -7,6 +7,7 @@ scenario validation, ``main.py list``, the GUI editors and the README tables.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -129,6 +130,24 @@ class ParamSpec:
 
 def _fmt(v: float) -> str:
     return f"{v:g}"
+
+
+def updated(
+    by_name: Mapping[str, ParamSpec], valid: dict[str, Any], changes: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`resolve` of ``valid`` (a resolve result of the specs ``by_name``) updated by
+    ``changes``: only the changed values are validated again (ParamError as resolve
+    raises it)."""
+    out = dict(valid)
+    for name, value in changes.items():
+        spec = by_name.get(name)
+        if spec is None:
+            raise ParamError(f"{name}: unknown parameter; expected one of {', '.join(by_name)}")
+        try:
+            out[name] = spec.validate(value)
+        except ParamError as e:
+            raise ParamError(f"{name}: {e}") from None
+    return out
 
 
 def resolve(specs: tuple[ParamSpec, ...], given: dict[str, Any] | None) -> dict[str, Any]:

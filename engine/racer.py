@@ -114,6 +114,18 @@ class RacerConfig:
         new._valid = self._valid  # a tuple of dicts nothing writes to
         return new
 
+    def with_params(self, changes: dict[str, Any]) -> RacerConfig:
+        """A copy (:meth:`copy`) with ``changes`` to its hyperparameters, validated: the
+        changed values and the optimizer's rule across them (ParamError if bad); the
+        rest as validated before. What ``dataclasses.replace`` with the merged parameters
+        gives, without validating every field again (a map makes one per pixel)."""
+        opt = get_optimizer(self.optimizer)
+        valid = opt.updated(_validated(self)[2], changes)
+        new = self.copy()
+        new.params = dict(valid)
+        new._valid = (self.optimizer, dict(valid), valid, opt.hyper_bytes(valid))
+        return new
+
 
 _SCALARS = frozenset({float, int, bool, str, type(None)})
 

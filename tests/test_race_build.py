@@ -157,6 +157,35 @@ def test_a_copy_holds_the_same_settings_in_containers_of_its_own() -> None:
     assert validated_params(d)["lr"] == 0.2 and validated_params(c)["lr"] == 0.1
 
 
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_with_params_is_replace_with_the_merged_parameters(name: str) -> None:
+    """What a map makes per pixel: the same config, parameters and packed values as
+    dataclasses.replace with the merged parameters (validated in full) gives."""
+    from dataclasses import replace
+
+    base = RacerConfig(name, schedule="step", schedule_params={"step_size": 7}, label="b",
+                       color="#123456", start=(0.5, -0.25))  # fmt: skip
+    for p in variants(name)[1:]:
+        changes = {k: v for k, v in p.items() if v != base.params[k]}
+        ours = base.with_params(changes)
+        ref = replace(base, params={**base.params, **changes})
+        assert ours == ref and ours.params == ref.params
+        assert ours._valid[3] == ref._valid[3]  # the packed hyperparameters
+        assert validated_params(ours) == validated_params(ref)
+    assert base.params == RacerConfig(name).params  # the base is not changed
+
+
+def test_with_params_refuses_what_replace_refuses() -> None:
+    base = RacerConfig("sgd", {"lr": 0.1})
+    with pytest.raises(ParamError, match="lr"):
+        base.with_params({"lr": -1.0})
+    with pytest.raises(ParamError, match="unknown parameter"):
+        base.with_params({"beta1": 0.9})
+    with pytest.raises(ParamError, match="nesterov"):  # the rule across parameters
+        base.with_params({"nesterov": True})
+    assert base.with_params({"nesterov": True, "momentum": 0.9}).params["nesterov"] is True
+
+
 def test_a_racer_with_a_start_of_the_wrong_size_is_refused_by_name() -> None:
     obj = LandscapeObjective.create("rosenbrock")
     with pytest.raises(ValueError, match=r"start: expected 2 numbers .* got 3"):

@@ -10,7 +10,7 @@ for starts), like an image; pixel ``p`` of the flat order is ``divmod(p, n_first
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,9 +64,7 @@ class MapSpec:
             c = base.copy()
             c.start = (float(vals[0]), float(vals[1]))
             return c
-        params = dict(base.params)
-        params.update(zip(self.names, vals, strict=True))
-        return replace(base, params=params)
+        return base.with_params(dict(zip(self.names, vals, strict=True)))
 
     def racers(self, base: RacerConfig, lo: int, hi: int) -> list[RacerConfig]:
         """The racers of flat pixels ``lo`` to ``hi``."""

@@ -15,6 +15,7 @@ Updates name their slots with :func:`slots` (checked against the spec at import)
 from __future__ import annotations
 
 import functools
+import operator
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.params import ParamError, ParamSpec, resolve
+from engine.params import ParamError, ParamSpec, resolve, updated
 
 K_STATE = 4  # state vectors per racer
 S_STATE = 4  # scalar state slots per racer
@@ -107,6 +108,16 @@ class Optimizer:
                 raise ParamError(problem)
         return p
 
+    def updated(self, valid: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`resolve` of ``valid`` (a resolve result) with ``changes``: the changed
+        values validated, and the rule across the parameters checked (ParamError)."""
+        p = updated(self._by_name, valid, changes)
+        if self.rule is not None:
+            problem = self.rule(p)
+            if problem:
+                raise ParamError(problem)
+        return p
+
     def extra_evals(self, p: dict[str, Any]) -> int:
         """Objective evaluations per update besides the recorded one (resolved ``p``)."""
         if self.lookahead:
@@ -122,15 +133,30 @@ class Optimizer:
         return hp
 
     @functools.cached_property
-    def _row(self) -> struct.Struct:
-        """The hyperparameters' float64 values in spec order, as bytes (native order)."""
-        return struct.Struct(f"={len(self.params)}d")
+    def _by_name(self) -> dict[str, ParamSpec]:
+        return {spec.name: spec for spec in self.params}
+
+    @functools.cached_property
+    def _row(self) -> tuple[struct.Struct, Callable[[Mapping[str, Any]], tuple[Any, ...]]]:
+        """The hyperparameters' float64 values in spec order as bytes (native order), and
+        the function giving their values in that order."""
+        names = [spec.name for spec in self.params]
+        get: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+        if len(names) > 1:
+            get = operator.itemgetter(*names)
+        elif names:
+            one = names[0]
+            get = lambda p: (p[one],)  # noqa: E731
+        else:
+            get = lambda p: ()  # noqa: E731
+        return struct.Struct(f"={len(names)}d"), get
 
     def hyper_bytes(self, p: Mapping[str, Any]) -> bytes:
         """The packed hyperparameters of resolved ``p`` (slots ``0 .. len(params) − 1`` of
         :meth:`pack`), float(v) of each as bytes: what a RacerConfig keeps of its
         validated parameters and a race packs (:meth:`pack_rows`)."""
-        return self._row.pack(*(p[spec.name] for spec in self.params))
+        row, get = self._row
+        return row.pack(*get(p))
 
     def pack_resolved(self, ps: Sequence[dict[str, Any]]) -> np.ndarray:
         """:meth:`pack` of each of ``ps`` at once, an (n, H_SIZE) array. Each must come
