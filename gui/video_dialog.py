@@ -226,6 +226,7 @@ class VideoDialog(QDialog):
         except VideoError as e:
             self.error.setText(str(e))
             self.ok.setEnabled(False)
+            self.kind.setText("—")  # no format from a path that names none
             with contextlib.suppress(VideoError):
                 self.kind.setText(KIND_TEXT[video_kind(self.path.text().strip())])
             return False

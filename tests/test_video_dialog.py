@@ -86,6 +86,8 @@ def test_bad_values_show_the_message_and_disable_export(
     getattr(d, field).setText(str(tmp_path / text) if field == "path" else text)
     assert expect in d.error.text()
     assert not d.ok.isEnabled()
+    # the format line says what the path names (MP4), or nothing for a path naming none
+    assert d.kind.text() == ("—" if text == "race.avi" else "MP4 video (H.264)")
     d.accept()  # Enter in a field: refused too
     assert d.result() != VideoDialog.DialogCode.Accepted
     assert files(tmp_path) == []
