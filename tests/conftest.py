@@ -15,6 +15,24 @@ if str(ROOT) not in sys.path:
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 
 
+def epoch_batches(seed: int, n: int, bs: int, steps: int) -> list[Any]:
+    """The row indices of every step of a perceptron race of ``n`` rows in batches of
+    ``bs``, from epoch_permutation (the kernel's order)."""
+    import numpy as np
+
+    from engine.perceptron_kernel import epoch_permutation
+
+    spe = -(-n // bs)
+    perm = np.empty(n, dtype=np.int64)
+    out = []
+    for t in range(steps):
+        if t % spe == 0:
+            epoch_permutation(seed, t // spe, perm)
+        lo = (t % spe) * bs
+        out.append(perm[lo : min(lo + bs, n)].copy())
+    return out
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from engine.objective import PerceptronObjective
-from engine.perceptron_kernel import epoch_permutation
 from engine.race import Race
 from engine.racer import RacerConfig
 from engine.scenario import ScenarioError, build_race, load_scenario, loads_scenario
+from tests.conftest import epoch_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 SCEN = ROOT / "scenarios"
@@ -88,19 +88,6 @@ def test_ideal_bowl_diverges_above_eta_one() -> None:
 
 
 # ------------------------------------------------------------------ 000/001 slide 18
-def _batches(seed: int, n: int, bs: int, steps: int) -> list[np.ndarray]:
-    """Row indices of every step, from the kernel's epoch shuffle."""
-    spe = -(-n // bs)
-    perm = np.empty(n, dtype=np.int64)
-    out = []
-    for t in range(steps):
-        if t % spe == 0:
-            epoch_permutation(seed, t // spe, perm)
-        lo = (t % spe) * bs
-        out.append(perm[lo : min(lo + bs, n)].copy())
-    return out
-
-
 def test_minibatch_table_all_rows_is_nine_batches_of_128() -> None:
     s = load_scenario(SCEN / "perceptron_minibatch128_all_rows.toml")
     assert s.objective.validation_fraction == 0.0 and s.objective.batch_size == 128
@@ -109,7 +96,7 @@ def test_minibatch_table_all_rows_is_nine_batches_of_128() -> None:
     assert (ob.n_train, ob.n_val) == (1152, 0)
     assert r.steps_per_epoch == ob.steps_per_epoch == 9
     assert r.steps == 20 * 9
-    batches = _batches(s.seed, 1152, 128, r.steps + 1)
+    batches = epoch_batches(s.seed, 1152, 128, r.steps + 1)
     for epoch in range(3):
         one = batches[9 * epoch : 9 * epoch + 9]
         assert [len(b) for b in one] == [128] * 9  # 0–127, 128–255, …, 1024–1151
@@ -125,7 +112,7 @@ def test_minibatch128_with_validation_is_eight_batches_the_last_of_26() -> None:
     r = run("perceptron_minibatch128")
     assert (r.objective.n_train, r.objective.n_val) == (922, 230)
     assert r.steps_per_epoch == 8
-    assert [len(b) for b in _batches(0, 922, 128, 8)] == [128] * 7 + [26]
+    assert [len(b) for b in epoch_batches(0, 922, 128, 8)] == [128] * 7 + [26]
 
 
 # ------------------------------------------------------------------ 002 "check initial loss"

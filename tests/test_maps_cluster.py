@@ -148,15 +148,21 @@ def test_cancel_stops_the_cluster_map(cluster: Any) -> None:
         )
 
 
+def _noisy_saddle_starts(res: int) -> tuple[Scenario, Any, MapSpec]:
+    """A start map of the saddle with gradient noise (races, not the batch kernel): the
+    scenario, its racer and the map of ``res`` pixels."""
+    s = load_scenario(SCEN / "lecture_saddle.toml")
+    s = replace(s, objective=replace(s.objective, grad_noise=0.3))
+    r = s.racers[0]
+    return s, r, plan("start", r, view_of(s), res=(res,))
+
+
 @pytest.mark.slow
 def test_a_worker_lost_mid_map_is_survived() -> None:
     """One worker process is killed after the first tile arrives (while the other tiles
     run): the scheduler reruns its tiles elsewhere, the map is complete and equal to the
     local one, and says a worker was lost."""
-    s = load_scenario(SCEN / "lecture_saddle.toml")
-    s = replace(s, objective=replace(s.objective, grad_noise=0.3))
-    r = s.racers[0]
-    spec = plan("start", r, view_of(s), res=(72,))
+    s, r, spec = _noisy_saddle_starts(72)
     steps = 3000
     local = compute_map(spec, s, r, steps, workers=2)
     c = _new_cluster()
@@ -192,10 +198,7 @@ def test_a_tile_the_cluster_drops_is_sent_again(cluster: Any) -> None:
     complete and equal to the local one."""
     from distributed import Future
 
-    s = load_scenario(SCEN / "lecture_saddle.toml")
-    s = replace(s, objective=replace(s.objective, grad_noise=0.3))
-    r = s.racers[0]
-    spec = plan("start", r, view_of(s), res=(48,))
+    s, r, spec = _noisy_saddle_starts(48)
     steps = 2000
     local = compute_map(spec, s, r, steps, workers=2)
     with cluster_mod.connect(None, cluster.scheduler_address) as session:

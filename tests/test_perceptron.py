@@ -25,7 +25,6 @@ from engine.data import (
 )
 from engine.export import PERCEPTRON_HEADER, write_results
 from engine.objective import LandscapeObjective, PerceptronObjective, accuracy, full_loss
-from engine.perceptron_kernel import epoch_permutation
 from engine.race import Race, RacerConfig
 from engine.scenario import (
     Problem,
@@ -38,6 +37,7 @@ from engine.scenario import (
     scenario_from_dict,
     scenario_to_dict,
 )
+from tests.conftest import epoch_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIBATCH = ROOT / "scenarios" / "perceptron_minibatch.toml"
@@ -156,19 +156,6 @@ def test_batch_mode_equals_full_batch_gd_in_numpy() -> None:
         x = x - 0.7 * g
 
 
-def _batches(seed: int, n: int, bs: int, steps: int) -> list[np.ndarray]:
-    """The row indices of every step, from epoch_permutation (the kernel's order)."""
-    spe = -(-n // bs)
-    perm = np.empty(n, dtype=np.int64)
-    out = []
-    for t in range(steps):
-        if t % spe == 0:
-            epoch_permutation(seed, t // spe, perm)
-        lo = (t % spe) * bs
-        out.append(perm[lo : min(lo + bs, n)].copy())
-    return out
-
-
 def test_minibatch_run_equals_numpy_with_the_same_batch_order() -> None:
     rows = blob_rows(300)
     ob = objective(rows, batch_size=64, epochs=6)  # 5 batches: 4 × 64 + 44
@@ -176,7 +163,7 @@ def test_minibatch_run_equals_numpy_with_the_same_batch_order() -> None:
     racers = [RacerConfig("sgd", {"lr": 0.3}), RacerConfig("adam", {"lr": 0.05, "beta2": 0.99})]
     race = Race(ob, racers, steps=steps, seed=11)
     race.run()
-    batches = _batches(11, 300, 64, steps + 1)
+    batches = epoch_batches(11, 300, 64, steps + 1)
     assert sorted(np.concatenate(batches[:5]).tolist()) == list(range(300)), "an epoch = all rows"
     assert not np.array_equal(batches[0], batches[5]), "a fresh shuffle every epoch"
     # SGD
@@ -200,14 +187,14 @@ def test_minibatch_run_equals_numpy_with_the_same_batch_order() -> None:
         x = x - (0.05 / (1 - 0.9**k)) * m / (np.sqrt(v) / math.sqrt(1 - 0.99**k) + 1e-8)
 
 
-def test_all_racers_see_the_same_batches() -> None:
+def test_all_racers_see_the_sameepoch_batches() -> None:
     rows = blob_rows(200)
     ob = objective(rows, batch_size=16, epochs=3)
     racers = [RacerConfig("sgd", {"lr": 0.5}), RacerConfig("adam", {"lr": 0.1}),
               RacerConfig("rmsprop"), RacerConfig("nag", {"lr": 0.1})]  # fmt: skip
     race = Race(ob, racers, steps=ob.total_steps, seed=7)
     race.run()
-    batches = _batches(7, 200, 16, ob.total_steps + 1)
+    batches = epoch_batches(7, 200, 16, ob.total_steps + 1)
     for i in range(len(racers)):
         tr = race.trajectory(i)
         for t in range(0, ob.total_steps + 1, 5):  # the loss of row t = batch t at x_t
@@ -227,7 +214,7 @@ def test_stochastic_mode_is_one_row_per_update() -> None:
     race = Race(ob, [RacerConfig("sgd", {"lr": 0.1})], steps=ob.total_steps, seed=2)
     race.run()
     tr = race.trajectory(0)
-    batches = _batches(2, 50, 1, 101)
+    batches = epoch_batches(2, 50, 1, 101)
     for t in range(101):
         assert batches[t].shape == (1,)
         assert tr.loss[t] == pytest.approx(np_loss_grad(rows[batches[t]], tr.x[t])[0], rel=1e-12)
