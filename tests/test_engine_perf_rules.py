@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_perceptron import _batches  # the kernel's batch order, in plain numpy
 
 from engine.data import Dataset, generate
 from engine.kernel import race_chunk
@@ -17,6 +16,7 @@ from engine.optimizers import opt_update
 from engine.perceptron_kernel import epoch_permutation, perceptron_fg
 from engine.race import Race, RacerConfig
 from engine.schedules import schedule_lr
+from tests.conftest import epoch_batches  # the kernel's batch order, in plain numpy
 
 #: no bias-correction table: opt_update computes them with pow() (engine.optimizers)
 NO_TABLE = np.full((3, 1), np.nan)
@@ -132,7 +132,7 @@ def test_shared_shuffle_with_racers_in_different_epochs() -> None:
             want = np.empty(90, dtype=np.int32)
             epoch_permutation(5, int(e), want)
             assert race.perm_slots[slot].tolist() == want.tolist()
-    batches = _batches(5, 90, 16, ob.total_steps + 1)
+    batches = epoch_batches(5, 90, 16, ob.total_steps + 1)
     for i in range(3):
         tr = race.trajectory(i)
         assert tr.loss.shape[0] == ob.total_steps + 1

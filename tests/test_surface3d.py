@@ -173,7 +173,10 @@ def test_offscreen_the_dock_says_why_and_the_window_goes_on(window: Any, qtbot: 
     assert "needs OpenGL" in text and "offscreen" in text
     frames0, t0 = window.frames.count, int(window.race.t.max())
     window.step_once()
-    qtbot.waitUntil(lambda: int(window.race.t.max()) > t0 and window.frames.count > frames0 + 3)
+    # (a generous wait: the first step of a process may compile the race kernel)
+    qtbot.waitUntil(
+        lambda: int(window.race.t.max()) > t0 and window.frames.count > frames0 + 3, timeout=30_000
+    )
     act.trigger()  # closing it again is harmless
     assert not window.surface3d.dock.isVisible() and panel.view is None
     window.document.forget_changes()
