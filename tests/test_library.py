@@ -67,6 +67,7 @@ def test_lecture_library_is_complete() -> None:
         "lecture_momentum_ravine_rho05",
         "lecture_nag_ravine",
         "lecture_adagrad_ravine",
+        "lecture_adadelta_ravine",
         "lecture_adam_ravine",
         "lecture_rosenbrock_gd",
         "lecture_rosenbrock_momentum",
@@ -219,6 +220,38 @@ def test_adagrad_ravine_shrinking_steps() -> None:
     assert metrics(r, "η = 0.001").final_point[0] == pytest.approx(3.94, abs=0.005)
 
 
+def test_adadelta_ravine_is_the_notes_update() -> None:
+    """u = √(U + ε)/√(G + ε)·g, x ← x − u (lecture 5), bit for bit; the description's
+    numbers."""
+    r = race("adadelta_ravine")
+    for c in r.racers:
+        if c.optimizer != "adadelta":
+            continue
+        rho, eps = c.params["rho"], c.params["eps"]
+        x, big_g, big_u = [4.0, 0.5], [0.0, 0.0], [0.0, 0.0]
+        rows = [list(x)]
+        for _ in range(r.steps):
+            g = [2.0 * x[0], 100.0 * x[1]]
+            for i in range(2):
+                big_g[i] = rho * big_g[i] + (1 - rho) * g[i] * g[i]
+                u = math.sqrt(big_u[i] + eps) / math.sqrt(big_g[i] + eps) * g[i]
+                big_u[i] = rho * big_u[i] + (1 - rho) * u * u
+                x[i] = x[i] - u
+            rows.append(list(x))
+        assert xs(r, c.label).tolist() == rows, c.label
+    first = xs(r, "AdaDelta ρ = 0.9, ε = 1e-6")
+    assert first[1] - first[0] == pytest.approx([-math.sqrt(1e-6 / 0.1)] * 2, rel=1e-6)
+    assert int(np.argmax(first[:, 0] < 0.5)) == 774
+    assert int(np.argmax(xs(r, "AdaGrad η = 0.1")[:, 0] < 0.5)) == 693
+    swing = {c.label: np.ptp(xs(r, c.label)[-100:, 1]) / 2 for c in r.racers}
+    assert swing["AdaDelta ρ = 0.9, ε = 1e-6"] == pytest.approx(0.013, abs=0.001)
+    assert swing["AdaDelta ρ = 0.9, ε = 1e-4"] == pytest.approx(0.15, abs=0.005)
+    assert all(metrics(r, c.label).steps_to_tol is None for c in r.racers)
+    assert metrics(r, "AdaDelta ρ = 0.99, ε = 1e-6").final_point[0] == pytest.approx(
+        0.20, abs=0.005
+    )
+
+
 def test_adam_ravine() -> None:
     r = race("adam_ravine")
     for c in r.racers:
@@ -320,6 +353,10 @@ def test_learning_rates_too_small_too_large_match_d2l() -> None:
     assert xs(r, "η = 0.5 (one step)")[1, 0] == 0.0
     assert np.abs(xs(r, "η = 1.0 (bounces)")[:, 0]) == pytest.approx(10.0)
     assert xs(r, "η = 1.1 (too large)")[-1, 0] == pytest.approx(61.917364224)
+    # as its description says: not diverged in 10 steps (loss 38x), diverged at step 38
+    assert metrics(r, "η = 1.1 (too large)").diverged_step is None
+    longer = race("learning_rates_too_small_too_large", steps=60)
+    assert metrics(longer, "η = 1.1 (too large)").diverged_step == 38
 
 
 # ------------------------------------------------------------------ challenges
