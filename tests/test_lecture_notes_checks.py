@@ -2,7 +2,8 @@
 test: the momentum example run with the notes' own EMA form, GD on the "ideal" bowl past
 2/λmax, the mini-batch table of 000/001 slide 18 (9 batches of 128 from 1152 rows), the
 initial loss log 2 of 002's hyper-parameter recipe, Adam's β range, the 3-D minimisation
-example of 004 and the weight-decay convention; and that the README's errata rows for them
+example of 004, the weight-decay convention and 002's "∇f is orthogonal to the
+iso-contour" on the contours the window draws; and that the README's errata rows for them
 are there."""
 
 from __future__ import annotations
@@ -270,3 +271,34 @@ def test_readme_lecture_library_mentions_these_checks() -> None:
     assert "perceptron_minibatch128_all_rows.toml" in lib and "2-D" in lib
     opt = readme.split("## Optimizers\n", 1)[1].split("\n## ", 1)[0]
     assert "weight_decay/2" in opt and "dropout" in opt.lower()
+
+
+# ------------------------------------------------------------------ 002 "Important property"
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("quadratic", {"lambda1": 2.0, "lambda2": 100.0}), ("rosenbrock", None), ("himmelblau", None)],
+)
+def test_the_gradient_crosses_the_drawn_contours_at_right_angles(
+    name: str, params: dict[str, float] | None
+) -> None:
+    """002: "Gradient vector ∇f(x) is always orthogonal to the iso-contour curve of f at
+    x" — on the contours the window draws (engine.display.contour_segments of the map's
+    grid): the cosine between each segment and the gradient at its midpoint is ~0."""
+    from engine.display import contour_segments, nice_levels
+    from engine.landscapes import get_landscape, grad, landscape_grid
+
+    ls = get_landscape(name)
+    x0, x1, y0, y1 = ls.view
+    n = 401
+    z = np.empty((n, n))
+    landscape_grid(ls.lid, ls.pack(params), x0, x1, n, y0, y1, n, z)
+    xs, ys, _ = contour_segments(z, x0, x1, y0, y1, nice_levels(z, 15))
+    dx, dy = xs[1::2] - xs[0::2], ys[1::2] - ys[0::2]
+    keep = np.hypot(dx, dy) > 1e-9 * (x1 - x0)  # zero-length segments have no direction
+    mx, my = 0.5 * (xs[0::2] + xs[1::2])[keep], 0.5 * (ys[0::2] + ys[1::2])[keep]
+    g = np.array([grad(name, params, float(a), float(b)) for a, b in zip(mx, my, strict=True)])
+    t = np.column_stack([dx[keep], dy[keep]])
+    norm = np.linalg.norm(t, axis=1) * np.linalg.norm(g, axis=1)
+    cos = np.abs((t * g).sum(axis=1))[norm > 0] / norm[norm > 0]
+    assert cos.size > 1000
+    assert np.median(cos) < 0.01 and np.percentile(cos, 99) < 0.1, (np.median(cos), cos.max())
