@@ -234,10 +234,18 @@ def _edges(c: np.ndarray, lim: tuple[float, float], log: bool) -> tuple[float, f
 
 
 def map_rect(res: MapResult) -> tuple[float, float, float, float]:
-    """(x0, x1, y0, y1) of the map's image in plot coordinates (pixels centred)."""
+    """(x0, x1, y0, y1) of the map's image in plot coordinates (pixels centred); a random
+    search's: the box its points were drawn from."""
     spec = res.spec
-    x0, x1 = _edges(axis_coords(res, 0), spec.lims[0], spec.log[0])
+
+    def edges(k: int) -> tuple[float, float]:
+        if spec.search == "random":  # points in no order: the box they were drawn from
+            lo, hi = spec.lims[k]
+            return (math.log10(lo), math.log10(hi)) if spec.log[k] else (float(lo), float(hi))
+        return _edges(axis_coords(res, k), spec.lims[k], spec.log[k])
+
+    x0, x1 = edges(0)
     if len(spec.names) == 1:
         return x0, x1, 0.0, 1.0
-    y0, y1 = _edges(axis_coords(res, 1), spec.lims[1], spec.log[1])
+    y0, y1 = edges(1)
     return x0, x1, y0, y1

@@ -85,6 +85,10 @@ class MapPlot(pg.GraphicsLayoutWidget):
         self.curve = pg.PlotDataItem(pen=pg.mkPen((40, 40, 40), width=1.5), symbol="o",
                                      symbolSize=7, symbolPen=None)  # fmt: skip
         self.plot.addItem(self.curve)
+        # a random search over two hyperparameters: its points, coloured (no image)
+        self.points = pg.ScatterPlotItem(size=14, pen=pg.mkPen((40, 40, 40), width=1))
+        self.points.setZValue(-4)
+        self.plot.addItem(self.points)
         self.bad = pg.ScatterPlotItem(symbol="x", size=11, pen=pg.mkPen((200, 30, 30), width=2))
         self.plot.addItem(self.bad)
         self.minima = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush("w"),
@@ -136,7 +140,7 @@ class MapPlot(pg.GraphicsLayoutWidget):
         self.image.clear()
         for it in (self.curve, self.contours):
             it.setData([], [])
-        for it in (self.bad, self.minima, self.marker, self.marker_in):
+        for it in (self.bad, self.minima, self.marker, self.marker_in, self.points):
             it.clear()
         for it in self._lines:  # the theory's lines (_set_lines)
             self.plot.removeItem(it)
@@ -162,13 +166,21 @@ class MapPlot(pg.GraphicsLayoutWidget):
         self.plot.setTitle(marks.title or title_of(res), size="11pt" if self._key_right else "9pt")
         self._axes(res)
         x0, x1, y0, y1 = map_rect(res)
-        self.image.setVisible(not one_d)  # hidden: not in the curve's auto range
+        scattered = spec.search == "random" and not one_d
+        self.image.setVisible(not one_d and not scattered)  # hidden: not in any auto range
+        self.points.clear()
         if one_d:
             key.bar = None  # the y axis says it
             key.swatches = [((200, 30, 30), "diverged (× on the bottom edge)") if t == "diverged"
                             else (c, f"{t} (▲ on the top edge)") if t.startswith("not settled")
                             else (c, t) for c, t in key.swatches]  # fmt: skip
             self._curve(res, by, rows, rgba)
+        elif scattered:
+            self.curve.setData([], [])
+            self.bad.clear()
+            n = rgba.shape[0] if rows is None else rows
+            self.points.setData(axis_coords(res, 0)[:n], axis_coords(res, 1)[:n],
+                                brush=[pg.mkBrush(*c[:3]) for c in rgba[:n]])  # fmt: skip
         else:
             self.curve.setData([], [])
             self.bad.clear()
@@ -193,8 +205,9 @@ class MapPlot(pg.GraphicsLayoutWidget):
             if one_d:
                 self.plot.vb.setXRange(x0, x1, padding=0.02)
                 self.plot.vb.enableAutoRange(axis="y")
-            else:
-                self.plot.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+            else:  # a random search's points whole, not cut by the frame
+                pad = 0.03 if scattered else 0.0
+                self.plot.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=pad)
         return rgba
 
     def set_current(self, current: tuple[float, ...] | None) -> None:
@@ -244,9 +257,15 @@ class MapPlot(pg.GraphicsLayoutWidget):
                 self.plot.addItem(it)
                 self._others.append(it)
                 continue
-            ring = pg.ScatterPlotItem([pt[0]], [pt[1]], symbol="o", size=11, brush=None,
-                                      pen=pg.mkPen("w", width=2))  # fmt: skip
-            text = pg.TextItem(label, color="w", anchor=(0, 1))
+            # white on an image; dark, on a white band, among a random search's points
+            light = spec.search != "random"
+            ring_pen = pg.mkPen("w" if light else "k", width=2)
+            ring = pg.ScatterPlotItem([pt[0]], [pt[1]], symbol="o", size=11 if light else 18,
+                                      brush=None, pen=ring_pen)  # fmt: skip
+            right = x1 > x0 and (pt[0] - x0) / (x1 - x0) > 0.5  # the label where there is room
+            text = pg.TextItem(label, color="w" if light else (20, 20, 20),
+                               anchor=(1, 1) if right else (0, 1),
+                               fill=None if light else pg.mkBrush(255, 255, 255, 210))  # fmt: skip
             text.setPos(pt[0], pt[1])
             for it in (ring, text):
                 it.setZValue(19)
@@ -305,10 +324,12 @@ class MapPlot(pg.GraphicsLayoutWidget):
         bottom edge, runs that never settled as grey points on the top edge."""
         m = res.metrics
         n = m["steps_to_tol"].shape[0] if rows is None else rows
-        x = axis_coords(res, 0)[:n]
+        order = np.argsort(axis_coords(res, 0)[:n], kind="stable")  # a random search's: no order
+        x = axis_coords(res, 0)[:n][order]
         loss = by == "final_loss"
-        y = (m["final_loss"] if loss else m["steps_to_tol"])[:n].astype(np.float64)
-        bad = (m["diverged_step"][:n] >= 0) | (m["unbounded_step"][:n] >= 0)
+        y = (m["final_loss"] if loss else m["steps_to_tol"])[:n][order].astype(np.float64)
+        bad = ((m["diverged_step"][:n] >= 0) | (m["unbounded_step"][:n] >= 0))[order]
+        rgba = rgba[:n][order]
         ok = ~bad & (np.isfinite(y) & (y > 0) if loss else y >= 0)
         set_log_ticks(self.plot.getAxis("left"), True)
         self.plot.setLabel("left", "final loss" if loss else "steps to tolerance")
@@ -400,6 +421,10 @@ class MapPlot(pg.GraphicsLayoutWidget):
         i = int(np.argmin(np.abs(axis_coords(res, 0) - x)))
         if one_d:
             return i
+        if res.spec.search == "random":  # the nearest point, in fractions of the box
+            dx = (axis_coords(res, 0) - x) / max(x1 - x0, 1e-300)
+            dy = (axis_coords(res, 1) - y) / max(y1 - y0, 1e-300)
+            return int(np.argmin(dx * dx + dy * dy))
         j = int(np.argmin(np.abs(axis_coords(res, 1) - y)))
         return j * res.spec.shape[1] + i
 
@@ -409,6 +434,8 @@ class MapPlot(pg.GraphicsLayoutWidget):
         res = self.result
         if len(res.spec.names) == 1:
             return float(axis_coords(res, 0)[p]), self._y_at(float(axis_coords(res, 0)[p]))
+        if res.spec.search == "random":
+            return float(axis_coords(res, 0)[p]), float(axis_coords(res, 1)[p])
         j, i = divmod(p, res.spec.shape[1])
         return float(axis_coords(res, 0)[i]), float(axis_coords(res, 1)[j])
 
@@ -492,20 +519,25 @@ def render_map_png(
     size: tuple[int, int] = (1100, 850),
 ) -> Path:
     """Draw ``res`` as the Maps panel does (coloured ``by``; default: which minimum for a
-    start map, steps to tolerance otherwise) into the PNG ``path``, offscreen. Needs a
+    start map, steps to tolerance otherwise, the final loss where no run settled) into
+    the PNG ``path``, offscreen. Needs a
     QApplication (one is made if there is none)."""
     from PySide6.QtWidgets import QApplication
 
     global _APP
     _app = QApplication.instance() or QApplication([])
     _APP = _app  # one for the process: a QApplication collected under its widgets crashes
-    by = by or ("minimum" if res.spec.kind == "start" else "steps")
+    if by is None:  # which minimum (starts), else steps to tolerance if any run settled
+        settled = bool((res.metrics["steps_to_tol"] >= 0).any())
+        by = "minimum" if res.spec.kind == "start" else "steps" if settled else "final_loss"
     w = MapPlot()
     w.resize(*size)
     w.show_map(res, by, marks)
     w.plot.getAxis("bottom").label.setFont(_big(12))
     w.plot.getAxis("left").label.setFont(_big(12))
     _app.processEvents()
+    w.grab()  # drawn once: the axes measure their tick labels and widen...
+    _app.processEvents()  # ...and the layout follows before the picture is taken
     out = Path(path)
     if not w.grab().save(str(out)):
         raise OSError(f"cannot write {out}")

@@ -248,3 +248,40 @@ def test_render_map_png_draws_the_panels_picture(qtbot: Any, tmp_path: Path) -> 
     assert "#ffffff" in colours and len(colours) > 50
     with pytest.raises(OSError, match="cannot write"):
         render_map_png(job.result, tmp_path / "no" / "such" / "map.png")
+
+
+@pytest.mark.gui
+def test_a_random_search_is_drawn_as_its_points(qtbot: Any, tmp_path: Path) -> None:
+    """A random search over two hyperparameters: each run a point where it was drawn
+    (log axes in powers of ten), coloured by its figure, over the box it was drawn from;
+    hovering or clicking finds the nearest point. Its PNG is coloured by the final loss
+    when no run settled (a perceptron: no known minimum)."""
+    from PySide6.QtGui import QImage
+
+    from engine.maps import plan
+    from engine.maps.command import view_of
+    from gui.map_picture import MapPlot, render_map_png
+
+    s = load_scenario(ROOT / "scenarios" / "lecture_map_perceptron_search.toml")
+    racer = s.racers[0]
+    spec = plan("lr,weight_decay", racer, view_of(s), ranges=[0.01, 30.0, 0.0, 0.05],
+                search="random", budget=24, seed=1)  # fmt: skip
+    res = compute_map(spec, s, racer, 24)
+    w = MapPlot()
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    rgba = w.show_map(res, "final_loss")
+    assert not w.image.isVisible()
+    xs, ys = w.points.getData()
+    lr, wd = np.asarray(spec.axes["lr"]), np.asarray(spec.axes["weight_decay"])
+    assert np.allclose(xs, np.log10(lr)) and np.allclose(ys, wd)  # log x: powers of ten
+    brushes = [b.color().getRgb()[:3] for b in w.points.data["brush"]]
+    assert brushes == [tuple(int(v) for v in c[:3]) for c in rgba]
+    (x0, x1), (y0, y1) = w.plot.vb.viewRange()
+    assert x0 < np.log10(0.01) and np.log10(30.0) < x1 and y0 < 0.0 and y1 > 0.05
+    for p in range(spec.size):
+        assert w.pixel_at(*w.point_of(p)) == p
+    out = render_map_png(res, tmp_path / "map.png")
+    img = QImage(str(out))
+    colours = {img.pixelColor(x, y).name() for x in range(0, 1100, 5) for y in range(0, 850, 5)}
+    assert len(colours) > 20  # points in the ramp's colours, not one grey "not settled"
