@@ -262,10 +262,12 @@ class MapPlot(pg.GraphicsLayoutWidget):
             ring_pen = pg.mkPen("w" if light else "k", width=2)
             ring = pg.ScatterPlotItem([pt[0]], [pt[1]], symbol="o", size=11 if light else 18,
                                       brush=None, pen=ring_pen)  # fmt: skip
-            right = x1 > x0 and (pt[0] - x0) / (x1 - x0) > 0.5  # the label where there is room
+            # the label on the side with room, above and below in turn (marks in a row)
+            right = x1 > x0 and (pt[0] - x0) / (x1 - x0) > 0.5
             text = pg.TextItem(label, color="w" if light else (20, 20, 20),
-                               anchor=(1, 1) if right else (0, 1),
+                               anchor=(1 if right else 0, 1 if rank % 2 == 0 else 0),
                                fill=None if light else pg.mkBrush(255, 255, 255, 210))  # fmt: skip
+            rank += 1
             text.setPos(pt[0], pt[1])
             for it in (ring, text):
                 it.setZValue(19)

@@ -2,9 +2,9 @@
 test: the momentum example run with the notes' own EMA form, GD on the "ideal" bowl past
 2/λmax, the mini-batch table of 000/001 slide 18 (9 batches of 128 from 1152 rows), the
 initial loss log 2 of 002's hyper-parameter recipe, Adam's β range, the 3-D minimisation
-example of 004, the weight-decay convention and 002's "∇f is orthogonal to the
-iso-contour" on the contours the window draws; and that the README's errata rows for them
-are there."""
+example of 004, the weight-decay convention, 002's "∇f is orthogonal to the iso-contour"
+on the contours the window draws and 002's hyper-parameter recipe; and that the README's
+errata rows for them are there."""
 
 from __future__ import annotations
 
@@ -302,3 +302,32 @@ def test_the_gradient_crosses_the_drawn_contours_at_right_angles(
     cos = np.abs((t * g).sum(axis=1))[norm > 0] / norm[norm > 0]
     assert cos.size > 1000
     assert np.median(cos) < 0.01 and np.percentile(cos, 99) < 0.1, (np.median(cos), cos.max())
+
+
+# ------------------------------------------------------------------ 002 hyper-parameter recipe
+def test_the_notes_recipe_on_the_perceptron(tmp_path: Path) -> None:
+    """lecture_map_perceptron_recipe's numbers: step 3's learning rates over ~100 updates,
+    and its [map], the log-uniform random search of step 4, against the grid."""
+    import json
+
+    import main
+
+    r = run("lecture_map_perceptron_recipe")
+    assert r.loss[0, 0] == pytest.approx(math.log(2.0), rel=1e-15)
+    assert r.steps == 104  # 13 epochs of 8 updates: "~100 iterations"
+    val = {c.label: r.run_metrics(i).val_loss for i, c in enumerate(r.racers)}
+    want = {"η = 1e-1": 0.2039, "η = 1e-2": 0.4006, "η = 1e-3": 0.6393, "η = 1e-4": 0.6873}
+    assert val == pytest.approx(want, abs=6e-4)
+    out = tmp_path / "recipe"
+    args = ["map", str(SCEN / "lecture_map_perceptron_recipe.toml"), "--out", str(out), "--quiet"]
+    assert main.main(args) == 0
+    info = json.loads((out / "map.json").read_text())
+    assert info["search"] == "random" and info["shape"] == [64] and info["steps"] == 40
+    best, grid = info["best"], info["grid_at_same_budget"]["best"]
+    assert best["lr"] == pytest.approx(1.68, abs=0.005)
+    assert best["weight_decay"] == pytest.approx(0.00023, abs=5e-6)
+    assert best["val_loss"] == pytest.approx(0.1786, abs=5e-5)
+    assert best["val_accuracy"] == pytest.approx(0.926, abs=5e-4)
+    assert grid["lr"] == pytest.approx(1.0) and grid["val_loss"] == pytest.approx(0.1799, abs=5e-5)
+    lr = np.load(out / "map.npz")["lr"]
+    assert lr.min() >= 1e-6 and lr.max() <= 10.0 and np.ptp(np.log10(lr)) > 5  # 10^U(-6, 1)
