@@ -741,6 +741,9 @@ def register_map(sub: SubParsers) -> None:
     p.add_argument("--steps", type=_steps_arg, help="override the scenario's number of steps")
     p.add_argument("--search", choices=("grid", "random"), help="default: grid")
     p.add_argument("--budget", type=int, metavar="K", help="random points (--search random)")
+    p.add_argument("--log", type=_names_arg, metavar="PARAMS",
+                   help="the swept hyperparameters spaced (or drawn) on a log scale, e.g. "
+                   "lr,weight_decay; the others linearly (default: as `list` says)")  # fmt: skip
     p.add_argument("--workers", type=int, metavar="N",
                    help="compute on a new local Dask cluster of N processes (pip install -e "
                    "'.[cluster]')")  # fmt: skip
@@ -749,6 +752,14 @@ def register_map(sub: SubParsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=cmd_map)
+
+
+def _names_arg(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names (``--log lr,weight_decay``)."""
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {text!r}")
+    return names
 
 
 def _map_painter(scenario: Any) -> Callable[[Any, Path], None]:
@@ -797,7 +808,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         return _fail(str(e))
     box = tuple(args.box) if args.box is not None else None
     req = MapRequest(args.over, args.racer, args.res, args.ranges, box, args.steps,
-                     args.search, args.budget, args.workers, args.scheduler)  # fmt: skip
+                     args.search, args.budget, args.workers, args.scheduler, args.log)  # fmt: skip
     show_bar = not args.quiet and sys.stderr.isatty()
     bar: dict[str, _Progress] = {}
 

@@ -323,11 +323,17 @@ def test_the_notes_recipe_on_the_perceptron(tmp_path: Path) -> None:
     assert main.main(args) == 0
     info = json.loads((out / "map.json").read_text())
     assert info["search"] == "random" and info["shape"] == [64] and info["steps"] == 40
+    assert info["log"] == {
+        "lr": True,
+        "weight_decay": True,
+    }  # both on a log scale, as the notes say
     best, grid = info["best"], info["grid_at_same_budget"]["best"]
     assert best["lr"] == pytest.approx(1.68, abs=0.005)
-    assert best["weight_decay"] == pytest.approx(0.00023, abs=5e-6)
-    assert best["val_loss"] == pytest.approx(0.1786, abs=5e-5)
+    assert best["weight_decay"] == pytest.approx(5.0e-6, abs=5e-8)
+    assert best["val_loss"] == pytest.approx(0.1785, abs=5e-5)
     assert best["val_accuracy"] == pytest.approx(0.926, abs=5e-4)
     assert grid["lr"] == pytest.approx(1.0) and grid["val_loss"] == pytest.approx(0.1799, abs=5e-5)
-    lr = np.load(out / "map.npz")["lr"]
+    drawn = np.load(out / "map.npz")
+    lr, wd = drawn["lr"], drawn["weight_decay"]
     assert lr.min() >= 1e-6 and lr.max() <= 10.0 and np.ptp(np.log10(lr)) > 5  # 10^U(-6, 1)
+    assert wd.min() >= 1e-6 and wd.max() <= 1e-3 and np.ptp(np.log10(wd)) > 2  # 10^U(-6, -3)

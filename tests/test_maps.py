@@ -253,3 +253,42 @@ def test_overflow_stops_equal_the_race(name: str) -> None:
     _check_pixels(s, racer, spec, res, range(spec.size))
     key = "unbounded_step" if name.startswith("lecture_saddle") else "diverged_step"
     assert (res.metrics[key] >= 0).any()
+
+
+def test_log_chooses_the_scale_of_each_swept_axis() -> None:
+    """``log``: the swept hyperparameters spaced (or drawn) on a log scale, the others
+    linearly, whatever the registry says (None: the registry's)."""
+    r = RacerConfig("sgd", {"lr": 0.01, "momentum": 0.5})
+    view = (-1.0, 1.0, -1.0, 1.0)
+    default = plan("lr,momentum", r, view, res=(5,), ranges=[1e-4, 1e-1, 1e-3, 0.9])
+    assert default.log == (True, False)  # the registry's
+    both = plan("lr,momentum", r, view, res=(5,), ranges=[1e-4, 1e-1, 1e-3, 0.9],
+                log_axes=("lr", "momentum"))  # fmt: skip
+    assert both.log == (True, True)
+    assert np.allclose(np.diff(np.log10(both.axes["momentum"])), np.log10(900) / 4)
+    linear = plan("lr", r, view, res=(5,), ranges=[0.01, 0.05], log_axes=())
+    assert linear.log == (False,) and np.allclose(np.diff(linear.axes["lr"]), 0.01)
+    drawn = plan("lr,momentum", r, view, ranges=[1e-6, 10.0, 1e-4, 0.5], search="random",
+                 budget=400, seed=2, log_axes=("lr", "momentum"))  # fmt: skip
+    u = np.log10(drawn.axes["momentum"])
+    assert u.min() >= -4 and u.max() <= np.log10(0.5) and np.ptp(u) > 3  # decades, not 0.5
+    with pytest.raises(MapError, match="momentum is not swept"):
+        plan("lr", r, view, log_axes=("momentum",))
+    with pytest.raises(MapError, match="a start map's axes are x and y"):
+        plan("start", r, view, log_axes=("lr",))
+    with pytest.raises(MapError, match="a log axis needs LO > 0, got 0"):
+        plan("lr,momentum", r, view, ranges=[1e-4, 1e-1, 0.0, 0.9], log_axes=("momentum",))
+
+
+def test_cli_log_puts_the_named_axes_on_a_log_scale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "l"
+    args = [str(SCEN / "rosenbrock_race.toml"), "--over", "lr,beta1", "--racer", "Adam",
+            "--res", "3", "--steps", "20", "--range", "1e-3", "0.1", "0.5", "0.99"]  # fmt: skip
+    assert _run([*args, "--log", "lr,beta1", "--out", str(out)]) == 0
+    info = json.loads((out / "map.json").read_text())
+    assert info["log"] == {"lr": True, "beta1": True}
+    assert _run([*args, "--log", "beta2", "--out", str(tmp_path / "x")]) == 2
+    assert "--log beta2: beta2 is not swept" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -44,6 +44,9 @@ def test_a_map_table_is_read_and_written_back() -> None:
     rnd = _load('[map]\nover = "lr"\nsearch = "random"\nbudget = 50\nsteps = 20')
     assert (rnd.map.search, rnd.map.budget, rnd.map.steps) == ("random", 50, 20)  # type: ignore[union-attr]
     assert "budget = 50" in dumps_scenario(dataclasses.replace(rnd, origin=None))
+    logs = _load('[map]\nover = "lr,momentum"\nlog = ["momentum"]')
+    assert logs.map.log == ("momentum",)  # type: ignore[union-attr]
+    assert loads_scenario(dumps_scenario(dataclasses.replace(logs, origin=None))).map == logs.map
 
 
 @pytest.mark.parametrize(
@@ -58,6 +61,9 @@ def test_a_map_table_is_read_and_written_back() -> None:
         ('over = "start"\nbox = [1, 0, 0, 1]', "map.box", "min < max"),
         ('over = "start"\nres = [0]', "map.res[0]", "an integer in [1, 16384]"),
         ('over = "lr"\nsearch = "rand"', "map.search", "'grid' or 'random'"),
+        ('over = "lr"\nlog = ["momentum"]', "map.log", '"momentum" is not swept'),
+        ('over = "start"\nlog = ["lr"]', "map.log", "log is for hyperparameter maps"),
+        ('over = "lr"\nlog = "lr"', "map.log", ""),
         ('over = "lr"\nfoo = 1', "map.foo", ""),
         ("res = [3]", "map.over", ""),
     ],

@@ -41,6 +41,7 @@ class MapRequest:
     budget: int | None = None
     workers: int | None = None  # a LocalCluster of this many processes (Dask)
     scheduler: str | None = None  # the address of a running Dask scheduler
+    log: tuple[str, ...] | None = None  # the swept hyperparameters on a log scale
 
 
 def view_of(s: Scenario) -> tuple[float, float, float, float]:
@@ -104,6 +105,7 @@ def resolve(s: Scenario, req: MapRequest) -> MapRequest:
         box=pick(req.box, m.box),
         search=pick(req.search, m.search) or "grid",
         budget=pick(req.budget, m.budget),
+        log=pick(req.log, m.log),
     )
 
 
@@ -132,9 +134,10 @@ def plans(s: Scenario, req: MapRequest) -> list[tuple[RacerConfig, MapSpec]]:
         )
     view = view_of(s)
     return [
-        (r, plan(req.over, r, view, req.res, req.ranges, req.box, req.search, req.budget, s.seed))
+        (r, plan(req.over, r, view, req.res, req.ranges, req.box, req.search, req.budget,
+                 s.seed, req.log))
         for r in chosen_racers(s, req.racer)
-    ]
+    ]  # fmt: skip
 
 
 def _pixel(res: MapResult, p: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ for starts), like an image; pixel ``p`` of the flat order is ``divmod(p, n_first
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -156,12 +156,15 @@ def plan(
     search: str = "grid",
     budget: int | None = None,
     seed: int = 0,
+    log_axes: tuple[str, ...] | None = None,
 ) -> MapSpec:
     """The pixels of a map of ``racer`` over ``over`` ("start", "lr", "lr,momentum"...).
 
     ``view`` (x0, x1, y0, y1): the start box unless ``box`` is given; ``res``: pixels
     per axis (one number: the same on both); ``ranges``: LO HI [LO2 HI2] of the
-    hyperparameters; ``search = "random"``: ``budget`` random pixels (``seed``).
+    hyperparameters; ``search = "random"``: ``budget`` random pixels (``seed``); ``log_axes``:
+    the swept hyperparameters spaced (or drawn) on a log scale, the others linearly
+    (None: as the registry says for each).
     """
     from engine.optimizers import get_optimizer
 
@@ -173,6 +176,8 @@ def plan(
     if over == "start":
         if ranges:
             raise MapError("--range is for hyperparameter maps; a start map takes --box")
+        if log_axes is not None:
+            raise MapError("--log is for hyperparameter maps; a start map's axes are x and y")
         x0, x1, y0, y1 = box if box is not None else view
         if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or not (x0 < x1 and y0 < y1):
             raise MapError(f"--box: expected X0 < X1 and Y0 < Y1, got {x0:g} {x1:g} {y0:g} {y1:g}")
@@ -190,6 +195,12 @@ def plan(
             )
         opt = get_optimizer(racer.optimizer)
         specs = [_param_spec(opt.params, n, racer.optimizer) for n in names]
+        if log_axes is not None:
+            stray = [n for n in log_axes if n not in names]
+            if stray:
+                raise MapError(f"--log {','.join(log_axes)}: {stray[0]} is not swept; expected "
+                               f"some of {', '.join(names)}")  # fmt: skip
+            specs = [replace(s, log=s.name in log_axes) for s in specs]
         if ranges is not None and len(ranges) != 2 * len(names):
             raise MapError(
                 f"--range: expected {2 * len(names)} numbers for {over}, got {len(ranges)}"

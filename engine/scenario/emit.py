@@ -100,6 +100,8 @@ def _map_dict(m: MapSettings) -> dict[str, Any]:
         e["search"] = m.search
     if m.budget is not None:
         e["budget"] = m.budget
+    if m.log is not None:
+        e["log"] = list(m.log)
     return e
 
 

@@ -116,7 +116,8 @@ class MapSettings:
     racer's label (None: every enabled racer); ``res``: pixels per axis (one number: the
     same on both); ``ranges``: LO HI [LO2 HI2] of the hyperparameters; ``box``: X0 X1
     Y0 Y1 of a start map; ``steps``: None for the scenario's; ``search``: "grid" or
-    "random" (with ``budget`` points).
+    "random" (with ``budget`` points); ``log``: the swept hyperparameters on a log scale
+    (None: as the registry says).
     """
 
     over: str
@@ -127,6 +128,7 @@ class MapSettings:
     steps: int | None = None
     search: str = "grid"
     budget: int | None = None
+    log: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,10 @@ class MapSchema(_Model):
     steps: int | None = Field(None, ge=1, le=MAX_STEPS)
     search: Literal["grid", "random"] = "grid"
     budget: int | None = Field(None, ge=1, le=2**24)
+    log: (
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=2)]
+        | None
+    ) = Field(None, description="the swept hyperparameters on a log scale, e.g. ['lr']")
 
 
 class ScenarioSchema(_Model):

@@ -316,6 +316,8 @@ def _check_map(m: dict[str, Any], racers: list[dict[str, Any]], kind: Any, col: 
                     "are 3-D: sweep its hyperparameters instead (e.g. 'lr')")  # fmt: skip
         if m.get("ranges") is not None:
             col.add("map.ranges", "ranges are for hyperparameter maps; a start map takes box")
+        if m.get("log") is not None:
+            col.add("map.log", "log is for hyperparameter maps; a start map's axes are x and y")
     elif not 1 <= len(names) <= 2 or len(set(names)) != len(names) or "" in names:
         col.add("map.over", f"expected 'start', one hyperparameter or two distinct ones "
                 f"separated by a comma, got {show(over)}")  # fmt: skip
@@ -323,6 +325,10 @@ def _check_map(m: dict[str, Any], racers: list[dict[str, Any]], kind: Any, col: 
     else:
         if m.get("box") is not None:
             col.add("map.box", "box is for start maps; a hyperparameter map takes ranges")
+        log = m.get("log")
+        for n in log if isinstance(log, list) else []:
+            if isinstance(n, str) and n not in names:
+                col.add("map.log", f"{show(n)} is not swept; expected some of {', '.join(names)}")
         ranges = m.get("ranges")
         if isinstance(ranges, list) and len(ranges) != 2 * len(names):
             col.add("map.ranges", f"expected {2 * len(names)} numbers for {over}, got "
@@ -419,6 +425,7 @@ def _map_settings(m: MapSchema | None) -> MapSettings | None:
         steps=m.steps,
         search=m.search,
         budget=m.budget,
+        log=tuple(m.log) if m.log is not None else None,
     )
 
 
