@@ -10,6 +10,7 @@ more than five times: 40 palette racers, or any scenario whose own colours do th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, Qt
@@ -76,6 +77,7 @@ def line_icon(color: str, style: Qt.PenStyle, width: int = 40, height: int = 12)
     return icon
 
 
+@functools.cache  # asked for every racer at every 3-D frame
 def dash_pattern(style: Qt.PenStyle) -> tuple[float, ...]:
     """Qt's dash pattern of ``style`` (on, off, ... lengths in pen widths), () for a solid
     line: how a view that strokes no Qt pen (the 3-D trails) draws the same style."""
